@@ -1,0 +1,350 @@
+//! The `dfpolicy` command line: argument parsing and output only; the work is in the library.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::compile::{classify, diff};
+use crate::policy::options::typed_field_for_key;
+use crate::registry::registry;
+use crate::validate::schema::{SCHEMA_PATH, schema_text};
+use crate::validate::{Policy, render, validate_paths};
+
+/// Exit code for success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code when the input has findings (errors, or warnings under `--strict`).
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit code for usage errors and internal failures.
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dfpolicy",
+    version,
+    about = "Policy-as-code for Apache DataFusion sessions"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate policy files and directories (every *.toml below a directory).
+    Validate {
+        /// Policy files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
+        format: DiagnosticFormat,
+        /// Fail on warnings too.
+        #[arg(long)]
+        strict: bool,
+        /// Directory that `extends` parents must live under (default: the working directory).
+        #[arg(long)]
+        root: Option<PathBuf>,
+    },
+    /// Print a policy merged with its `extends` parents.
+    Resolve {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = DocumentFormat::Toml)]
+        format: DocumentFormat,
+        #[arg(long)]
+        root: Option<PathBuf>,
+    },
+    /// Print the JSON schema of policy files, or check the checked-in copy.
+    Schema {
+        /// Exit 1 if the schema file differs from the generated schema.
+        #[arg(long)]
+        check: bool,
+        /// The checked-in schema, for --check.
+        #[arg(long, default_value = SCHEMA_PATH)]
+        path: PathBuf,
+    },
+    /// Compile a policy into its complete environment with hashes.
+    Compile {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = DocumentFormat::Toml)]
+        format: DocumentFormat,
+        #[arg(long)]
+        root: Option<PathBuf>,
+    },
+    /// Compare the environments of two policies; exit 0 when they are plan-equivalent, 1 when not.
+    Diff {
+        left: PathBuf,
+        right: PathBuf,
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+        #[arg(long)]
+        root: Option<PathBuf>,
+    },
+    /// List every DataFusion option with its type, default and the policy field that sets it.
+    Settings {
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+        /// List the optimizer rules of a default session instead.
+        #[arg(long)]
+        rules: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiagnosticFormat {
+    Human,
+    Json,
+    Github,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DocumentFormat {
+    Toml,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    match run(cli.command, &mut stdout) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("dfpolicy: {e}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+/// Runs one command, writing its output to `out`; returns the exit code.
+pub fn run(command: Command, out: &mut dyn Write) -> std::io::Result<u8> {
+    match command {
+        Command::Validate {
+            paths,
+            format,
+            strict,
+            root,
+        } => {
+            let report = validate_paths(&paths, root.as_deref());
+            let text = match format {
+                DiagnosticFormat::Human => render::human_report(&report),
+                DiagnosticFormat::Json => render::json(&report.diagnostics),
+                DiagnosticFormat::Github => render::github(&report.diagnostics),
+            };
+            out.write_all(text.as_bytes())?;
+            Ok(if report.fails(strict) {
+                EXIT_FINDINGS
+            } else {
+                EXIT_OK
+            })
+        }
+        Command::Compile { file, format, root } => {
+            let policy = match load(&file, root) {
+                Ok(policy) => policy,
+                Err(code) => return Ok(code),
+            };
+            let compiled = policy.compile().map_err(std::io::Error::other)?;
+            let text = match format {
+                DocumentFormat::Toml => compiled.to_toml(),
+                DocumentFormat::Json => compiled.to_json(),
+            };
+            out.write_all(text.as_bytes())?;
+            Ok(EXIT_OK)
+        }
+        Command::Diff {
+            left,
+            right,
+            format,
+            root,
+        } => {
+            let (left, right) = match (load(&left, root.clone()), load(&right, root)) {
+                (Ok(l), Ok(r)) => (l, r),
+                (Err(code), _) | (_, Err(code)) => return Ok(code),
+            };
+            let left = left.compile().map_err(std::io::Error::other)?;
+            let right = right.compile().map_err(std::io::Error::other)?;
+            let difference = diff(&left, &right);
+            let text = match format {
+                ListFormat::Text => difference.to_text(),
+                ListFormat::Json => {
+                    let mut t =
+                        serde_json::to_string_pretty(&difference).map_err(std::io::Error::other)?;
+                    t.push('\n');
+                    t
+                }
+            };
+            out.write_all(text.as_bytes())?;
+            Ok(if difference.plan_environment_differs {
+                EXIT_FINDINGS
+            } else {
+                EXIT_OK
+            })
+        }
+        Command::Resolve { file, format, root } => {
+            let loader = match root {
+                Some(root) => Policy::loader().root(root),
+                None => Policy::loader(),
+            };
+            match loader.load(&file) {
+                Ok(policy) => {
+                    let text = match format {
+                        DocumentFormat::Toml => policy.resolved.to_toml(),
+                        DocumentFormat::Json => {
+                            let mut t = serde_json::to_string_pretty(&policy.resolved.options)
+                                .map_err(std::io::Error::other)?;
+                            t.push('\n');
+                            t
+                        }
+                    };
+                    out.write_all(text.as_bytes())?;
+                    Ok(EXIT_OK)
+                }
+                Err(error) => {
+                    for d in &error.diagnostics {
+                        eprintln!("{}\n", render::human(d));
+                    }
+                    Ok(EXIT_FINDINGS)
+                }
+            }
+        }
+        Command::Schema { check, path } => {
+            let generated = schema_text();
+            if !check {
+                out.write_all(generated.as_bytes())?;
+                return Ok(EXIT_OK);
+            }
+            let current = std::fs::read_to_string(&path).unwrap_or_default();
+            if current == generated {
+                writeln!(out, "{} is up to date", path.display())?;
+                Ok(EXIT_OK)
+            } else {
+                writeln!(
+                    out,
+                    "{} is stale; regenerate it with: dfpolicy schema > {}",
+                    path.display(),
+                    path.display()
+                )?;
+                Ok(EXIT_FINDINGS)
+            }
+        }
+        Command::Settings { format, rules } => {
+            let text = if rules {
+                rules_listing(format)
+            } else {
+                settings_listing(format)
+            };
+            out.write_all(text.as_bytes())?;
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+/// Loads a policy for a command, printing its findings to stderr when it does not load.
+fn load(file: &std::path::Path, root: Option<PathBuf>) -> Result<Policy, u8> {
+    let loader = match root {
+        Some(root) => Policy::loader().root(root),
+        None => Policy::loader(),
+    };
+    loader.load(file).map_err(|error| {
+        for d in &error.diagnostics {
+            eprintln!("{}\n", render::human(d));
+        }
+        EXIT_FINDINGS
+    })
+}
+
+#[derive(serde::Serialize)]
+struct SettingRow<'a> {
+    key: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    default: Option<&'a str>,
+    minimum: Option<u64>,
+    maximum: Option<u64>,
+    machine_dependent: bool,
+    policy_field: Option<String>,
+    class: &'static str,
+    class_reason: &'static str,
+    description: &'a str,
+}
+
+fn settings_listing(format: ListFormat) -> String {
+    let rows: Vec<SettingRow<'_>> = registry()
+        .options()
+        .map(|o| SettingRow {
+            key: &o.key,
+            kind: o.kind.name(),
+            default: o.default.as_deref(),
+            minimum: o.minimum,
+            maximum: o.maximum,
+            machine_dependent: o.machine_dependent,
+            policy_field: typed_field_for_key(&o.key)
+                .map(|(section, f)| format!("{section}.{}", f.name)),
+            class: classify(o).0.as_str(),
+            class_reason: classify(o).1,
+            description: &o.description,
+        })
+        .collect();
+    match format {
+        ListFormat::Json => {
+            let mut t = serde_json::to_string_pretty(&rows).expect("rows serialize");
+            t.push('\n');
+            t
+        }
+        ListFormat::Text => {
+            let mut t = String::new();
+            for row in &rows {
+                let default = if row.machine_dependent {
+                    "<CPU count>".to_string()
+                } else {
+                    row.default.unwrap_or("NULL").to_string()
+                };
+                let mut kind = row.kind.to_string();
+                if let Some(min) = row.minimum {
+                    kind.push_str(&format!(", min {min}"));
+                }
+                if let Some(max) = row.maximum {
+                    kind.push_str(&format!(", max {max}"));
+                }
+                t.push_str(&format!("{}\n  type: {kind}; default: {default}", row.key));
+                if let Some(field) = &row.policy_field {
+                    t.push_str(&format!("; policy field: {field}"));
+                }
+                t.push_str(&format!("\n  class: {} ({})", row.class, row.class_reason));
+                t.push_str(&format!("\n  {}\n", row.description.replace('\n', " ")));
+            }
+            t
+        }
+    }
+}
+
+fn rules_listing(format: ListFormat) -> String {
+    let rules = registry().rules();
+    match format {
+        ListFormat::Json => {
+            let rows: Vec<serde_json::Value> = rules
+                .iter()
+                .map(|(stage, name)| serde_json::json!({"stage": stage.name(), "name": name}))
+                .collect();
+            let mut t = serde_json::to_string_pretty(&rows).expect("rows serialize");
+            t.push('\n');
+            t
+        }
+        ListFormat::Text => rules
+            .iter()
+            .map(|(stage, name)| format!("{:<9} {name}\n", stage.name()))
+            .collect(),
+    }
+}

@@ -1,0 +1,125 @@
+//! What differs between two compiled environments, and whether it can change a plan.
+
+use serde::Serialize;
+
+use super::CompiledPolicy;
+use super::classify::{SettingClass, classify};
+use crate::registry::registry;
+
+/// One difference between two environments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SettingDifference {
+    /// An option key, `runtime.<field>`, or `rules.<stage>`.
+    pub key: String,
+    pub left: Option<String>,
+    pub right: Option<String>,
+    pub class: SettingClass,
+}
+
+impl SettingDifference {
+    pub fn plan_shape(&self) -> bool {
+        self.class == SettingClass::PlanShape
+    }
+}
+
+/// The differences between two compiled policies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnvironmentDiff {
+    pub left: String,
+    pub right: String,
+    pub differences: Vec<SettingDifference>,
+    /// The plan-environment hashes differ: some plan may differ.
+    pub plan_environment_differs: bool,
+}
+
+pub fn diff(left: &CompiledPolicy, right: &CompiledPolicy) -> EnvironmentDiff {
+    let mut differences = Vec::new();
+    let keys: std::collections::BTreeSet<&String> =
+        left.settings.keys().chain(right.settings.keys()).collect();
+    for key in keys {
+        let (l, r) = (
+            left.settings.get(key).cloned().flatten(),
+            right.settings.get(key).cloned().flatten(),
+        );
+        if l != r {
+            let class = registry()
+                .option(key)
+                .map_or(SettingClass::PlanShape, |o| classify(o).0);
+            differences.push(SettingDifference {
+                key: key.clone(),
+                left: l,
+                right: r,
+                class,
+            });
+        }
+    }
+    let (lr, rr) = (
+        serde_json::to_value(&left.runtime).expect("runtime serializes"),
+        serde_json::to_value(&right.runtime).expect("runtime serializes"),
+    );
+    for (field, l) in lr.as_object().expect("object") {
+        let r = &rr[field];
+        if l != r {
+            let text = |v: &serde_json::Value| match v {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(s) => Some(s.clone()),
+                other => Some(other.to_string()),
+            };
+            differences.push(SettingDifference {
+                key: format!("runtime.{field}"),
+                left: text(l),
+                right: text(r),
+                class: SettingClass::ExecutionOnly,
+            });
+        }
+    }
+    for (stage, l, r) in [
+        ("analyzer", &left.rules.analyzer, &right.rules.analyzer),
+        ("logical", &left.rules.logical, &right.rules.logical),
+        ("physical", &left.rules.physical, &right.rules.physical),
+    ] {
+        if l != r {
+            differences.push(SettingDifference {
+                key: format!("rules.{stage}"),
+                left: Some(l.join(",")),
+                right: Some(r.join(",")),
+                class: SettingClass::PlanShape,
+            });
+        }
+    }
+    EnvironmentDiff {
+        left: left.policy.clone(),
+        right: right.policy.clone(),
+        differences,
+        plan_environment_differs: left.hashes.plan_environment_hash
+            != right.hashes.plan_environment_hash,
+    }
+}
+
+impl EnvironmentDiff {
+    /// A line per difference, then the verdict.
+    pub fn to_text(&self) -> String {
+        let mut out = format!("--- {}\n+++ {}\n", self.left, self.right);
+        for d in &self.differences {
+            out.push_str(&format!(
+                "{} [{}]\n  - {}\n  + {}\n",
+                d.key,
+                d.class.as_str(),
+                d.left.as_deref().unwrap_or("NULL"),
+                d.right.as_deref().unwrap_or("NULL")
+            ));
+        }
+        let plan_shape = self.differences.iter().filter(|d| d.plan_shape()).count();
+        out.push_str(&format!(
+            "{} difference{}, {plan_shape} plan-shape: {}\n",
+            self.differences.len(),
+            if self.differences.len() == 1 { "" } else { "s" },
+            if self.plan_environment_differs {
+                "plan environments differ (plan_environment_hash differs)"
+            } else {
+                "plan-equivalent (same plan_environment_hash)"
+            }
+        ));
+        out
+    }
+}

@@ -1,0 +1,188 @@
+//! The three hashes of a compiled policy (scheme `v1`).
+//!
+//! Each hash is SHA-256 over lines `name<TAB>value` (value JSON-encoded, `null` for unset), sorted by
+//! name, after a header line naming the hash and the scheme. The result is written `v1:<hex>`, so a
+//! later scheme can change the encoding without two schemes ever comparing equal.
+//!
+//! - `settings_hash`: every effective setting — all `ConfigOptions` keys (defaults filled in) and the
+//!   runtime settings.
+//! - `plan_environment_hash`: what can change a plan — the DataFusion version, the plan-shape settings
+//!   (see [`super::classify`]), the rule recipe in order, and the default catalog and schema.
+//! - `policy_hash`: the resolved policy — its name, engine requirement, every option it sets (in
+//!   DataFusion's canonical rendering, whether set by a typed field or in `[settings]`), and the
+//!   options only dfpolicy reads. Descriptions and comments are not part of it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::CompiledPolicy;
+use super::classify::{SettingClass, classify};
+use crate::policy::options::SECTIONS;
+use crate::registry::{DATAFUSION_VERSION, registry};
+
+/// The version of the hash encoding, prefixed to every hash.
+pub const HASH_SCHEME: &str = "v1";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hashes {
+    pub policy_hash: String,
+    pub settings_hash: String,
+    pub plan_environment_hash: String,
+}
+
+/// The option keys that can change a plan's shape, sorted.
+pub fn plan_shape_keys() -> Vec<&'static str> {
+    registry()
+        .options()
+        .filter(|o| classify(o).0 == SettingClass::PlanShape)
+        .map(|o| o.key.as_str())
+        .collect()
+}
+
+fn digest(name: &str, lines: BTreeMap<String, serde_json::Value>) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(format!("dfpolicy {name} {HASH_SCHEME}\n"));
+    for (key, value) in lines {
+        hasher.update(key.as_bytes());
+        hasher.update(b"\t");
+        hasher.update(value.to_string().as_bytes());
+        hasher.update(b"\n");
+    }
+    let hex: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{HASH_SCHEME}:{hex}")
+}
+
+fn optional(value: &Option<String>) -> serde_json::Value {
+    value
+        .as_ref()
+        .map_or(serde_json::Value::Null, |v| v.clone().into())
+}
+
+/// The runtime settings as lines `runtime.<field>`.
+fn runtime_lines(compiled: &CompiledPolicy) -> BTreeMap<String, serde_json::Value> {
+    let runtime = serde_json::to_value(&compiled.runtime).expect("runtime serializes");
+    runtime
+        .as_object()
+        .expect("runtime is an object")
+        .iter()
+        .map(|(k, v)| (format!("runtime.{k}"), v.clone()))
+        .collect()
+}
+
+fn rule_lines(compiled: &CompiledPolicy) -> BTreeMap<String, serde_json::Value> {
+    let mut lines = BTreeMap::new();
+    for (stage, names) in [
+        ("analyzer", &compiled.rules.analyzer),
+        ("logical", &compiled.rules.logical),
+        ("physical", &compiled.rules.physical),
+    ] {
+        // Zero-padded positions keep the recipe's order under the sort by name.
+        for (index, name) in names.iter().enumerate() {
+            lines.insert(format!("rules.{stage}.{index:03}"), name.clone().into());
+        }
+    }
+    lines
+}
+
+pub fn settings_hash(compiled: &CompiledPolicy) -> String {
+    let mut lines: BTreeMap<String, serde_json::Value> = compiled
+        .settings
+        .iter()
+        .map(|(k, v)| (k.clone(), optional(v)))
+        .collect();
+    lines.extend(runtime_lines(compiled));
+    digest("settings", lines)
+}
+
+pub fn plan_environment_hash(compiled: &CompiledPolicy) -> String {
+    let mut lines: BTreeMap<String, serde_json::Value> = plan_shape_keys()
+        .into_iter()
+        .map(|key| {
+            (
+                key.to_string(),
+                optional(compiled.settings.get(key).unwrap_or(&None)),
+            )
+        })
+        .collect();
+    lines.extend(rule_lines(compiled));
+    lines.insert("engine.datafusion".into(), DATAFUSION_VERSION.into());
+    for (name, key) in [
+        (
+            "namespace.default_catalog",
+            "datafusion.catalog.default_catalog",
+        ),
+        (
+            "namespace.default_schema",
+            "datafusion.catalog.default_schema",
+        ),
+    ] {
+        lines.insert(
+            name.into(),
+            optional(compiled.settings.get(key).unwrap_or(&None)),
+        );
+    }
+    digest("plan-environment", lines)
+}
+
+pub fn policy_hash(compiled: &CompiledPolicy, explicit: &BTreeMap<String, String>) -> String {
+    let options = &compiled.options;
+    let mut lines = BTreeMap::new();
+    lines.insert(
+        "policy.name".to_string(),
+        options.policy.name.clone().into(),
+    );
+    lines.insert(
+        "policy.engine".to_string(),
+        options
+            .policy
+            .engine
+            .clone()
+            .map_or(serde_json::Value::Null, Into::into),
+    );
+    for (key, value) in explicit {
+        let canonical = registry()
+            .check_value(key, value)
+            .map(|c| c.0)
+            .unwrap_or_else(|_| value.clone());
+        lines.insert(key.clone(), canonical.into());
+    }
+    let document = serde_json::to_value(options).expect("policies serialize");
+    for (section, fields) in SECTIONS {
+        for field in fields.iter().filter(|f| f.key.is_none()) {
+            let Some(value) = document.get(section).and_then(|s| s.get(field.name)) else {
+                continue;
+            };
+            let value = if *section == "optimizer" && field.name == "disabled_rules" {
+                let mut names: Vec<String> = value
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                names.sort();
+                names.dedup();
+                names.into()
+            } else {
+                value.clone()
+            };
+            lines.insert(format!("{section}.{}", field.name), value);
+        }
+    }
+    digest("policy", lines)
+}
+
+pub fn hashes(compiled: &CompiledPolicy, explicit: &BTreeMap<String, String>) -> Hashes {
+    Hashes {
+        policy_hash: policy_hash(compiled, explicit),
+        settings_hash: settings_hash(compiled),
+        plan_environment_hash: plan_environment_hash(compiled),
+    }
+}

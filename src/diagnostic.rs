@@ -1,0 +1,258 @@
+//! Findings about policy files, as values: what is wrong, where, and how to fix it.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::policy::document::{SourceFile, Span};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
+/// Every kind of finding, with a stable name used in output and documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Code {
+    UnreadableFile,
+    NotUtf8,
+    FileTooLarge,
+    TomlSyntax,
+    MissingKey,
+    WrongType,
+    OutOfRange,
+    InvalidValue,
+    InvalidEnum,
+    UnknownSection,
+    UnknownKey,
+    UnknownSetting,
+    ConflictingSetting,
+    DynamicFilterConflict,
+    UnknownRule,
+    MemoryPoolWithoutLimit,
+    ExtendsMissing,
+    ExtendsCycle,
+    ExtendsOutsideRoot,
+    ExtendsTooDeep,
+    InvalidEngineRequirement,
+    EngineMismatch,
+    UnpinnedMachineSetting,
+    RedundantDefault,
+    DuplicateSetting,
+}
+
+impl Code {
+    pub const ALL: &'static [Code] = &[
+        Code::UnreadableFile,
+        Code::NotUtf8,
+        Code::FileTooLarge,
+        Code::TomlSyntax,
+        Code::MissingKey,
+        Code::WrongType,
+        Code::OutOfRange,
+        Code::InvalidValue,
+        Code::InvalidEnum,
+        Code::UnknownSection,
+        Code::UnknownKey,
+        Code::UnknownSetting,
+        Code::ConflictingSetting,
+        Code::DynamicFilterConflict,
+        Code::UnknownRule,
+        Code::MemoryPoolWithoutLimit,
+        Code::ExtendsMissing,
+        Code::ExtendsCycle,
+        Code::ExtendsOutsideRoot,
+        Code::ExtendsTooDeep,
+        Code::InvalidEngineRequirement,
+        Code::EngineMismatch,
+        Code::UnpinnedMachineSetting,
+        Code::RedundantDefault,
+        Code::DuplicateSetting,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::UnreadableFile => "unreadable-file",
+            Code::NotUtf8 => "not-utf8",
+            Code::FileTooLarge => "file-too-large",
+            Code::TomlSyntax => "toml-syntax",
+            Code::MissingKey => "missing-key",
+            Code::WrongType => "wrong-type",
+            Code::OutOfRange => "out-of-range",
+            Code::InvalidValue => "invalid-value",
+            Code::InvalidEnum => "invalid-enum",
+            Code::UnknownSection => "unknown-section",
+            Code::UnknownKey => "unknown-key",
+            Code::UnknownSetting => "unknown-setting",
+            Code::ConflictingSetting => "conflicting-setting",
+            Code::DynamicFilterConflict => "dynamic-filter-conflict",
+            Code::UnknownRule => "unknown-rule",
+            Code::MemoryPoolWithoutLimit => "memory-pool-without-limit",
+            Code::ExtendsMissing => "extends-missing",
+            Code::ExtendsCycle => "extends-cycle",
+            Code::ExtendsOutsideRoot => "extends-outside-root",
+            Code::ExtendsTooDeep => "extends-too-deep",
+            Code::InvalidEngineRequirement => "invalid-engine-requirement",
+            Code::EngineMismatch => "engine-mismatch",
+            Code::UnpinnedMachineSetting => "unpinned-machine-setting",
+            Code::RedundantDefault => "redundant-default",
+            Code::DuplicateSetting => "duplicate-setting",
+        }
+    }
+
+    /// Warnings are findings that do not fail validation unless `--strict`.
+    pub fn severity(self) -> Severity {
+        match self {
+            Code::UnpinnedMachineSetting | Code::RedundantDefault | Code::DuplicateSetting => {
+                Severity::Warning
+            }
+            _ => Severity::Error,
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A place in a policy file.
+#[derive(Debug, Clone)]
+pub struct Location {
+    pub file: Arc<SourceFile>,
+    pub span: Span,
+}
+
+impl Location {
+    pub fn new(file: &Arc<SourceFile>, span: Span) -> Self {
+        Location {
+            file: Arc::clone(file),
+            span,
+        }
+    }
+
+    pub fn line_column(&self) -> (usize, usize) {
+        self.file.line_column(self.span.start)
+    }
+}
+
+/// A secondary place that explains the finding ("first set here").
+#[derive(Debug, Clone)]
+pub struct Note {
+    pub location: Option<Location>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    pub code: Code,
+    pub severity: Severity,
+    pub message: String,
+    /// Where the finding is; only findings about a path that cannot be read lack a place in a file.
+    pub location: Option<Location>,
+    /// A file path to report when there is no location (an unreadable file).
+    pub path: Option<String>,
+    pub help: Option<String>,
+    pub notes: Vec<Note>,
+}
+
+impl Diagnostic {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Diagnostic {
+            code,
+            severity: code.severity(),
+            message: message.into(),
+            location: None,
+            path: None,
+            help: None,
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn at(mut self, file: &Arc<SourceFile>, span: Span) -> Self {
+        self.location = Some(Location::new(file, span));
+        self
+    }
+
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_help_opt(mut self, help: Option<String>) -> Self {
+        self.help = help;
+        self
+    }
+
+    pub fn with_note(mut self, location: Option<Location>, message: impl Into<String>) -> Self {
+        self.notes.push(Note {
+            location,
+            message: message.into(),
+        });
+        self
+    }
+
+    /// The file the finding is in, as shown to users.
+    pub fn file(&self) -> &str {
+        self.location
+            .as_ref()
+            .map(|l| l.file.display_path.as_str())
+            .or(self.path.as_deref())
+            .unwrap_or("")
+    }
+
+    /// 1-based line and column; `(1, 1)` when the finding has no place in the file.
+    pub fn line_column(&self) -> (usize, usize) {
+        self.location.as_ref().map_or((1, 1), Location::line_column)
+    }
+
+    /// Sort key: file, position, code, message — the order findings are reported in.
+    pub fn sort_key(&self) -> (String, usize, usize, Code, String) {
+        let (line, column) = self.line_column();
+        (
+            self.file().to_string(),
+            line,
+            column,
+            self.code,
+            self.message.clone(),
+        )
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (line, column) = self.line_column();
+        write!(
+            f,
+            "{}:{line}:{column}: {}[{}]: {}",
+            self.file(),
+            self.severity,
+            self.code,
+            self.message
+        )
+    }
+}
+
+/// Sorts findings into report order and drops exact repeats (a parent policy checked once per child).
+pub fn normalize(diagnostics: &mut Vec<Diagnostic>) {
+    diagnostics.sort_by_key(Diagnostic::sort_key);
+    diagnostics.dedup_by(|a, b| a.sort_key() == b.sort_key());
+}

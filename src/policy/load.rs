@@ -1,0 +1,303 @@
+//! Reading policy files and following `extends` into one merged document.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::document::{
+    FileId, MAX_POLICY_BYTES, Node, NodeValue, PathSegment, SourceFile, display_path,
+};
+use crate::diagnostic::{Code, Diagnostic, Location};
+
+/// Longest `extends` chain followed before giving up (a chain this long is a mistake, not a design).
+pub const MAX_EXTENDS_DEPTH: usize = 32;
+
+/// One parsed policy file.
+#[derive(Debug, Clone)]
+pub struct PolicySource {
+    pub file: Arc<SourceFile>,
+    pub tree: Node,
+}
+
+/// A policy and its ancestors, the policy first.
+#[derive(Debug, Clone)]
+pub struct PolicyChain {
+    pub sources: Vec<PolicySource>,
+    /// Every `extends` was followed to a readable parent.
+    pub complete: bool,
+}
+
+impl PolicyChain {
+    pub fn leaf(&self) -> &PolicySource {
+        &self.sources[0]
+    }
+
+    /// The source a node came from.
+    pub fn source(&self, origin: FileId) -> &PolicySource {
+        &self.sources[origin]
+    }
+
+    /// The chain merged into one tree: each child over its parent. Scalars and arrays are replaced,
+    /// tables merge key by key, and `optimizer.disabled_rules` is the union of both lists. The
+    /// merged tree has no `policy.extends`: it is resolved.
+    pub fn merged(&self) -> Node {
+        let mut sources = self.sources.iter().rev();
+        let mut merged = sources.next().expect("a chain has a leaf").tree.clone();
+        for child in sources {
+            merge_into(&mut merged, &child.tree, &mut Vec::new());
+        }
+        if let NodeValue::Table(root) = &mut merged.value
+            && let Some(NodeValue::Table(policy)) = root.get_mut("policy").map(|n| &mut n.value)
+        {
+            policy.remove("extends");
+        }
+        merged
+    }
+
+    /// `a.toml → b.toml → c.toml`, for messages.
+    pub fn describe(&self) -> String {
+        self.sources
+            .iter()
+            .map(|s| s.file.display_path.as_str())
+            .collect::<Vec<_>>()
+            .join(" → ")
+    }
+}
+
+fn merge_into(base: &mut Node, over: &Node, path: &mut Vec<String>) {
+    let union = path.len() == 1 && path[0] == "optimizer";
+    match (&mut base.value, &over.value) {
+        (NodeValue::Table(base_table), NodeValue::Table(over_table)) => {
+            for (key, child) in over_table {
+                match base_table.get_mut(key) {
+                    Some(existing) => {
+                        path.push(key.clone());
+                        if union
+                            && key == "disabled_rules"
+                            && let (NodeValue::Array(items), NodeValue::Array(extra)) =
+                                (&mut existing.value, &child.value)
+                        {
+                            for item in extra {
+                                if !items.iter().any(|i| i.value == item.value) {
+                                    items.push(item.clone());
+                                }
+                            }
+                            existing.origin = child.origin;
+                            existing.key_span = child.key_span.clone();
+                            existing.span = child.span.clone();
+                        } else {
+                            merge_into(existing, child, path);
+                        }
+                        path.pop();
+                    }
+                    None => {
+                        base_table.insert(key.clone(), child.clone());
+                    }
+                }
+            }
+        }
+        _ => *base = over.clone(),
+    }
+}
+
+/// Reads and parses one policy file. Every failure is a diagnostic pointing at the file.
+pub fn read_policy(path: &Path, origin: FileId) -> Result<PolicySource, Diagnostic> {
+    let shown = display_path(path);
+    let unreadable = |e: std::io::Error| {
+        Diagnostic::new(
+            Code::UnreadableFile,
+            format!("cannot read policy file: {e}"),
+        )
+        .with_path(&shown)
+    };
+    let metadata = std::fs::metadata(path).map_err(unreadable)?;
+    if !metadata.is_file() {
+        return Err(Diagnostic::new(Code::UnreadableFile, "not a regular file").with_path(&shown));
+    }
+    if metadata.len() > MAX_POLICY_BYTES as u64 {
+        return Err(Diagnostic::new(
+            Code::FileTooLarge,
+            format!(
+                "policy file is {} bytes; the largest accepted is {MAX_POLICY_BYTES} bytes",
+                metadata.len()
+            ),
+        )
+        .with_path(&shown));
+    }
+    let bytes = std::fs::read(path).map_err(unreadable)?;
+    let absolute = path.canonicalize().map_err(unreadable)?;
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(error) => {
+            let valid_up_to = error.utf8_error().valid_up_to();
+            let bytes = error.into_bytes();
+            let prefix = String::from_utf8_lossy(&bytes[..valid_up_to]).into_owned();
+            let file = Arc::new(SourceFile::new(shown, absolute, prefix));
+            return Err(Diagnostic::new(
+                Code::NotUtf8,
+                format!("policy files must be UTF-8; byte {valid_up_to} is not valid UTF-8"),
+            )
+            .at(&file, valid_up_to..valid_up_to)
+            .with_help("save the file as UTF-8"));
+        }
+    };
+    let file = Arc::new(SourceFile::new(shown, absolute, text));
+    match Node::parse(&file.text, origin) {
+        Ok(tree) => Ok(PolicySource { file, tree }),
+        Err((message, span)) => {
+            let span = span.unwrap_or(0..0);
+            Err(Diagnostic::new(Code::TomlSyntax, first_line(&message)).at(&file, span))
+        }
+    }
+}
+
+fn first_line(message: &str) -> String {
+    message.lines().next().unwrap_or(message).trim().to_string()
+}
+
+/// Loads a policy and its `extends` ancestors. `root` bounds where parents may live.
+///
+/// Returns the chain as far as it could be read plus every finding about reading it. The chain is
+/// `None` when the policy file itself cannot be read.
+pub fn load_chain(path: &Path, root: &Path) -> (Option<PolicyChain>, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    let leaf = match read_policy(path, 0) {
+        Ok(leaf) => leaf,
+        Err(d) => return (None, vec![d]),
+    };
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let mut sources = vec![leaf];
+    loop {
+        let current = sources.last().expect("chain is never empty");
+        let Some(extends) = current.tree.at(&[
+            PathSegment::Key("policy".into()),
+            PathSegment::Key("extends".into()),
+        ]) else {
+            break;
+        };
+        let Some(relative) = extends.as_str() else {
+            break; // the schema reports the wrong type
+        };
+        let here = Location::new(&current.file, extends.span.clone());
+        let chain_text = |extra: &str| {
+            let mut names: Vec<&str> = sources
+                .iter()
+                .map(|s| s.file.display_path.as_str())
+                .collect();
+            names.push(extra);
+            names.join(" → ")
+        };
+        if sources.len() > MAX_EXTENDS_DEPTH {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::ExtendsTooDeep,
+                    format!("`extends` chain is longer than {MAX_EXTENDS_DEPTH} policies"),
+                )
+                .at(&here.file, here.span.clone())
+                .with_note(None, format!("chain: {}", chain_text(relative))),
+            );
+            break;
+        }
+        let base = current.file.path.parent().unwrap_or(Path::new("/"));
+        let target: PathBuf = base.join(relative);
+        let Ok(canonical) = target.canonicalize() else {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::ExtendsMissing,
+                    format!("parent policy `{relative}` does not exist"),
+                )
+                .at(&here.file, here.span.clone())
+                .with_note(None, format!("chain: {}", chain_text(relative)))
+                .with_help(format!(
+                    "`extends` is relative to the directory of {}",
+                    current.file.display_path
+                )),
+            );
+            break;
+        };
+        if let Some(position) = sources.iter().position(|s| s.file.path == canonical) {
+            let cycle: Vec<&str> = sources[position..]
+                .iter()
+                .map(|s| s.file.display_path.as_str())
+                .chain(std::iter::once(
+                    sources[position].file.display_path.as_str(),
+                ))
+                .collect();
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::ExtendsCycle,
+                    format!("`extends` forms a cycle: {}", cycle.join(" → ")),
+                )
+                .at(&here.file, here.span.clone())
+                .with_help("remove `extends` from one policy of the cycle"),
+            );
+            break;
+        }
+        if !canonical.starts_with(&root) {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::ExtendsOutsideRoot,
+                    format!(
+                        "parent policy `{relative}` is outside the policy tree `{}`",
+                        display_path(&root)
+                    ),
+                )
+                .at(&here.file, here.span.clone())
+                .with_note(None, format!("chain: {}", chain_text(relative)))
+                .with_help(
+                    "keep parents in the directory tree being validated, or widen it with `--root`",
+                ),
+            );
+            break;
+        }
+        match read_policy(&canonical, sources.len()) {
+            Ok(parent) => sources.push(parent),
+            Err(d) => {
+                diagnostics.push(d);
+                break;
+            }
+        }
+    }
+    let complete = diagnostics.is_empty();
+    (Some(PolicyChain { sources, complete }), diagnostics)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(texts: &[&str]) -> PolicyChain {
+        PolicyChain {
+            sources: texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| PolicySource {
+                    file: Arc::new(SourceFile::new(
+                        format!("{i}.toml"),
+                        format!("/{i}.toml").into(),
+                        t.to_string(),
+                    )),
+                    tree: Node::parse(t, i).unwrap(),
+                })
+                .collect(),
+            complete: true,
+        }
+    }
+
+    #[test]
+    fn child_overrides_scalars_merges_tables_and_unions_disabled_rules() {
+        let c = chain(&[
+            "[policy]\nname='child'\nextends='p.toml'\n[execution]\nbatch_size=10\n[optimizer]\ndisabled_rules=['b','c']\n",
+            "[policy]\nname='parent'\n[execution]\nbatch_size=5\ntarget_partitions=4\n[optimizer]\ndisabled_rules=['a','b']\n",
+        ]);
+        let merged = c.merged().to_json();
+        assert_eq!(merged["policy"], serde_json::json!({"name": "child"}));
+        assert_eq!(
+            merged["execution"],
+            serde_json::json!({"batch_size": 10, "target_partitions": 4})
+        );
+        assert_eq!(
+            merged["optimizer"]["disabled_rules"],
+            serde_json::json!(["a", "b", "c"])
+        );
+    }
+}

@@ -1,0 +1,581 @@
+//! The policy file as users write it: the single source of truth for the TOML layout, the JSON schema
+//! (doc comments become schema descriptions) and the mapping of typed fields to DataFusion keys.
+//!
+//! Every field is optional so that a child policy can set only what it changes; the merged result of an
+//! `extends` chain has the same type (see [`crate::policy::ResolvedPolicy`]).
+
+use std::collections::BTreeMap;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Serialize};
+
+use super::byte_size::ByteSize;
+use crate::registry::{ValueKind, registry};
+
+/// How a typed field's value is written and handed to DataFusion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    Boolean,
+    Integer,
+    Float,
+    Bytes,
+    Text,
+    Choice,
+    List,
+}
+
+/// One typed field of a policy section.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldSpec {
+    pub name: &'static str,
+    /// The DataFusion key this field sets; `None` for fields only dfpolicy reads.
+    pub key: Option<&'static str>,
+    pub kind: FieldKind,
+}
+
+/// A type a policy field can have.
+pub trait FieldValue {
+    const KIND: FieldKind;
+    /// The string DataFusion's `ConfigOptions::set` takes for this value.
+    fn engine_text(&self) -> String;
+}
+
+impl FieldValue for bool {
+    const KIND: FieldKind = FieldKind::Boolean;
+    fn engine_text(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl FieldValue for u64 {
+    const KIND: FieldKind = FieldKind::Integer;
+    fn engine_text(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl FieldValue for f64 {
+    const KIND: FieldKind = FieldKind::Float;
+    fn engine_text(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl FieldValue for ByteSize {
+    const KIND: FieldKind = FieldKind::Bytes;
+    fn engine_text(&self) -> String {
+        self.0.to_string()
+    }
+}
+
+impl FieldValue for String {
+    const KIND: FieldKind = FieldKind::Text;
+    fn engine_text(&self) -> String {
+        self.clone()
+    }
+}
+
+impl<T: FieldValue> FieldValue for Vec<T> {
+    const KIND: FieldKind = FieldKind::List;
+    fn engine_text(&self) -> String {
+        self.iter()
+            .map(FieldValue::engine_text)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// Declares a policy section: the struct (all fields optional, unknown fields rejected), its field
+/// table, and the DataFusion settings it produces. `field: Type => "datafusion.key"` maps a field to
+/// an engine option; a field without `=>` is read by dfpolicy itself.
+macro_rules! policy_section {
+    (
+        $(#[$struct_meta:meta])*
+        pub struct $name:ident {
+            $(
+                $(#[$field_meta:meta])*
+                pub $field:ident : $ty:ty $(=> $key:literal)?,
+            )*
+        }
+    ) => {
+        $(#[$struct_meta])*
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $(
+                $(#[$field_meta])*
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                pub $field: Option<$ty>,
+            )*
+        }
+
+        impl $name {
+            pub const FIELDS: &'static [FieldSpec] = &[
+                $( FieldSpec {
+                    name: stringify!($field),
+                    key: policy_section!(@key $($key)?),
+                    kind: <$ty as FieldValue>::KIND,
+                }, )*
+            ];
+
+            /// The DataFusion settings this section sets, as `(key, value for ConfigOptions::set)`.
+            pub fn engine_settings(&self) -> Vec<(&'static str, String)> {
+                #[allow(unused_mut)]
+                let mut settings = Vec::new();
+                $( policy_section!(@emit settings, self.$field $(, $key)?); )*
+                settings
+            }
+        }
+    };
+    (@key) => { None };
+    (@key $key:literal) => { Some($key) };
+    (@emit $settings:ident, $value:expr) => {};
+    (@emit $settings:ident, $value:expr, $key:literal) => {
+        if let Some(value) = &$value {
+            $settings.push(($key, FieldValue::engine_text(value)));
+        }
+    };
+}
+
+/// The `[policy]` table: what the policy is and what it builds on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyMeta {
+    /// The policy's name: lowercase letters, digits and `-`, starting with a letter or digit.
+    /// Bundles, baselines and hashes refer to the policy by this name.
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]*$"))]
+    pub name: String,
+    /// What the policy is for, in a sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Path of a parent policy, relative to this file. This policy is merged over the parent: scalars
+    /// override, tables merge key by key, `optimizer.disabled_rules` is the union of both lists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extends: Option<String>,
+    /// A requirement on the DataFusion version, as a Cargo version requirement: `"55"` means any 55.x
+    /// release. Validation fails when the embedded DataFusion does not match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
+}
+
+policy_section! {
+    /// Execution settings (`datafusion.execution.*`).
+    pub struct ExecutionOptions {
+        /// Number of partitions for query execution (`datafusion.execution.target_partitions`). Its
+        /// DataFusion default is the CPU count of the machine, so plans differ between a laptop and CI
+        /// until it is pinned here.
+        #[schemars(range(min = 1))]
+        pub target_partitions: u64 => "datafusion.execution.target_partitions",
+        /// Fan-out during initial physical planning, mostly for `UNION` children
+        /// (`datafusion.execution.planning_concurrency`). Machine dependent by default, like
+        /// `target_partitions`.
+        #[schemars(range(min = 1))]
+        pub planning_concurrency: u64 => "datafusion.execution.planning_concurrency",
+        /// Rows per record batch (`datafusion.execution.batch_size`, default 8192).
+        #[schemars(range(min = 1))]
+        pub batch_size: u64 => "datafusion.execution.batch_size",
+        /// Collect file statistics when a table is registered (`datafusion.execution.collect_statistics`,
+        /// default true). Statistics drive join ordering and partitioning decisions.
+        pub collect_statistics: bool => "datafusion.execution.collect_statistics",
+        /// Session time zone, an IANA name or an offset such as `"+00:00"`
+        /// (`datafusion.execution.time_zone`, default unset).
+        pub time_zone: String => "datafusion.execution.time_zone",
+        /// Coalesce small batches between operators (`datafusion.execution.coalesce_batches`, default true).
+        pub coalesce_batches: bool => "datafusion.execution.coalesce_batches",
+        /// Codec for spill files: `uncompressed`, `lz4_frame` or `zstd`
+        /// (`datafusion.execution.spill_compression`, default `uncompressed`).
+        pub spill_compression: String => "datafusion.execution.spill_compression",
+        /// Memory reserved per spillable sort for its in-memory merge
+        /// (`datafusion.execution.sort_spill_reservation_bytes`, default 10MiB).
+        pub sort_spill_reservation_bytes: ByteSize => "datafusion.execution.sort_spill_reservation_bytes",
+        /// Below this size a sort concatenates its input and sorts it in one batch
+        /// (`datafusion.execution.sort_in_place_threshold_bytes`, default 1MiB).
+        pub sort_in_place_threshold_bytes: ByteSize => "datafusion.execution.sort_in_place_threshold_bytes",
+    }
+}
+
+policy_section! {
+    /// Parquet scan and pruning policy (`datafusion.execution.parquet.*`).
+    pub struct ParquetOptions {
+        /// Skip row groups using min/max statistics and the query predicate
+        /// (`datafusion.execution.parquet.pruning`, default true).
+        pub pruning: bool => "datafusion.execution.parquet.pruning",
+        /// Read the page index to skip data pages (`datafusion.execution.parquet.enable_page_index`,
+        /// default true).
+        pub enable_page_index: bool => "datafusion.execution.parquet.enable_page_index",
+        /// Use bloom filters present in the files (`datafusion.execution.parquet.bloom_filter_on_read`,
+        /// default true).
+        pub bloom_filter_on_read: bool => "datafusion.execution.parquet.bloom_filter_on_read",
+        /// Evaluate filters while decoding (late materialization)
+        /// (`datafusion.execution.parquet.pushdown_filters`, default false). When on, the `FilterExec`
+        /// above the scan disappears from the physical plan.
+        pub pushdown_filters: bool => "datafusion.execution.parquet.pushdown_filters",
+        /// Reorder pushed-down filters by estimated cost (`datafusion.execution.parquet.reorder_filters`,
+        /// default false).
+        pub reorder_filters: bool => "datafusion.execution.parquet.reorder_filters",
+        /// Bytes fetched optimistically from the end of each file to read its footer
+        /// (`datafusion.execution.parquet.metadata_size_hint`, default 512KiB).
+        pub metadata_size_hint: ByteSize => "datafusion.execution.parquet.metadata_size_hint",
+        /// Ignore metadata embedded in the file schema (`datafusion.execution.parquet.skip_metadata`,
+        /// default true).
+        pub skip_metadata: bool => "datafusion.execution.parquet.skip_metadata",
+        /// Memory for caching predicate results between pushed-down filters
+        /// (`datafusion.execution.parquet.max_predicate_cache_size`, default unset: the reader's default).
+        pub max_predicate_cache_size: ByteSize => "datafusion.execution.parquet.max_predicate_cache_size",
+        /// Longest `IN (...)` list used for pruning (`datafusion.execution.parquet.max_in_list_size`,
+        /// default 20).
+        pub max_in_list_size: u64 => "datafusion.execution.parquet.max_in_list_size",
+        /// Read string columns as `Utf8View` (`datafusion.execution.parquet.schema_force_view_types`,
+        /// default true).
+        pub schema_force_view_types: bool => "datafusion.execution.parquet.schema_force_view_types",
+        /// Read binary columns as strings (`datafusion.execution.parquet.binary_as_string`, default false).
+        pub binary_as_string: bool => "datafusion.execution.parquet.binary_as_string",
+        /// Compression codec for written files: `uncompressed`, `snappy`, `gzip(level)`, `brotli(level)`,
+        /// `lz4`, `lz4_raw` or `zstd(level)` (`datafusion.execution.parquet.compression`, default `zstd(3)`).
+        pub compression: String => "datafusion.execution.parquet.compression",
+    }
+}
+
+policy_section! {
+    /// Join planning policy (`datafusion.optimizer.*` join switches).
+    pub struct JoinOptions {
+        /// Prefer hash joins over sort-merge joins (`datafusion.optimizer.prefer_hash_join`, default true).
+        /// Sort-merge joins use less memory.
+        pub prefer_hash_join: bool => "datafusion.optimizer.prefer_hash_join",
+        /// Largest estimated input, in bytes, collected into a single partition for a hash join
+        /// (`datafusion.optimizer.hash_join_single_partition_threshold`, default 1MiB).
+        pub hash_join_single_partition_threshold: ByteSize => "datafusion.optimizer.hash_join_single_partition_threshold",
+        /// Largest estimated input, in rows, collected into a single partition for a hash join
+        /// (`datafusion.optimizer.hash_join_single_partition_threshold_rows`, default 131072).
+        pub hash_join_single_partition_threshold_rows: u64 => "datafusion.optimizer.hash_join_single_partition_threshold_rows",
+        /// Largest build side, in bytes, pushed to the probe-side scan as an `IN` list
+        /// (`datafusion.optimizer.hash_join_inlist_pushdown_max_size`, default 128KiB).
+        pub hash_join_inlist_pushdown_max_size: ByteSize => "datafusion.optimizer.hash_join_inlist_pushdown_max_size",
+        /// Most distinct build-side values pushed down as an `IN` list
+        /// (`datafusion.optimizer.hash_join_inlist_pushdown_max_distinct_values`, default 150).
+        pub hash_join_inlist_pushdown_max_distinct_values: u64 => "datafusion.optimizer.hash_join_inlist_pushdown_max_distinct_values",
+        /// Repartition join inputs on the join keys (`datafusion.optimizer.repartition_joins`, default true).
+        pub repartition_joins: bool => "datafusion.optimizer.repartition_joins",
+        /// Let the physical optimizer swap join inputs based on statistics
+        /// (`datafusion.optimizer.join_reordering`, default true).
+        pub join_reordering: bool => "datafusion.optimizer.join_reordering",
+        /// Plan the experimental piecewise merge join for single range-predicate joins
+        /// (`datafusion.optimizer.enable_piecewise_merge_join`, default false).
+        pub enable_piecewise_merge_join: bool => "datafusion.optimizer.enable_piecewise_merge_join",
+        /// Allow symmetric hash joins on unbounded inputs without ordering or filters
+        /// (`datafusion.optimizer.allow_symmetric_joins_without_pruning`, default true).
+        pub allow_symmetric_joins_without_pruning: bool => "datafusion.optimizer.allow_symmetric_joins_without_pruning",
+    }
+}
+
+policy_section! {
+    /// Name resolution: the default catalog and schema, and how identifiers are read.
+    pub struct NamespaceOptions {
+        /// Catalog used for unqualified table names (`datafusion.catalog.default_catalog`, default
+        /// `datafusion`). Sessions are built with this catalog created.
+        #[schemars(length(min = 1))]
+        pub default_catalog: String => "datafusion.catalog.default_catalog",
+        /// Schema used for unqualified table names (`datafusion.catalog.default_schema`, default `public`).
+        #[schemars(length(min = 1))]
+        pub default_schema: String => "datafusion.catalog.default_schema",
+        /// Lowercase unquoted identifiers (`datafusion.sql_parser.enable_ident_normalization`, default true).
+        pub enable_ident_normalization: bool => "datafusion.sql_parser.enable_ident_normalization",
+        /// Report queries that name a table without its catalog and schema.
+        pub require_qualified_references: bool,
+    }
+}
+
+policy_section! {
+    /// Logical and physical optimizer switches (`datafusion.optimizer.*`).
+    pub struct OptimizerOptions {
+        /// Most passes of the logical optimizer (`datafusion.optimizer.max_passes`, default 3).
+        pub max_passes: u64 => "datafusion.optimizer.max_passes",
+        /// Log and skip a failing logical rule instead of failing the query
+        /// (`datafusion.optimizer.skip_failed_rules`, default false).
+        pub skip_failed_rules: bool => "datafusion.optimizer.skip_failed_rules",
+        /// Umbrella for dynamic filter pushdown from TopK, joins and aggregates
+        /// (`datafusion.optimizer.enable_dynamic_filter_pushdown`, default true). DataFusion copies it
+        /// into the three `enable_*_dynamic_filter_pushdown` flags, so a policy may not set it to a value
+        /// that contradicts one of them.
+        pub enable_dynamic_filter_pushdown: bool => "datafusion.optimizer.enable_dynamic_filter_pushdown",
+        /// Dynamic filters from TopK (`datafusion.optimizer.enable_topk_dynamic_filter_pushdown`).
+        pub enable_topk_dynamic_filter_pushdown: bool => "datafusion.optimizer.enable_topk_dynamic_filter_pushdown",
+        /// Dynamic filters from hash joins (`datafusion.optimizer.enable_join_dynamic_filter_pushdown`).
+        pub enable_join_dynamic_filter_pushdown: bool => "datafusion.optimizer.enable_join_dynamic_filter_pushdown",
+        /// Dynamic filters from aggregates (`datafusion.optimizer.enable_aggregate_dynamic_filter_pushdown`).
+        pub enable_aggregate_dynamic_filter_pushdown: bool => "datafusion.optimizer.enable_aggregate_dynamic_filter_pushdown",
+        /// Repartition on the grouping keys to aggregate in parallel
+        /// (`datafusion.optimizer.repartition_aggregations`, default true).
+        pub repartition_aggregations: bool => "datafusion.optimizer.repartition_aggregations",
+        /// Repartition on the window partition keys (`datafusion.optimizer.repartition_windows`,
+        /// default true).
+        pub repartition_windows: bool => "datafusion.optimizer.repartition_windows",
+        /// Sort per partition and merge, instead of coalescing first
+        /// (`datafusion.optimizer.repartition_sorts`, default true).
+        pub repartition_sorts: bool => "datafusion.optimizer.repartition_sorts",
+        /// Split file scans into byte ranges for parallelism
+        /// (`datafusion.optimizer.repartition_file_scans`, default true).
+        pub repartition_file_scans: bool => "datafusion.optimizer.repartition_file_scans",
+        /// Smallest total file size that is split into ranges
+        /// (`datafusion.optimizer.repartition_file_min_size`, default 1MiB).
+        pub repartition_file_min_size: ByteSize => "datafusion.optimizer.repartition_file_min_size",
+        /// Add round-robin repartitioning to use more cores
+        /// (`datafusion.optimizer.enable_round_robin_repartition`, default true).
+        pub enable_round_robin_repartition: bool => "datafusion.optimizer.enable_round_robin_repartition",
+        /// Keep existing orderings instead of re-sorting (`datafusion.optimizer.prefer_existing_sort`,
+        /// default false).
+        pub prefer_existing_sort: bool => "datafusion.optimizer.prefer_existing_sort",
+        /// Selectivity, in percent (0 to 100), assumed for a filter whose selectivity cannot be estimated
+        /// (`datafusion.optimizer.default_filter_selectivity`, default 20).
+        #[schemars(range(min = 0, max = 100))]
+        pub default_filter_selectivity: u64 => "datafusion.optimizer.default_filter_selectivity",
+        /// Analyzer, logical or physical rules to remove from the session, by the names a default
+        /// DataFusion 55 session gives them (`push_down_filter`, `join_selection`, ...). A name used by
+        /// several stages or positions is removed everywhere.
+        pub disabled_rules: Vec<String>,
+    }
+}
+
+/// Least acceptable quality of the statistics a plan is built on.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum StatisticsQuality {
+    Exact,
+    Estimated,
+    Unknown,
+}
+
+impl FieldValue for StatisticsQuality {
+    const KIND: FieldKind = FieldKind::Choice;
+    fn engine_text(&self) -> String {
+        match self {
+            StatisticsQuality::Exact => "exact",
+            StatisticsQuality::Estimated => "estimated",
+            StatisticsQuality::Unknown => "unknown",
+        }
+        .to_string()
+    }
+}
+
+policy_section! {
+    /// Statistics expectations checked by plan bundles.
+    pub struct StatisticsOptions {
+        /// Least quality of row-count statistics a plan may rest on: `exact`, `estimated` or `unknown`
+        /// (anything goes). A bundle whose scans fall below it is reported.
+        pub minimum_quality: StatisticsQuality,
+    }
+}
+
+/// A rendering of a plan that EXPLAIN can produce.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum ExplainFormat {
+    Indent,
+    Tree,
+    Graphviz,
+    Pgjson,
+}
+
+impl FieldValue for ExplainFormat {
+    const KIND: FieldKind = FieldKind::Choice;
+    fn engine_text(&self) -> String {
+        match self {
+            ExplainFormat::Indent => "indent",
+            ExplainFormat::Tree => "tree",
+            ExplainFormat::Graphviz => "graphviz",
+            ExplainFormat::Pgjson => "pgjson",
+        }
+        .to_string()
+    }
+}
+
+policy_section! {
+    /// What a plan bundle captures.
+    pub struct ExplainOptions {
+        /// EXPLAIN renderings to capture, from `indent`, `tree`, `graphviz` and `pgjson`
+        /// (default `["indent"]`).
+        #[schemars(length(min = 1))]
+        pub formats: Vec<ExplainFormat>,
+        /// Record the plan after every analyzer, logical and physical rule (default false).
+        pub optimizer_trace: bool,
+        /// Also run EXPLAIN ANALYZE; this executes the query (default false).
+        pub analyze: bool,
+        /// Show operator statistics in physical plans (`datafusion.explain.show_statistics`, default false).
+        pub show_statistics: bool => "datafusion.explain.show_statistics",
+        /// Show output schemas in physical plans (`datafusion.explain.show_schema`, default false).
+        pub show_schema: bool => "datafusion.explain.show_schema",
+    }
+}
+
+/// How the session's memory limit is shared between operators.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum MemoryPoolKind {
+    Greedy,
+    Fair,
+}
+
+impl FieldValue for MemoryPoolKind {
+    const KIND: FieldKind = FieldKind::Choice;
+    fn engine_text(&self) -> String {
+        match self {
+            MemoryPoolKind::Greedy => "greedy",
+            MemoryPoolKind::Fair => "fair",
+        }
+        .to_string()
+    }
+}
+
+policy_section! {
+    /// The runtime environment: memory and spilling (`datafusion.runtime.*`).
+    pub struct RuntimeOptions {
+        /// Memory limit for query execution (`datafusion.runtime.memory_limit`, default unlimited).
+        pub memory_limit: ByteSize => "datafusion.runtime.memory_limit",
+        /// How the limit is shared: `greedy` (first come, first served) or `fair` (equal shares for
+        /// spilling operators). Needs `memory_limit`. Default `greedy`.
+        pub memory_pool: MemoryPoolKind,
+        /// Directory for spill files (`datafusion.runtime.temp_directory`, default the OS temp dir).
+        #[schemars(length(min = 1))]
+        pub spill_directory: String => "datafusion.runtime.temp_directory",
+        /// Most disk space spill files may use (`datafusion.runtime.max_temp_directory_size`,
+        /// default 100GiB).
+        pub max_temp_directory_size: ByteSize => "datafusion.runtime.max_temp_directory_size",
+    }
+}
+
+/// A value in the `[settings]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SettingValue {
+    Boolean(bool),
+    Integer(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl SettingValue {
+    /// The string DataFusion's `set` takes.
+    pub fn engine_text(&self) -> String {
+        match self {
+            SettingValue::Boolean(b) => b.to_string(),
+            SettingValue::Integer(i) => i.to_string(),
+            SettingValue::Float(f) => f.to_string(),
+            SettingValue::Text(s) => s.clone(),
+        }
+    }
+}
+
+/// Any DataFusion 55 option by its full key, for options without a typed field.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EngineSettings(pub BTreeMap<String, SettingValue>);
+
+impl JsonSchema for EngineSettings {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "EngineSettings".into()
+    }
+
+    /// One property per DataFusion option, with its description and type, so editors complete keys.
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let mut properties = serde_json::Map::new();
+        for option in registry().options() {
+            let types: serde_json::Value = match option.kind {
+                ValueKind::Boolean => "boolean".into(),
+                ValueKind::UnsignedInteger | ValueKind::SignedInteger => "integer".into(),
+                ValueKind::Float => serde_json::json!(["number", "integer"]),
+                ValueKind::Text | ValueKind::Choice | ValueKind::Duration => "string".into(),
+                ValueKind::Capacity => serde_json::json!(["string", "integer"]),
+            };
+            let default = option.default.as_deref().unwrap_or("NULL");
+            let mut property = serde_json::Map::new();
+            property.insert(
+                "description".into(),
+                format!("{} (default: {default})", option.description).into(),
+            );
+            property.insert("type".into(), types);
+            if matches!(option.kind, ValueKind::UnsignedInteger) {
+                property.insert("minimum".into(), option.minimum.unwrap_or(0).into());
+            }
+            if let Some(maximum) = option.maximum {
+                property.insert("maximum".into(), maximum.into());
+            }
+            properties.insert(option.key.clone(), property.into());
+        }
+        json_schema!({
+            "description": "Any DataFusion 55 option by its full key (`\"datafusion.execution.parquet.coerce_int96\" = \"ms\"`), for options without a typed field. A key may not contradict a typed field that sets the same option.",
+            "type": "object",
+            "properties": properties,
+            "additionalProperties": false
+        })
+    }
+}
+
+/// One policy file. Every section but `[policy]` is optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "dfpolicy policy")]
+pub struct PolicyOptions {
+    pub policy: PolicyMeta,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<ExecutionOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parquet: Option<ParquetOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joins: Option<JoinOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<NamespaceOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimizer: Option<OptimizerOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statistics: Option<StatisticsOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explain: Option<ExplainOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<RuntimeOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<EngineSettings>,
+}
+
+/// The typed sections and their fields, in file order.
+pub const SECTIONS: &[(&str, &[FieldSpec])] = &[
+    ("execution", ExecutionOptions::FIELDS),
+    ("parquet", ParquetOptions::FIELDS),
+    ("joins", JoinOptions::FIELDS),
+    ("namespace", NamespaceOptions::FIELDS),
+    ("optimizer", OptimizerOptions::FIELDS),
+    ("statistics", StatisticsOptions::FIELDS),
+    ("explain", ExplainOptions::FIELDS),
+    ("runtime", RuntimeOptions::FIELDS),
+];
+
+/// The typed field that sets a DataFusion key, as `(section, field)`.
+pub fn typed_field_for_key(key: &str) -> Option<(&'static str, &'static FieldSpec)> {
+    SECTIONS.iter().find_map(|(section, fields)| {
+        fields
+            .iter()
+            .find(|f| f.key == Some(key))
+            .map(|f| (*section, f))
+    })
+}
+
+impl PolicyOptions {
+    /// The DataFusion settings the typed sections set, as `(key, value)`, in section order.
+    pub fn typed_engine_settings(&self) -> Vec<(&'static str, String)> {
+        let mut settings = Vec::new();
+        macro_rules! collect {
+            ($($section:ident),*) => {
+                $( if let Some(section) = &self.$section { settings.extend(section.engine_settings()); } )*
+            };
+        }
+        collect!(
+            execution, parquet, joins, namespace, optimizer, statistics, explain, runtime
+        );
+        settings
+    }
+}

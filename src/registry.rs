@@ -1,0 +1,500 @@
+//! What DataFusion 55 itself knows: every option key with its default and description, the runtime
+//! keys, and the rule names of a default session.
+//!
+//! Nothing here is a hand-written copy of DataFusion's tables. Keys, defaults and descriptions come from
+//! `ConfigOptions::entries()` and the runtime builder; each key's value kind is found by asking
+//! `ConfigOptions::set` which probe values it accepts, so a new DataFusion release that changes a type
+//! changes the registry with it.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use datafusion::arrow::array::timezone::Tz;
+use datafusion::common::config::TableParquetOptions;
+use datafusion::common::file_options::parquet_writer::ParquetWriterOptions;
+use datafusion::config::ConfigOptions;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::context::SessionContext;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use serde::Serialize;
+
+/// The DataFusion release this build of dfpolicy embeds.
+pub const DATAFUSION_VERSION: &str = datafusion::DATAFUSION_VERSION;
+
+/// Prefix of the runtime keys, which live on `RuntimeEnv` rather than `ConfigOptions`.
+pub const RUNTIME_PREFIX: &str = "datafusion.runtime.";
+
+/// Keys whose DataFusion default is the number of CPUs of the machine running the query.
+pub const MACHINE_DEPENDENT_KEYS: &[&str] = &[
+    "datafusion.execution.target_partitions",
+    "datafusion.execution.planning_concurrency",
+];
+
+/// The umbrella switch that DataFusion expands into three sub-flags when it is set.
+pub const DYNAMIC_FILTER_UMBRELLA: &str = "datafusion.optimizer.enable_dynamic_filter_pushdown";
+pub const DYNAMIC_FILTER_SUB_FLAGS: &[&str] = &[
+    "datafusion.optimizer.enable_topk_dynamic_filter_pushdown",
+    "datafusion.optimizer.enable_join_dynamic_filter_pushdown",
+    "datafusion.optimizer.enable_aggregate_dynamic_filter_pushdown",
+];
+
+/// The kind of value an option takes, as DataFusion's parser accepts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueKind {
+    Boolean,
+    /// A non-negative integer; `minimum` on the option says whether 0 or 1 is rejected.
+    UnsignedInteger,
+    SignedInteger,
+    Float,
+    /// Free text, checked (if at all) when DataFusion uses it.
+    Text,
+    /// One of a fixed set of words that DataFusion checks when the option is set.
+    Choice,
+    /// A runtime byte capacity such as `"512M"` (`K`, `M`, `G` units, as `SET datafusion.runtime.*` takes).
+    Capacity,
+    /// A runtime duration such as `"5m30s"`.
+    Duration,
+}
+
+impl ValueKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueKind::Boolean => "boolean",
+            ValueKind::UnsignedInteger => "unsigned integer",
+            ValueKind::SignedInteger => "integer",
+            ValueKind::Float => "float",
+            ValueKind::Text => "string",
+            ValueKind::Choice => "choice",
+            ValueKind::Capacity => "byte capacity",
+            ValueKind::Duration => "duration",
+        }
+    }
+}
+
+/// One DataFusion option.
+#[derive(Debug, Clone, Serialize)]
+pub struct EngineOption {
+    pub key: String,
+    pub kind: ValueKind,
+    /// The default as DataFusion renders it; `None` is NULL (unset).
+    pub default: Option<String>,
+    pub description: String,
+    /// Smallest accepted integer, for integer kinds that reject 0 (or 1).
+    pub minimum: Option<u64>,
+    /// Largest accepted integer, where DataFusion documents one.
+    pub maximum: Option<u64>,
+    /// The default depends on the machine (CPU count).
+    pub machine_dependent: bool,
+    /// A `datafusion.runtime.*` key (set on the runtime environment, not `ConfigOptions`).
+    pub runtime: bool,
+}
+
+/// Which optimizer a rule belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleStage {
+    Analyzer,
+    Logical,
+    Physical,
+}
+
+impl RuleStage {
+    pub fn name(self) -> &'static str {
+        match self {
+            RuleStage::Analyzer => "analyzer",
+            RuleStage::Logical => "logical",
+            RuleStage::Physical => "physical",
+        }
+    }
+}
+
+/// Everything dfpolicy checks policies against.
+#[derive(Debug)]
+pub struct Registry {
+    options: BTreeMap<String, EngineOption>,
+    rules: Vec<(RuleStage, String)>,
+}
+
+/// The registry of the embedded DataFusion release, built once per process.
+pub fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(Registry::discover)
+}
+
+impl Registry {
+    fn discover() -> Self {
+        let defaults = ConfigOptions::new();
+        let mut options = BTreeMap::new();
+        for entry in defaults.entries() {
+            let (kind, minimum) = probe_kind(&entry.key);
+            let maximum = if entry.key == "datafusion.optimizer.default_filter_selectivity" {
+                Some(100)
+            } else {
+                None
+            };
+            let machine_dependent = MACHINE_DEPENDENT_KEYS.contains(&entry.key.as_str());
+            options.insert(
+                entry.key.clone(),
+                EngineOption {
+                    default: if machine_dependent {
+                        None
+                    } else {
+                        entry.value.clone()
+                    },
+                    description: entry.description.trim().to_string(),
+                    key: entry.key,
+                    kind,
+                    minimum,
+                    maximum,
+                    machine_dependent,
+                    runtime: false,
+                },
+            );
+        }
+        for entry in RuntimeEnvBuilder::new().entries() {
+            let kind = runtime_kind(&entry.key);
+            options.insert(
+                entry.key.clone(),
+                EngineOption {
+                    default: entry.value.clone(),
+                    description: entry.description.trim().to_string(),
+                    key: entry.key,
+                    kind,
+                    minimum: None,
+                    maximum: None,
+                    machine_dependent: false,
+                    runtime: true,
+                },
+            );
+        }
+
+        let state = SessionStateBuilder::new().with_default_features().build();
+        let mut rules = Vec::new();
+        for rule in &state.analyzer().rules {
+            rules.push((RuleStage::Analyzer, rule.name().to_string()));
+        }
+        for rule in state.optimizers() {
+            rules.push((RuleStage::Logical, rule.name().to_string()));
+        }
+        for rule in state.physical_optimizers() {
+            rules.push((RuleStage::Physical, rule.name().to_string()));
+        }
+        Registry { options, rules }
+    }
+
+    /// Every option, sorted by key.
+    pub fn options(&self) -> impl Iterator<Item = &EngineOption> {
+        self.options.values()
+    }
+
+    pub fn option(&self, key: &str) -> Option<&EngineOption> {
+        self.options.get(key)
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.options.keys().map(String::as_str)
+    }
+
+    /// Rule names of a default session, in execution order (names may repeat).
+    pub fn rules(&self) -> &[(RuleStage, String)] {
+        &self.rules
+    }
+
+    /// The stages a rule name occurs in.
+    pub fn rule_stages(&self, name: &str) -> Vec<RuleStage> {
+        let mut stages: Vec<RuleStage> = self
+            .rules
+            .iter()
+            .filter(|(_, rule)| rule == name)
+            .map(|(stage, _)| *stage)
+            .collect();
+        stages.dedup();
+        stages
+    }
+
+    /// Checks one value for one key the way DataFusion will use it, and returns it in DataFusion's own
+    /// rendering (the canonical form: `TRUE` becomes `true`, `1048576` stays `1048576`).
+    pub fn check_value(&self, key: &str, value: &str) -> Result<CanonicalValue, String> {
+        let option = self
+            .option(key)
+            .ok_or_else(|| format!("`{key}` is not a DataFusion 55 option"))?;
+        if option.runtime {
+            return check_runtime_value(key, option.kind, value);
+        }
+        if option.kind == ValueKind::UnsignedInteger || option.kind == ValueKind::SignedInteger {
+            // DataFusion reads a single character as its byte value for `u8` fields ("x" is 120).
+            let numeric = value.trim_start_matches('-');
+            if numeric.is_empty() || !numeric.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!("`{value}` is not an integer"));
+            }
+        }
+        let mut scratch = ConfigOptions::new();
+        apply(&mut scratch, key, value)?;
+        let rendered = scratch
+            .entries()
+            .into_iter()
+            .find(|entry| entry.key == key)
+            .and_then(|entry| entry.value)
+            .unwrap_or_default();
+        if let (Some(maximum), Ok(number)) = (option.maximum, rendered.parse::<u64>())
+            && number > maximum
+        {
+            return Err(format!(
+                "{number} is out of range: the largest allowed value is {maximum}"
+            ));
+        }
+        if key.ends_with(".time_zone") || key.ends_with(".coerce_int96_tz") {
+            Tz::from_str(value).map_err(|e| format!("`{value}` is not a time zone: {e}"))?;
+        }
+        if key.ends_with(".coerce_int96")
+            && !["ns", "us", "ms", "s"].contains(&value.to_lowercase().as_str())
+        {
+            // Mirrors DataFusion's crate-private `parse_coerce_int96_string`, which runs only at scan time.
+            return Err(format!(
+                "Unknown or unsupported parquet coerce_int96: {value}. Valid values are: ns, us, ms, and s."
+            ));
+        }
+        if key.starts_with("datafusion.execution.parquet.") {
+            check_parquet_writer(&scratch)?;
+        }
+        Ok(CanonicalValue(rendered))
+    }
+
+    /// The default in canonical form, or `None` for NULL and machine-dependent defaults.
+    pub fn default_value(&self, key: &str) -> Option<&str> {
+        self.option(key).and_then(|o| o.default.as_deref())
+    }
+}
+
+/// A value in DataFusion's own rendering.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CanonicalValue(pub String);
+
+/// `ConfigOptions::set` with DataFusion's error chain flattened into one line.
+pub fn apply(options: &mut ConfigOptions, key: &str, value: &str) -> Result<(), String> {
+    options.set(key, value).map_err(|e| engine_message(&e))
+}
+
+/// DataFusion's error text without backtraces, its `caused by` chain joined with `: `.
+pub fn engine_message(error: &datafusion::error::DataFusionError) -> String {
+    let text = error.to_string();
+    let text = text.split("\n\nbacktrace").next().unwrap_or(&text);
+    text.split("\ncaused by\n")
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+fn check_parquet_writer(options: &ConfigOptions) -> Result<(), String> {
+    let mut global = options.execution.parquet.clone();
+    // The writer also insists on an embedded Arrow schema, which only exists when a file is written.
+    global.skip_arrow_metadata = true;
+    let table = TableParquetOptions {
+        global,
+        ..TableParquetOptions::default()
+    };
+    ParquetWriterOptions::try_from(&table)
+        .map(|_| ())
+        .map_err(|e| engine_message(&e))
+}
+
+fn probe_kind(key: &str) -> (ValueKind, Option<u64>) {
+    let accepts = |value: &str| ConfigOptions::new().set(key, value).is_ok();
+    let kind = if accepts("dfpolicy probe: any text") {
+        ValueKind::Text
+    } else if accepts("true") && accepts("false") {
+        ValueKind::Boolean
+    } else if accepts("0.5") {
+        ValueKind::Float
+    } else if accepts("-1") {
+        ValueKind::SignedInteger
+    } else if accepts("2") {
+        ValueKind::UnsignedInteger
+    } else {
+        ValueKind::Choice
+    };
+    let minimum = match kind {
+        ValueKind::UnsignedInteger if !accepts("0") => Some(if accepts("1") { 1 } else { 2 }),
+        _ => None,
+    };
+    (kind, minimum)
+}
+
+fn runtime_kind(key: &str) -> ValueKind {
+    match key.trim_start_matches(RUNTIME_PREFIX) {
+        "temp_directory" => ValueKind::Text,
+        "list_files_cache_ttl" => ValueKind::Duration,
+        "max_spill_merge_fan_in" => ValueKind::UnsignedInteger,
+        _ => ValueKind::Capacity,
+    }
+}
+
+fn check_runtime_value(key: &str, kind: ValueKind, value: &str) -> Result<CanonicalValue, String> {
+    match kind {
+        ValueKind::Capacity if value.bytes().all(|b| b.is_ascii_digit()) && !value.is_empty() => {
+            value
+                .parse::<u64>()
+                .map(|bytes| CanonicalValue(bytes.to_string()))
+                .map_err(|_| format!("`{value}` is too large"))
+        }
+        ValueKind::Capacity => SessionContext::parse_capacity_limit(key, value)
+            .map(|bytes| CanonicalValue(bytes.to_string()))
+            .map_err(|e| engine_message(&e)),
+        ValueKind::UnsignedInteger => value
+            .parse::<usize>()
+            .map(|n| CanonicalValue(n.to_string()))
+            .map_err(|_| format!("`{value}` is not an unsigned integer")),
+        ValueKind::Duration => parse_minutes_seconds(value)
+            .map(|secs| CanonicalValue(format!("{}m{}s", secs / 60, secs % 60))),
+        _ => {
+            if value.trim().is_empty() {
+                Err("the value must not be empty".to_string())
+            } else {
+                Ok(CanonicalValue(value.to_string()))
+            }
+        }
+    }
+}
+
+/// The `5m`, `30s`, `5m30s` form that `SET datafusion.runtime.list_files_cache_ttl` takes.
+fn parse_minutes_seconds(value: &str) -> Result<u64, String> {
+    let invalid = || {
+        format!(
+            "`{value}` is not a duration; write minutes and/or seconds such as \"5m\", \"90s\" or \"1m30s\""
+        )
+    };
+    let mut rest = value.trim();
+    let mut total: u64 = 0;
+    let mut seen_minutes = false;
+    let mut seen_seconds = false;
+    if rest.is_empty() {
+        return Err(invalid());
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .ok_or_else(invalid)?;
+        if digits == 0 {
+            return Err(invalid());
+        }
+        let number: u64 = rest[..digits].parse().map_err(|_| invalid())?;
+        let unit = rest[digits..].chars().next().ok_or_else(invalid)?;
+        match unit {
+            'm' if !seen_minutes && !seen_seconds => {
+                seen_minutes = true;
+                total = number
+                    .checked_mul(60)
+                    .and_then(|m| m.checked_add(total))
+                    .ok_or_else(invalid)?;
+            }
+            's' if !seen_seconds => {
+                seen_seconds = true;
+                total = total.checked_add(number).ok_or_else(invalid)?;
+            }
+            _ => return Err(invalid()),
+        }
+        rest = &rest[digits + 1..];
+    }
+    if total == 0 {
+        return Err("the duration must be greater than zero".to_string());
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probes_find_the_kinds_datafusion_uses() {
+        let r = registry();
+        let kind = |k: &str| r.option(k).unwrap().kind;
+        assert_eq!(
+            kind("datafusion.execution.batch_size"),
+            ValueKind::UnsignedInteger
+        );
+        assert_eq!(
+            r.option("datafusion.execution.batch_size").unwrap().minimum,
+            Some(1)
+        );
+        assert_eq!(
+            kind("datafusion.optimizer.prefer_hash_join"),
+            ValueKind::Boolean
+        );
+        assert_eq!(kind("datafusion.explain.format"), ValueKind::Choice);
+        assert_eq!(kind("datafusion.catalog.default_catalog"), ValueKind::Text);
+        assert_eq!(
+            kind("datafusion.execution.perfect_hash_join_min_key_density"),
+            ValueKind::Float
+        );
+        assert_eq!(kind("datafusion.runtime.memory_limit"), ValueKind::Capacity);
+        assert!(
+            r.option("datafusion.execution.target_partitions")
+                .unwrap()
+                .machine_dependent
+        );
+    }
+
+    #[test]
+    fn check_value_canonicalizes_and_rejects() {
+        let r = registry();
+        assert_eq!(
+            r.check_value("datafusion.optimizer.prefer_hash_join", "TRUE")
+                .unwrap()
+                .0,
+            "true"
+        );
+        assert!(
+            r.check_value("datafusion.execution.batch_size", "0")
+                .is_err()
+        );
+        assert!(
+            r.check_value("datafusion.optimizer.default_filter_selectivity", "x")
+                .is_err()
+        );
+        assert!(
+            r.check_value("datafusion.optimizer.default_filter_selectivity", "101")
+                .is_err()
+        );
+        assert!(
+            r.check_value("datafusion.execution.parquet.compression", "zstd(99)")
+                .is_err()
+        );
+        assert!(
+            r.check_value("datafusion.execution.time_zone", "Mars/Olympus")
+                .is_err()
+        );
+        assert_eq!(
+            r.check_value("datafusion.runtime.memory_limit", "1G")
+                .unwrap()
+                .0,
+            "1073741824"
+        );
+        assert_eq!(
+            r.check_value("datafusion.runtime.list_files_cache_ttl", "90s")
+                .unwrap()
+                .0,
+            "1m30s"
+        );
+    }
+
+    #[test]
+    fn default_rules_are_known() {
+        let r = registry();
+        assert!(
+            r.rule_stages("push_down_filter")
+                .contains(&RuleStage::Logical)
+        );
+        assert!(
+            r.rule_stages("type_coercion")
+                .contains(&RuleStage::Analyzer)
+        );
+        assert!(
+            r.rule_stages("join_selection")
+                .contains(&RuleStage::Physical)
+        );
+    }
+}

@@ -1,0 +1,217 @@
+//! Sessions built from a compiled policy: the config, the runtime environment, the optimizer rule
+//! recipe and the default catalog and schema, exactly as compiled.
+
+pub mod namespace;
+
+use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::time::Duration;
+
+use datafusion::arrow::array::{Array, StringArray};
+use datafusion::config::ConfigField;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::context::{SessionContext, SessionState};
+use datafusion::execution::memory_pool::{
+    FairSpillPool, GreedyMemoryPool, MemoryPool, TrackConsumersPool,
+};
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::optimizer::analyzer::{Analyzer, AnalyzerRule};
+use datafusion::optimizer::optimizer::{Optimizer, OptimizerRule};
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
+use datafusion::prelude::SessionConfig;
+
+use crate::compile::CompiledPolicy;
+use crate::registry::DYNAMIC_FILTER_UMBRELLA;
+
+pub use namespace::{UnqualifiedReference, unqualified_references};
+
+/// How many memory consumers an out-of-memory error names.
+const REPORTED_CONSUMERS: usize = 5;
+
+type AnalyzerRules = Vec<Arc<dyn AnalyzerRule + Send + Sync>>;
+type LogicalRules = Vec<Arc<dyn OptimizerRule + Send + Sync>>;
+type PhysicalRules = Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>>;
+
+/// Creates DataFusion sessions that carry a compiled policy's environment.
+///
+/// The config and the rule lists are built once, when the factory is made; each session gets its own
+/// runtime environment, so a memory limit is per session.
+#[derive(Debug, Clone)]
+pub struct SessionFactory {
+    compiled: Arc<CompiledPolicy>,
+    config: SessionConfig,
+    analyzer: AnalyzerRules,
+    logical: LogicalRules,
+    physical: PhysicalRules,
+}
+
+impl SessionFactory {
+    /// Checks that the compiled environment applies to DataFusion and prepares it.
+    pub fn new(compiled: impl Into<Arc<CompiledPolicy>>) -> Result<Self> {
+        let compiled = compiled.into();
+        let config = session_config(&compiled)?;
+        let rules = &compiled.rules;
+        let keep = |names: &[String], name: &str| names.iter().any(|n| n == name);
+        let analyzer = Analyzer::new()
+            .rules
+            .into_iter()
+            .filter(|r| keep(&rules.analyzer, r.name()))
+            .collect();
+        let logical = Optimizer::new()
+            .rules
+            .into_iter()
+            .filter(|r| keep(&rules.logical, r.name()))
+            .collect();
+        let physical = PhysicalOptimizer::new()
+            .rules
+            .into_iter()
+            .filter(|r| keep(&rules.physical, r.name()))
+            .collect();
+        let factory = SessionFactory {
+            compiled,
+            config,
+            analyzer,
+            logical,
+            physical,
+        };
+        factory.runtime_env()?;
+        Ok(factory)
+    }
+
+    pub fn compiled(&self) -> &CompiledPolicy {
+        &self.compiled
+    }
+
+    /// The session config: every compiled setting applied through DataFusion's checked setter.
+    pub fn session_config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// A new runtime environment: memory limit and pool, spill directory and cache budgets.
+    pub fn runtime_env(&self) -> Result<Arc<RuntimeEnv>> {
+        let runtime = &self.compiled.runtime;
+        let usize_of = |name: &str, value: u64| {
+            usize::try_from(value).map_err(|_| {
+                DataFusionError::Configuration(format!(
+                    "policy `{}`: runtime {name} {value} does not fit this machine",
+                    self.compiled.policy
+                ))
+            })
+        };
+        let mut builder = RuntimeEnvBuilder::new()
+            .with_max_temp_directory_size(runtime.max_temp_directory_size)
+            .with_max_spill_merge_fan_in(usize_of(
+                "max_spill_merge_fan_in",
+                runtime.max_spill_merge_fan_in,
+            )?)
+            .with_metadata_cache_limit(usize_of(
+                "metadata_cache_limit",
+                runtime.metadata_cache_limit,
+            )?)
+            .with_object_list_cache_limit(usize_of(
+                "list_files_cache_limit",
+                runtime.list_files_cache_limit,
+            )?)
+            .with_file_statistics_cache_limit(usize_of(
+                "file_statistics_cache_limit",
+                runtime.file_statistics_cache_limit,
+            )?);
+        if let Some(ttl) = &runtime.list_files_cache_ttl {
+            builder = builder.with_object_list_cache_ttl(Some(parse_ttl(ttl)));
+        }
+        if let Some(limit) = runtime.memory_limit {
+            let limit = usize_of("memory_limit", limit)?;
+            let top = NonZeroUsize::new(REPORTED_CONSUMERS).expect("non-zero");
+            let pool: Arc<dyn MemoryPool> = match runtime.memory_pool.as_str() {
+                "fair" => Arc::new(TrackConsumersPool::new(FairSpillPool::new(limit), top)),
+                _ => Arc::new(TrackConsumersPool::new(GreedyMemoryPool::new(limit), top)),
+            };
+            builder = builder.with_memory_pool(pool);
+        }
+        if let Some(directory) = &runtime.spill_directory {
+            builder = builder.with_temp_file_path(directory);
+        }
+        builder.build_arc()
+    }
+
+    /// A session state with the policy's config, runtime and rules, `information_schema` on, and the
+    /// default catalog and schema created under the policy's names.
+    pub fn state(&self) -> Result<SessionState> {
+        Ok(SessionStateBuilder::new()
+            .with_config(self.config.clone())
+            .with_runtime_env(self.runtime_env()?)
+            .with_default_features()
+            .with_analyzer_rules(self.analyzer.clone())
+            .with_optimizer_rules(self.logical.clone())
+            .with_physical_optimizer_rules(self.physical.clone())
+            .build())
+    }
+
+    pub fn context(&self) -> Result<SessionContext> {
+        Ok(SessionContext::new_with_state(self.state()?))
+    }
+}
+
+fn session_config(compiled: &CompiledPolicy) -> Result<SessionConfig> {
+    let context = |key: &str, error: DataFusionError| {
+        error.context(format!(
+            "policy `{}`: cannot apply `{key}`",
+            compiled.policy
+        ))
+    };
+    let mut config = SessionConfig::new();
+    let options = config.options_mut();
+    // The umbrella overwrites its sub-flags, so it goes first and the sub-flags keep their values.
+    let umbrella = compiled.settings.get_key_value(DYNAMIC_FILTER_UMBRELLA);
+    let rest = compiled
+        .settings
+        .iter()
+        .filter(|(k, _)| k.as_str() != DYNAMIC_FILTER_UMBRELLA);
+    for (key, value) in umbrella.into_iter().chain(rest) {
+        match value {
+            Some(value) => options.set(key, value).map_err(|e| context(key, e))?,
+            None => ConfigField::reset(options, key).map_err(|e| context(key, e))?,
+        }
+    }
+    Ok(config)
+}
+
+fn parse_ttl(text: &str) -> Duration {
+    let (minutes, seconds) = text
+        .trim_end_matches('s')
+        .split_once('m')
+        .unwrap_or(("0", text));
+    let minutes: u64 = minutes.parse().unwrap_or(0);
+    let seconds: u64 = seconds.parse().unwrap_or(0);
+    Duration::from_secs(minutes * 60 + seconds)
+}
+
+/// The settings a live session reports in `information_schema.df_settings`, by key.
+pub async fn capture_session_settings(
+    ctx: &SessionContext,
+) -> Result<BTreeMap<String, Option<String>>> {
+    let batches = ctx
+        .sql("SELECT name, value FROM information_schema.df_settings")
+        .await?
+        .collect()
+        .await?;
+    let mut settings = BTreeMap::new();
+    for batch in batches {
+        let column = |i: usize| {
+            batch
+                .column(i)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or_else(|| DataFusionError::Internal("df_settings columns are strings".into()))
+        };
+        let (names, values) = (column(0)?, column(1)?);
+        for row in 0..batch.num_rows() {
+            let value = (!values.is_null(row)).then(|| values.value(row).to_string());
+            settings.insert(names.value(row).to_string(), value);
+        }
+    }
+    Ok(settings)
+}

@@ -1,0 +1,158 @@
+//! Findings as text for people (rustc style), JSON for tools, and GitHub workflow annotations.
+
+use annotate_snippets::{AnnotationKind, Element, Group, Level, Origin, Renderer, Snippet};
+use serde::Serialize;
+
+use crate::diagnostic::{Diagnostic, Severity};
+
+use super::Report;
+
+/// One finding in `--format json`.
+#[derive(Debug, Serialize)]
+pub struct JsonDiagnostic<'a> {
+    pub file: &'a str,
+    pub line: usize,
+    pub column: usize,
+    pub severity: Severity,
+    pub code: &'static str,
+    pub message: &'a str,
+    pub help: Option<&'a str>,
+}
+
+/// rustc-style text: the message, the line with a caret under the offending key or value, notes, help.
+pub fn human(diagnostic: &Diagnostic) -> String {
+    let level = match diagnostic.severity {
+        Severity::Error => Level::ERROR,
+        Severity::Warning => Level::WARNING,
+    };
+    let title = level
+        .primary_title(diagnostic.message.as_str())
+        .id(diagnostic.code.as_str());
+    let mut elements: Vec<Element<'_>> = Vec::new();
+    match &diagnostic.location {
+        Some(location) => {
+            let mut snippet = Snippet::source(location.file.text.as_str())
+                .path(location.file.display_path.as_str())
+                .fold(true)
+                .annotation(AnnotationKind::Primary.span(location.span.clone()));
+            for note in &diagnostic.notes {
+                if let Some(other) = &note.location
+                    && other.file.path == location.file.path
+                {
+                    snippet = snippet.annotation(
+                        AnnotationKind::Context
+                            .span(other.span.clone())
+                            .label(note.message.as_str()),
+                    );
+                }
+            }
+            elements.push(snippet.into());
+        }
+        None => elements.push(Origin::path(diagnostic.file()).into()),
+    }
+    for note in &diagnostic.notes {
+        match &note.location {
+            Some(other)
+                if diagnostic
+                    .location
+                    .as_ref()
+                    .is_some_and(|l| l.file.path == other.file.path) => {}
+            Some(other) => elements.push(
+                Snippet::source(other.file.text.as_str())
+                    .path(other.file.display_path.as_str())
+                    .fold(true)
+                    .annotation(
+                        AnnotationKind::Context
+                            .span(other.span.clone())
+                            .label(note.message.as_str()),
+                    )
+                    .into(),
+            ),
+            None => elements.push(Level::NOTE.message(note.message.as_str()).into()),
+        }
+    }
+    if let Some(help) = &diagnostic.help {
+        elements.push(Level::HELP.message(help.as_str()).into());
+    }
+    let report = [Group::with_title(title).elements(elements)];
+    Renderer::plain().render(&report).to_string()
+}
+
+/// The whole report for people, with a closing summary line.
+pub fn human_report(report: &Report) -> String {
+    let mut out = String::new();
+    for diagnostic in &report.diagnostics {
+        out.push_str(&human(diagnostic));
+        out.push_str("\n\n");
+    }
+    let files = report.files.len();
+    let noun = if files == 1 { "policy" } else { "policies" };
+    out.push_str(&format!(
+        "{files} {noun} checked: {} error{}, {} warning{}\n",
+        report.errors(),
+        plural(report.errors()),
+        report.warnings(),
+        plural(report.warnings())
+    ));
+    out
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// `[{file, line, column, severity, code, message, help}]`, in report order.
+pub fn json(diagnostics: &[Diagnostic]) -> String {
+    let rows: Vec<JsonDiagnostic<'_>> = diagnostics
+        .iter()
+        .map(|d| {
+            let (line, column) = d.line_column();
+            JsonDiagnostic {
+                file: d.file(),
+                line,
+                column,
+                severity: d.severity,
+                code: d.code.as_str(),
+                message: &d.message,
+                help: d.help.as_deref(),
+            }
+        })
+        .collect();
+    let mut text = serde_json::to_string_pretty(&rows).expect("diagnostics serialize");
+    text.push('\n');
+    text
+}
+
+/// GitHub Actions workflow commands (`::error file=…,line=…,col=…,title=…::message`).
+pub fn github(diagnostics: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in diagnostics {
+        let (line, column) = d.line_column();
+        let command = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut message = d.message.clone();
+        if let Some(help) = &d.help {
+            message.push_str("\nhelp: ");
+            message.push_str(help);
+        }
+        out.push_str(&format!(
+            "::{command} file={},line={line},col={column},title={}::{}\n",
+            escape_property(d.file()),
+            escape_property(d.code.as_str()),
+            escape_data(&message)
+        ));
+    }
+    out
+}
+
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}

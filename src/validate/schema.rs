@@ -1,0 +1,268 @@
+//! The JSON schema generated from [`PolicyOptions`], and the validation layer that runs it.
+
+use std::sync::{Arc, OnceLock};
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use schemars::generate::SchemaSettings;
+use schemars::transform::RecursiveTransform;
+use serde_json::Value;
+
+use super::suggest::{closest, unknown_name};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::policy::document::{Node, PathSegment, SourceFile, path_text, pointer_to_path};
+use crate::policy::options::PolicyOptions;
+
+/// Where the checked-in schema lives, relative to the repository root.
+pub const SCHEMA_PATH: &str = "schema/policy.schema.json";
+
+/// The policy schema (JSON Schema draft-07), generated from the Rust types.
+pub fn policy_schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let generator = SchemaSettings::draft07()
+            .with(|settings| settings.inline_subschemas = true)
+            .with_transform(RecursiveTransform(drop_null))
+            .into_generator();
+        let schema = generator.into_root_schema_for::<PolicyOptions>();
+        serde_json::to_value(schema).expect("a generated schema is JSON")
+    })
+}
+
+/// The schema as the text checked in at [`SCHEMA_PATH`].
+pub fn schema_text() -> String {
+    let mut text = serde_json::to_string_pretty(policy_schema()).expect("a schema serializes");
+    text.push('\n');
+    text
+}
+
+/// TOML has no null, so `Option` fields are "absent or a value", never null.
+fn drop_null(schema: &mut schemars::Schema) {
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    if let Some(Value::Array(types)) = object.get_mut("type") {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let only = types[0].clone();
+            object.insert("type".into(), only);
+        }
+    }
+    if let Some(Value::Array(values)) = object.get_mut("enum") {
+        values.retain(|v| !v.is_null());
+    }
+    for keyword in ["anyOf", "oneOf"] {
+        let Some(Value::Array(options)) = object.get_mut(keyword) else {
+            continue;
+        };
+        options.retain(|o| o.get("type") != Some(&Value::String("null".into())));
+        if options.len() == 1 {
+            let only = options.remove(0);
+            object.remove(keyword);
+            if let Value::Object(inner) = only {
+                for (key, value) in inner {
+                    object.entry(key).or_insert(value);
+                }
+            }
+        }
+    }
+}
+
+fn validator() -> &'static jsonschema::Validator {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        jsonschema::draft7::new(policy_schema()).expect("the generated schema is valid draft-07")
+    })
+}
+
+/// The property names the schema allows at `path` (sections at the root, fields in a section).
+pub fn allowed_keys(path: &[PathSegment]) -> Vec<String> {
+    let mut schema = policy_schema();
+    for segment in path {
+        let PathSegment::Key(key) = segment else {
+            return Vec::new();
+        };
+        match schema.get("properties").and_then(|p| p.get(key)) {
+            Some(s) => schema = s,
+            None => return Vec::new(),
+        }
+    }
+    schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The schema layer: every place where the file's tree does not match the schema.
+pub fn check(file: &Arc<SourceFile>, tree: &Node) -> Vec<Diagnostic> {
+    let instance = tree.to_json();
+    let mut diagnostics = Vec::new();
+    for error in validator().iter_errors(&instance) {
+        let path = pointer_to_path(error.instance_path.as_str(), tree);
+        let node = tree.deepest(&path);
+        let at = path_text(&path);
+        let diagnostic = match &error.kind {
+            ValidationErrorKind::AdditionalProperties { unexpected } => {
+                for name in unexpected {
+                    let child = node.get(name);
+                    let span = child
+                        .and_then(|c| c.key_span.clone())
+                        .unwrap_or_else(|| node.span.clone());
+                    let is_table = child.is_some_and(|c| c.as_table().is_some());
+                    diagnostics.push(unknown_name(&path, name, is_table).at(file, span));
+                }
+                continue;
+            }
+            ValidationErrorKind::Required { property } => {
+                let name = property.as_str().unwrap_or_default();
+                let table = if path.is_empty() {
+                    "the file".to_string()
+                } else {
+                    format!("[{at}]")
+                };
+                let message = if path.is_empty() {
+                    format!("missing required table `[{name}]`")
+                } else {
+                    format!("missing required key `{name}` in {table}")
+                };
+                let help = if path.is_empty() && name == "policy" {
+                    "start the file with:\n[policy]\nname = \"my-policy\"".to_string()
+                } else {
+                    format!("add `{name} = ...` to {table}")
+                };
+                Diagnostic::new(Code::MissingKey, message).with_help(help)
+            }
+            ValidationErrorKind::Type { kind } => {
+                let expected = match kind {
+                    TypeKind::Single(t) => article(&t.to_string()),
+                    TypeKind::Multiple(set) => set
+                        .iter()
+                        .map(|t| article(&t.to_string()))
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                };
+                let expected = if is_byte_size(&path) {
+                    "a byte size (an integer or a string such as \"64MiB\")".to_string()
+                } else {
+                    expected
+                };
+                Diagnostic::new(
+                    Code::WrongType,
+                    format!(
+                        "`{at}` must be {expected}, found {}",
+                        node.value.type_name()
+                    ),
+                )
+                .with_help_opt(type_help(node, &expected))
+            }
+            ValidationErrorKind::Minimum { limit }
+            | ValidationErrorKind::ExclusiveMinimum { limit } => Diagnostic::new(
+                Code::OutOfRange,
+                format!("`{at}` is {}, below the minimum of {limit}", error.instance),
+            ),
+            ValidationErrorKind::Maximum { limit }
+            | ValidationErrorKind::ExclusiveMaximum { limit } => Diagnostic::new(
+                Code::OutOfRange,
+                format!("`{at}` is {}, above the maximum of {limit}", error.instance),
+            ),
+            ValidationErrorKind::Enum { options } => {
+                let choices: Vec<String> = options
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let given = error
+                    .instance
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| error.instance.to_string());
+                let suggestion = closest(&given, choices.iter().map(String::as_str));
+                Diagnostic::new(
+                    Code::InvalidEnum,
+                    format!("`{given}` is not a valid value for `{at}`"),
+                )
+                .with_help(match suggestion {
+                    Some(s) => format!(
+                        "did you mean `{s}`? expected one of: {}",
+                        choices.join(", ")
+                    ),
+                    None => format!("expected one of: {}", choices.join(", ")),
+                })
+            }
+            ValidationErrorKind::Pattern { pattern } => {
+                let given = error.instance.as_str().unwrap_or_default();
+                if is_byte_size(&path) {
+                    Diagnostic::new(Code::InvalidValue, format!("`{given}` is not a byte size"))
+                        .with_help("write an integer number of bytes or a number with a unit: \"512KiB\", \"64MiB\", \"4GiB\"")
+                } else if at == "policy.name" {
+                    Diagnostic::new(Code::InvalidValue, format!("`{given}` is not a valid policy name"))
+                        .with_help(format!(
+                            "use lowercase letters, digits and `-`, starting with a letter or digit, e.g. `{}`",
+                            suggest_name(given)
+                        ))
+                } else {
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        format!("`{given}` does not match `{pattern}`"),
+                    )
+                }
+            }
+            ValidationErrorKind::MinLength { .. } | ValidationErrorKind::MinItems { .. } => {
+                Diagnostic::new(Code::InvalidValue, format!("`{at}` must not be empty"))
+            }
+            _ => Diagnostic::new(Code::InvalidValue, format!("`{at}`: {error}")),
+        };
+        diagnostics.push(diagnostic.at(file, node.span.clone()));
+    }
+    diagnostics
+}
+
+fn article(type_name: &str) -> String {
+    match type_name {
+        "integer" => "an integer".into(),
+        "object" => "a table".into(),
+        "array" => "an array".into(),
+        other => format!("a {other}"),
+    }
+}
+
+fn is_byte_size(path: &[PathSegment]) -> bool {
+    let [PathSegment::Key(section), PathSegment::Key(field)] = path else {
+        return false;
+    };
+    crate::policy::options::SECTIONS.iter().any(|(s, fields)| {
+        s == section
+            && fields
+                .iter()
+                .any(|f| f.name == field && f.kind == crate::policy::options::FieldKind::Bytes)
+    })
+}
+
+fn type_help(node: &Node, expected: &str) -> Option<String> {
+    let text = node.as_str()?;
+    if expected.contains("boolean") && (text == "true" || text == "false") {
+        return Some(format!("remove the quotes: {text}"));
+    }
+    if expected.contains("integer") && text.parse::<i64>().is_ok() {
+        return Some(format!("remove the quotes: {text}"));
+    }
+    None
+}
+
+fn suggest_name(given: &str) -> String {
+    let mut name: String = given
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    name = name.trim_matches('-').to_string();
+    if name.is_empty() {
+        "my-policy".into()
+    } else {
+        name
+    }
+}

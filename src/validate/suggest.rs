@@ -1,0 +1,137 @@
+//! "Did you mean": suggestions for misspelled names.
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::policy::document::{PathSegment, path_text};
+use crate::policy::options::{SECTIONS, typed_field_for_key};
+use crate::registry::registry;
+
+use super::schema::allowed_keys;
+
+/// The candidate most similar to `input`, if any is similar enough to be a likely typo.
+pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let mut best: Option<(f64, &str)> = None;
+    for candidate in candidates {
+        let score = strsim::normalized_damerau_levenshtein(input, candidate)
+            .max(strsim::jaro_winkler(input, candidate) - 0.1);
+        if score >= 0.7 && best.is_none_or(|(b, c)| score > b || (score == b && candidate < c)) {
+            best = Some((score, candidate));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// The finding for a key the schema does not allow at `path`, with the best hint we can give.
+pub fn unknown_name(path: &[PathSegment], name: &str, is_table: bool) -> Diagnostic {
+    match path {
+        [] if !is_table => key_outside_section(name),
+        [] => unknown_section(name),
+        [PathSegment::Key(section)] if section == "settings" => unknown_setting(name),
+        _ => unknown_key(path, name),
+    }
+}
+
+fn unknown_section(name: &str) -> Diagnostic {
+    let sections = allowed_keys(&[]);
+    let mut diagnostic =
+        Diagnostic::new(Code::UnknownSection, format!("unknown section `[{name}]`"));
+    if let Some(s) = closest(name, sections.iter().map(String::as_str)) {
+        return diagnostic.with_help(format!("did you mean `[{s}]`?"));
+    }
+    if let Some((section, _)) = SECTIONS
+        .iter()
+        .find(|(_, fields)| fields.iter().any(|f| f.name == name))
+    {
+        return diagnostic.with_help(format!("`{name}` is a key of `[{section}]`; move it there"));
+    }
+    if registry().option(name).is_some() {
+        return diagnostic.with_help(format!(
+            "DataFusion keys go in `[settings]`: \"{name}\" = ..."
+        ));
+    }
+    diagnostic.help = Some(format!("known sections: {}", sections.join(", ")));
+    diagnostic
+}
+
+fn key_outside_section(name: &str) -> Diagnostic {
+    let diagnostic = Diagnostic::new(
+        Code::UnknownKey,
+        format!("`{name}` is not inside a section"),
+    );
+    let home = std::iter::once(("policy", vec!["name", "description", "extends", "engine"]))
+        .chain(
+            SECTIONS
+                .iter()
+                .map(|(s, fields)| (*s, fields.iter().map(|f| f.name).collect())),
+        )
+        .find(|(_, fields)| fields.contains(&name));
+    match home {
+        Some((section, _)) => diagnostic.with_help(format!("move it under `[{section}]`")),
+        None if registry().option(name).is_some() => diagnostic.with_help(format!(
+            "DataFusion keys go in `[settings]`: \"{name}\" = ..."
+        )),
+        None => diagnostic
+            .with_help("every key belongs to a section such as `[policy]` or `[execution]`"),
+    }
+}
+
+fn unknown_key(path: &[PathSegment], name: &str) -> Diagnostic {
+    let allowed = allowed_keys(path);
+    let at = path_text(path);
+    let diagnostic = Diagnostic::new(
+        Code::UnknownKey,
+        format!("unknown key `{name}` in `[{at}]`"),
+    );
+    if let Some(s) = closest(name, allowed.iter().map(String::as_str)) {
+        return diagnostic.with_help(format!("did you mean `{s}`?"));
+    }
+    if let Some((section, _)) = SECTIONS.iter().find(|(section, fields)| {
+        path_text(path) != *section && fields.iter().any(|f| f.name == name)
+    }) {
+        return diagnostic.with_help(format!("`{name}` belongs in `[{section}]`"));
+    }
+    if let Some(key) = engine_key_for(name) {
+        let typed = typed_field_for_key(&key)
+            .map(|(section, field)| format!(", or use `[{section}].{}`", field.name))
+            .unwrap_or_default();
+        return diagnostic.with_help(format!(
+            "set the DataFusion option in `[settings]`: \"{key}\" = ...{typed}"
+        ));
+    }
+    diagnostic.with_help(format!("keys of `[{at}]`: {}", allowed.join(", ")))
+}
+
+fn unknown_setting(name: &str) -> Diagnostic {
+    let diagnostic = Diagnostic::new(
+        Code::UnknownSetting,
+        format!("`{name}` is not a DataFusion {} option", major_version()),
+    );
+    if let Some(key) = engine_key_for(name) {
+        return diagnostic.with_help(format!("did you mean `{key}`?"));
+    }
+    if let Some(key) = closest(name, registry().keys()) {
+        return diagnostic.with_help(format!("did you mean `{key}`?"));
+    }
+    diagnostic.with_help("`dfpolicy settings` lists every option")
+}
+
+/// The full DataFusion key that `name` abbreviates: `execution.batch_size` or `batch_size`.
+fn engine_key_for(name: &str) -> Option<String> {
+    let registry = registry();
+    let prefixed = format!("datafusion.{name}");
+    if registry.option(&prefixed).is_some() {
+        return Some(prefixed);
+    }
+    let suffix = format!(".{name}");
+    let mut matches = registry.keys().filter(|k| k.ends_with(&suffix));
+    match (matches.next(), matches.next()) {
+        (Some(only), None) => Some(only.to_string()),
+        _ => None,
+    }
+}
+
+fn major_version() -> &'static str {
+    crate::registry::DATAFUSION_VERSION
+        .split('.')
+        .next()
+        .unwrap_or("")
+}

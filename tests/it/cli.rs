@@ -1,0 +1,219 @@
+//! The `dfpolicy` binary: output formats and exit codes (0 ok, 1 findings, 2 usage or internal error).
+
+use std::process::{Command, Output};
+
+use crate::repo;
+
+fn dfpolicy(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dfpolicy"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("the dfpolicy binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+#[test]
+fn validate_exits_0_on_clean_policies_even_under_strict() {
+    let output = dfpolicy(&["validate", "--strict", "policies/"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(stdout(&output).contains("0 errors, 0 warnings"));
+}
+
+#[test]
+fn validate_exits_1_on_errors() {
+    let output = dfpolicy(&["validate", "tests/fixtures/invalid/batch_size_zero.toml"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout(&output).contains("tests/fixtures/invalid/batch_size_zero.toml:6:14"));
+}
+
+#[test]
+fn warnings_fail_only_under_strict() {
+    let file = "tests/fixtures/invalid/unpinned_and_redundant.toml";
+    assert_eq!(dfpolicy(&["validate", file]).status.code(), Some(0));
+    assert_eq!(
+        dfpolicy(&["validate", "--strict", file]).status.code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(dfpolicy(&["validate"]).status.code(), Some(2));
+    assert_eq!(dfpolicy(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(
+        dfpolicy(&["validate", "--format", "xml", "policies"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn json_output_is_an_array_of_findings() {
+    let output = dfpolicy(&[
+        "validate",
+        "--format",
+        "json",
+        "tests/fixtures/invalid/unknown_setting.toml",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let rows: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(rows[0]["code"], "unknown-setting");
+    assert_eq!(rows[0]["line"], 7);
+    assert_eq!(
+        rows[0]["help"],
+        "did you mean `datafusion.execution.parquet.pruning`?"
+    );
+}
+
+#[test]
+fn github_output_is_workflow_annotations() {
+    let output = dfpolicy(&[
+        "validate",
+        "--format",
+        "github",
+        "tests/fixtures/invalid/unknown_key.toml",
+    ]);
+    let text = stdout(&output);
+    assert!(
+        text.starts_with(
+            "::error file=tests/fixtures/invalid/unknown_key.toml,line=6,col=1,title=unknown-key::"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn schema_check_passes_on_the_checked_in_schema() {
+    let output = dfpolicy(&["schema", "--check"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+}
+
+#[test]
+fn schema_check_fails_on_a_stale_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let stale = dir.path().join("schema.json");
+    std::fs::write(&stale, "{}\n").unwrap();
+    let output = dfpolicy(&["schema", "--check", "--path", stale.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout(&output).contains("dfpolicy schema >"));
+}
+
+#[test]
+fn resolve_prints_the_merged_policy() {
+    let output = dfpolicy(&["resolve", "policies/low-memory-smj.toml"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = stdout(&output);
+    assert!(
+        text.starts_with(
+            "# resolved from: policies/low-memory-smj.toml → policies/baseline.toml\n"
+        )
+    );
+    assert!(text.contains("target_partitions = 4"));
+    assert!(text.contains("memory_limit = \"2GiB\""));
+    let json = dfpolicy(&[
+        "resolve",
+        "--format",
+        "json",
+        "policies/low-memory-smj.toml",
+    ]);
+    let value: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(value["joins"]["prefer_hash_join"], false);
+}
+
+#[test]
+fn resolve_of_an_invalid_policy_exits_1_with_diagnostics() {
+    let output = dfpolicy(&["resolve", "tests/fixtures/invalid/extends_missing.toml"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("extends-missing"));
+}
+
+#[test]
+fn settings_lists_every_option_with_its_policy_field() {
+    let output = dfpolicy(&["settings", "--format", "json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(rows.len(), 155);
+    let batch = rows
+        .iter()
+        .find(|r| r["key"] == "datafusion.execution.batch_size")
+        .unwrap();
+    assert_eq!(batch["policy_field"], "execution.batch_size");
+    assert_eq!(batch["default"], "8192");
+    let text = stdout(&dfpolicy(&["settings"]));
+    assert!(text.contains("datafusion.optimizer.prefer_hash_join\n  type: boolean; default: true; policy field: joins.prefer_hash_join"));
+    let rules = stdout(&dfpolicy(&["settings", "--rules"]));
+    assert!(rules.contains("logical   push_down_filter"));
+}
+
+#[test]
+fn compile_prints_toml_and_json() {
+    let toml_out = dfpolicy(&["compile", "policies/baseline.toml"]);
+    assert_eq!(toml_out.status.code(), Some(0));
+    let text = stdout(&toml_out);
+    assert!(text.contains("\"datafusion.execution.target_partitions\" = \"4\""));
+    let json_out = dfpolicy(&["compile", "--format", "json", "policies/baseline.toml"]);
+    let value: serde_json::Value = serde_json::from_str(&stdout(&json_out)).unwrap();
+    assert_eq!(value["policy"], "baseline");
+    assert_eq!(value["portable"], true);
+    // Byte-identical across processes.
+    assert_eq!(
+        stdout(&json_out),
+        stdout(&dfpolicy(&[
+            "compile",
+            "--format",
+            "json",
+            "policies/baseline.toml"
+        ]))
+    );
+}
+
+#[test]
+fn diff_exits_1_when_plans_can_differ_and_marks_plan_shape_settings() {
+    let output = dfpolicy(&[
+        "diff",
+        "policies/baseline.toml",
+        "policies/selective-scan.toml",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    assert!(
+        text.contains(
+            "datafusion.execution.parquet.pushdown_filters [plan-shape]\n  - false\n  + true\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("plan environments differ"));
+}
+
+#[test]
+fn diff_exits_0_for_plan_equivalent_policies() {
+    let dir = tempfile::tempdir().unwrap();
+    let base =
+        "[policy]\nname = \"a\"\n[execution]\ntarget_partitions = 4\nplanning_concurrency = 4\n";
+    std::fs::write(dir.path().join("a.toml"), base).unwrap();
+    std::fs::write(
+        dir.path().join("b.toml"),
+        format!("{}[settings]\n\"datafusion.format.null\" = \"NULL\"\n[runtime]\nmemory_limit = \"1GiB\"\n", base.replace("\"a\"", "\"b\"")),
+    )
+    .unwrap();
+    let a = dir.path().join("a.toml");
+    let b = dir.path().join("b.toml");
+    let root = dir.path().to_str().unwrap();
+    let output = dfpolicy(&[
+        "diff",
+        "--root",
+        root,
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let text = stdout(&output);
+    assert!(text.contains("datafusion.format.null [display]"));
+    assert!(text.contains("runtime.memory_limit [execution-only]"));
+    assert!(text.contains("plan-equivalent"));
+}

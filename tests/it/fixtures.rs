@@ -1,0 +1,77 @@
+//! Every kind of finding has an invalid policy under `tests/fixtures/invalid/` whose full report is
+//! snapshotted: the message, the `file:line:column`, the caret under the offending key or value, help.
+
+use std::path::PathBuf;
+
+use dfpolicy::Code;
+use dfpolicy::validate::{render, validate_paths};
+
+use crate::{fixtures, relative};
+
+fn report_for(path: &std::path::Path) -> dfpolicy::validate::Report {
+    let root = fixtures().join("invalid");
+    validate_paths(&[relative(path)], Some(&root))
+}
+
+#[test]
+fn every_invalid_fixture_has_a_reviewed_report() {
+    insta::glob!("../fixtures/invalid", "*.toml", |path| {
+        let report = report_for(path);
+        assert!(
+            !report.diagnostics.is_empty(),
+            "{} produced no finding",
+            path.display()
+        );
+        insta::assert_snapshot!(render::human_report(&report));
+    });
+}
+
+#[test]
+fn there_are_at_least_thirty_invalid_fixtures() {
+    let count = std::fs::read_dir(fixtures().join("invalid"))
+        .unwrap()
+        .count();
+    assert!(count >= 30, "only {count} invalid fixtures");
+}
+
+#[test]
+fn every_error_code_is_exercised_by_a_fixture() {
+    let mut seen = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(fixtures().join("invalid")).unwrap() {
+        let path: PathBuf = entry.unwrap().path();
+        for d in report_for(&path).diagnostics {
+            seen.insert(d.code);
+        }
+    }
+    // Reading a missing path and the guards on huge inputs are covered in `robustness`.
+    let elsewhere = [
+        Code::UnreadableFile,
+        Code::FileTooLarge,
+        Code::ExtendsTooDeep,
+    ];
+    let missing: Vec<&str> = Code::ALL
+        .iter()
+        .filter(|c| !seen.contains(c) && !elsewhere.contains(c))
+        .map(|c| c.as_str())
+        .collect();
+    assert!(missing.is_empty(), "codes without a fixture: {missing:?}");
+}
+
+#[test]
+fn json_and_github_formats_carry_the_same_findings() {
+    let path = relative(&fixtures().join("invalid/settings_conflict.toml"));
+    let report = validate_paths(&[path], Some(&fixtures().join("invalid")));
+    insta::assert_snapshot!("settings_conflict_json", render::json(&report.diagnostics));
+    insta::assert_snapshot!(
+        "settings_conflict_github",
+        render::github(&report.diagnostics)
+    );
+    let parsed: serde_json::Value =
+        serde_json::from_str(&render::json(&report.diagnostics)).unwrap();
+    let first = &parsed[0];
+    for field in [
+        "file", "line", "column", "severity", "code", "message", "help",
+    ] {
+        assert!(first.get(field).is_some(), "missing {field} in {first}");
+    }
+}

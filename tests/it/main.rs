@@ -1,0 +1,29 @@
+//! The one integration-test binary: each module reads like documentation of one capability.
+
+mod classification;
+mod cli;
+mod compile;
+mod fixtures;
+mod policies;
+mod registry_coverage;
+mod robustness;
+mod schema_drift;
+mod session;
+
+use std::path::{Path, PathBuf};
+
+/// The repository root (tests run with it as the working directory).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixtures() -> PathBuf {
+    repo().join("tests/fixtures")
+}
+
+/// Paths in output are relative to the working directory; tests run from the repository root.
+pub fn relative(path: &Path) -> PathBuf {
+    path.strip_prefix(repo())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf())
+}

@@ -1,0 +1,73 @@
+//! `[settings]` reaches every DataFusion 55 option: each key is accepted with its default value.
+
+use std::sync::Arc;
+
+use dfpolicy::Code;
+use dfpolicy::policy::document::SourceFile;
+use dfpolicy::policy::{Node, PolicyChain, PolicySource};
+use dfpolicy::registry::{ValueKind, registry};
+use dfpolicy::validate::validate_chain;
+
+fn chain_of(text: &str) -> PolicyChain {
+    PolicyChain {
+        sources: vec![PolicySource {
+            file: Arc::new(SourceFile::new(
+                "inline.toml".into(),
+                "/inline.toml".into(),
+                text.into(),
+            )),
+            tree: Node::parse(text, 0).expect("valid TOML"),
+        }],
+        complete: true,
+    }
+}
+
+/// The default as a TOML value of the kind the schema expects.
+fn toml_literal(kind: ValueKind, default: &str) -> String {
+    match kind {
+        ValueKind::Boolean
+        | ValueKind::UnsignedInteger
+        | ValueKind::SignedInteger
+        | ValueKind::Float => default.to_string(),
+        _ => format!("{default:?}"),
+    }
+}
+
+#[test]
+fn every_registry_key_is_accepted_with_its_default_value() {
+    let mut checked = 0;
+    for option in registry().options() {
+        let Some(default) = option.default.as_deref() else {
+            continue;
+        };
+        let text = format!(
+            "[policy]\nname = \"p\"\n[settings]\n\"datafusion.execution.target_partitions\" = 2\n\"datafusion.execution.planning_concurrency\" = 2\n\"{}\" = {}\n",
+            option.key,
+            toml_literal(option.kind, default)
+        );
+        let diagnostics = validate_chain(&chain_of(&text));
+        let errors: Vec<String> = diagnostics
+            .iter()
+            .filter(|d| d.severity == dfpolicy::Severity::Error)
+            .map(|d| d.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{} = {default}: {errors:?}", option.key);
+        assert!(
+            diagnostics.iter().any(|d| d.code == Code::RedundantDefault),
+            "{} = {default} was not recognized as the default",
+            option.key
+        );
+        checked += 1;
+    }
+    assert!(checked > 120, "only {checked} options have a default");
+}
+
+#[test]
+fn the_registry_is_complete() {
+    let config_keys = dfpolicy::datafusion::config::ConfigOptions::new()
+        .entries()
+        .len();
+    let runtime_keys = registry().options().filter(|o| o.runtime).count();
+    assert_eq!(registry().options().count(), config_keys + runtime_keys);
+    assert_eq!(runtime_keys, 8);
+}

@@ -1,0 +1,156 @@
+//! Sessions carry the compiled environment exactly: settings read back from `information_schema`,
+//! the runtime, the rule recipe and the pinned default catalog and schema.
+
+use dfpolicy::datafusion::arrow::util::pretty::pretty_format_batches;
+use dfpolicy::session::unqualified_references;
+use dfpolicy::workload::tpch;
+use dfpolicy::{Policy, SessionFactory, capture_session_settings};
+
+use crate::repo;
+
+fn bundled() -> Vec<std::path::PathBuf> {
+    let mut paths: Vec<_> = std::fs::read_dir(repo().join("policies"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    paths
+}
+
+#[tokio::test]
+async fn session_settings_equal_the_compiled_settings_for_every_bundled_policy() {
+    for path in bundled() {
+        let compiled = Policy::load(&path).unwrap().compile().unwrap();
+        let ctx = SessionFactory::new(compiled.clone())
+            .unwrap()
+            .context()
+            .unwrap();
+        let captured = capture_session_settings(&ctx).await.unwrap();
+        for (key, value) in &compiled.settings {
+            assert_eq!(captured.get(key), Some(value), "{}: {key}", path.display());
+        }
+        let runtime_rows = captured
+            .keys()
+            .filter(|k| k.starts_with("datafusion.runtime."))
+            .count();
+        assert_eq!(
+            captured.len(),
+            compiled.settings.len() + runtime_rows,
+            "{}: extra rows",
+            path.display()
+        );
+        let expected_limit = match compiled.runtime.memory_limit {
+            Some(bytes) => format!("{}G", bytes >> 30),
+            None => "unlimited".to_string(),
+        };
+        assert_eq!(
+            captured["datafusion.runtime.memory_limit"].as_deref(),
+            Some(expected_limit.as_str())
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_runtime_carries_the_memory_limit_and_pool() {
+    let compiled = Policy::load(repo().join("policies/low-memory-smj.toml"))
+        .unwrap()
+        .compile()
+        .unwrap();
+    let runtime = SessionFactory::new(compiled)
+        .unwrap()
+        .runtime_env()
+        .unwrap();
+    let limit = runtime.memory_pool.memory_limit();
+    assert!(
+        matches!(limit, dfpolicy::datafusion::execution::memory_pool::MemoryLimit::Finite(n) if n == 2 << 30)
+    );
+    assert!(format!("{:?}", runtime.memory_pool).contains("FairSpillPool"));
+    assert_eq!(runtime.disk_manager.max_temp_directory_size(), 20 << 30);
+}
+
+#[test]
+fn disabled_rules_are_really_removed_from_the_session() {
+    let compiled = Policy::load(repo().join("policies/deterministic-trace.toml"))
+        .unwrap()
+        .compile()
+        .unwrap();
+    let state = SessionFactory::new(compiled.clone())
+        .unwrap()
+        .state()
+        .unwrap();
+    let logical: Vec<&str> = state.optimizers().iter().map(|r| r.name()).collect();
+    let physical: Vec<&str> = state
+        .physical_optimizers()
+        .iter()
+        .map(|r| r.name())
+        .collect();
+    let analyzer: Vec<&str> = state.analyzer().rules.iter().map(|r| r.name()).collect();
+    assert_eq!(logical, compiled.rules.logical);
+    assert_eq!(physical, compiled.rules.physical);
+    assert_eq!(analyzer, compiled.rules.analyzer);
+    assert!(!logical.contains(&"common_sub_expression_eliminate"));
+}
+
+#[tokio::test]
+async fn the_default_catalog_and_schema_are_created_and_pinned() {
+    let compiled = Policy::load(repo().join("policies/analytics-namespace.toml"))
+        .unwrap()
+        .compile()
+        .unwrap();
+    let ctx = SessionFactory::new(compiled).unwrap().context().unwrap();
+    let tables = tempfile::tempdir().unwrap();
+    tpch::write_empty_tables(tables.path()).unwrap();
+    tpch::register_tables(&ctx, tables.path()).await.unwrap();
+    let qualified = ctx
+        .sql("select count(*) as n from warehouse.tpch.region")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    insta::assert_snapshot!(pretty_format_batches(&qualified).unwrap().to_string(), @r"
+    +---+
+    | n |
+    +---+
+    | 0 |
+    +---+
+    ");
+    let catalogs = ctx.catalog_names();
+    assert!(catalogs.contains(&"warehouse".to_string()), "{catalogs:?}");
+    assert!(ctx.catalog("warehouse").unwrap().schema("tpch").is_some());
+}
+
+#[test]
+fn unqualified_table_names_are_reported_with_their_position() {
+    let sql = "select *\nfrom lineitem, tpch.orders o\njoin warehouse.tpch.customer c on true";
+    let found = unqualified_references(sql, "generic", true).unwrap();
+    let described: Vec<String> = found
+        .iter()
+        .map(|r| format!("{}@{}:{}", r.table, r.line, r.column))
+        .collect();
+    assert_eq!(described, ["lineitem@2:6", "tpch.orders@2:16"]);
+}
+
+#[test]
+fn cte_names_are_not_tables() {
+    let q15 = tpch::QUERIES.iter().find(|q| q.name == "q15").unwrap();
+    let found: Vec<String> = unqualified_references(q15.sql, "generic", true)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.table)
+        .collect();
+    assert_eq!(found, ["lineitem", "supplier"]);
+}
+
+#[test]
+fn every_tpch_query_names_unqualified_tables() {
+    for query in tpch::QUERIES {
+        assert!(
+            !unqualified_references(query.sql, "postgresql", true)
+                .unwrap()
+                .is_empty(),
+            "{}",
+            query.name
+        );
+    }
+}
