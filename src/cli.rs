@@ -193,31 +193,21 @@ pub fn run(command: Command, out: &mut dyn Write) -> std::io::Result<u8> {
             })
         }
         Command::Resolve { file, format, root } => {
-            let loader = match root {
-                Some(root) => Policy::loader().root(root),
-                None => Policy::loader(),
+            let policy = match load(&file, root) {
+                Ok(policy) => policy,
+                Err(code) => return Ok(code),
             };
-            match loader.load(&file) {
-                Ok(policy) => {
-                    let text = match format {
-                        DocumentFormat::Toml => policy.resolved.to_toml(),
-                        DocumentFormat::Json => {
-                            let mut t = serde_json::to_string_pretty(&policy.resolved.options)
-                                .map_err(std::io::Error::other)?;
-                            t.push('\n');
-                            t
-                        }
-                    };
-                    out.write_all(text.as_bytes())?;
-                    Ok(EXIT_OK)
+            let text = match format {
+                DocumentFormat::Toml => policy.resolved.to_toml(),
+                DocumentFormat::Json => {
+                    let mut t = serde_json::to_string_pretty(&policy.resolved.options)
+                        .map_err(std::io::Error::other)?;
+                    t.push('\n');
+                    t
                 }
-                Err(error) => {
-                    for d in &error.diagnostics {
-                        eprintln!("{}\n", render::human(d));
-                    }
-                    Ok(EXIT_FINDINGS)
-                }
-            }
+            };
+            out.write_all(text.as_bytes())?;
+            Ok(EXIT_OK)
         }
         Command::Schema { check, path } => {
             let generated = schema_text();

@@ -103,7 +103,7 @@ impl FromStr for ByteSize {
             let denominator = 10u128.pow(fraction.len() as u32);
             let numerator: u128 = fraction.parse().map_err(|_| invalid())?;
             let scaled = numerator * u128::from(multiplier);
-            if scaled % denominator != 0 {
+            if !scaled.is_multiple_of(denominator) {
                 return Err(ByteSizeError(format!(
                     "`{text}` is not a whole number of bytes"
                 )));
@@ -123,7 +123,7 @@ impl fmt::Display for ByteSize {
             ("MiB", 1 << 20),
             ("KiB", 1 << 10),
         ] {
-            if self.0 >= size && self.0 % size == 0 {
+            if self.0 >= size && self.0.is_multiple_of(size) {
                 return write!(f, "{}{unit}", self.0 / size);
             }
         }
@@ -133,7 +133,7 @@ impl fmt::Display for ByteSize {
 
 impl Serialize for ByteSize {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if self.0 >= 1024 && self.0 % 1024 == 0 {
+        if self.0 >= 1024 && self.0.is_multiple_of(1024) {
             serializer.serialize_str(&self.to_string())
         } else {
             serializer.serialize_u64(self.0)

@@ -100,7 +100,7 @@ fn merge_into(base: &mut Node, over: &Node, path: &mut Vec<String>) {
 }
 
 /// Reads and parses one policy file. Every failure is a diagnostic pointing at the file.
-pub fn read_policy(path: &Path, origin: FileId) -> Result<PolicySource, Diagnostic> {
+pub fn read_policy(path: &Path, origin: FileId) -> Result<PolicySource, Box<Diagnostic>> {
     let shown = display_path(path);
     let unreadable = |e: std::io::Error| {
         Diagnostic::new(
@@ -111,17 +111,21 @@ pub fn read_policy(path: &Path, origin: FileId) -> Result<PolicySource, Diagnost
     };
     let metadata = std::fs::metadata(path).map_err(unreadable)?;
     if !metadata.is_file() {
-        return Err(Diagnostic::new(Code::UnreadableFile, "not a regular file").with_path(&shown));
+        return Err(Box::new(
+            Diagnostic::new(Code::UnreadableFile, "not a regular file").with_path(&shown),
+        ));
     }
     if metadata.len() > MAX_POLICY_BYTES as u64 {
-        return Err(Diagnostic::new(
-            Code::FileTooLarge,
-            format!(
-                "policy file is {} bytes; the largest accepted is {MAX_POLICY_BYTES} bytes",
-                metadata.len()
-            ),
-        )
-        .with_path(&shown));
+        return Err(Box::new(
+            Diagnostic::new(
+                Code::FileTooLarge,
+                format!(
+                    "policy file is {} bytes; the largest accepted is {MAX_POLICY_BYTES} bytes",
+                    metadata.len()
+                ),
+            )
+            .with_path(&shown),
+        ));
     }
     let bytes = std::fs::read(path).map_err(unreadable)?;
     let absolute = path.canonicalize().map_err(unreadable)?;
@@ -132,12 +136,14 @@ pub fn read_policy(path: &Path, origin: FileId) -> Result<PolicySource, Diagnost
             let bytes = error.into_bytes();
             let prefix = String::from_utf8_lossy(&bytes[..valid_up_to]).into_owned();
             let file = Arc::new(SourceFile::new(shown, absolute, prefix));
-            return Err(Diagnostic::new(
-                Code::NotUtf8,
-                format!("policy files must be UTF-8; byte {valid_up_to} is not valid UTF-8"),
-            )
-            .at(&file, valid_up_to..valid_up_to)
-            .with_help("save the file as UTF-8"));
+            return Err(Box::new(
+                Diagnostic::new(
+                    Code::NotUtf8,
+                    format!("policy files must be UTF-8; byte {valid_up_to} is not valid UTF-8"),
+                )
+                .at(&file, valid_up_to..valid_up_to)
+                .with_help("save the file as UTF-8"),
+            ));
         }
     };
     let file = Arc::new(SourceFile::new(shown, absolute, text));
@@ -145,7 +151,9 @@ pub fn read_policy(path: &Path, origin: FileId) -> Result<PolicySource, Diagnost
         Ok(tree) => Ok(PolicySource { file, tree }),
         Err((message, span)) => {
             let span = span.unwrap_or(0..0);
-            Err(Diagnostic::new(Code::TomlSyntax, first_line(&message)).at(&file, span))
+            Err(Box::new(
+                Diagnostic::new(Code::TomlSyntax, first_line(&message)).at(&file, span),
+            ))
         }
     }
 }
@@ -162,7 +170,7 @@ pub fn load_chain(path: &Path, root: &Path) -> (Option<PolicyChain>, Vec<Diagnos
     let mut diagnostics = Vec::new();
     let leaf = match read_policy(path, 0) {
         Ok(leaf) => leaf,
-        Err(d) => return (None, vec![d]),
+        Err(d) => return (None, vec![*d]),
     };
     let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let mut sources = vec![leaf];
@@ -252,7 +260,7 @@ pub fn load_chain(path: &Path, root: &Path) -> (Option<PolicyChain>, Vec<Diagnos
         match read_policy(&canonical, sources.len()) {
             Ok(parent) => sources.push(parent),
             Err(d) => {
-                diagnostics.push(d);
+                diagnostics.push(*d);
                 break;
             }
         }

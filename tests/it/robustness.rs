@@ -3,13 +3,19 @@
 use std::path::Path;
 
 use dfpolicy::Code;
-use dfpolicy::validate::validate_paths;
+use dfpolicy::validate::{render, validate_paths};
 use proptest::prelude::*;
 
+/// Validates `bytes` as a policy file and renders the findings in every format, which must not panic
+/// either.
 fn validate_text(dir: &Path, bytes: &[u8]) -> dfpolicy::validate::Report {
     let path = dir.join("policy.toml");
     std::fs::write(&path, bytes).unwrap();
-    validate_paths(&[path], Some(dir))
+    let report = validate_paths(&[path], Some(dir));
+    let _ = render::human_report(&report);
+    let _ = render::json(&report.diagnostics);
+    let _ = render::github(&report.diagnostics);
+    report
 }
 
 const KEYS: &[&str] = &[
@@ -57,6 +63,8 @@ const VALUES: &[&str] = &[
     "\"fair\"",
     "\"\"",
     "3.5",
+    "\"\\t\\u0000\\r\"",
+    "\"é😀\"",
 ];
 
 proptest! {
