@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use datafusion::arrow::array::timezone::Tz;
 use datafusion::common::config::TableParquetOptions;
 use datafusion::common::file_options::parquet_writer::ParquetWriterOptions;
-use datafusion::config::ConfigOptions;
+use datafusion::config::{ConfigField, ConfigOptions, Visit};
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SessionContext;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
@@ -232,12 +232,7 @@ impl Registry {
         }
         let mut scratch = ConfigOptions::new();
         apply(&mut scratch, key, value)?;
-        let rendered = scratch
-            .entries()
-            .into_iter()
-            .find(|entry| entry.key == key)
-            .and_then(|entry| entry.value)
-            .unwrap_or_default();
+        let rendered = render(&scratch, key).unwrap_or_default();
         if let (Some(maximum), Ok(number)) = (option.maximum, rendered.parse::<u64>())
             && number > maximum
         {
@@ -271,6 +266,26 @@ impl Registry {
 /// A value in DataFusion's own rendering.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CanonicalValue(pub String);
+
+/// DataFusion's rendering of one option's value, as `entries()` would show it, without rendering the
+/// other options.
+pub fn render(options: &ConfigOptions, key: &str) -> Option<String> {
+    struct One<'a> {
+        key: &'a str,
+        value: Option<String>,
+    }
+    impl Visit for One<'_> {
+        fn some<V: std::fmt::Display>(&mut self, key: &str, value: V, _: &'static str) {
+            if key == self.key {
+                self.value = Some(value.to_string());
+            }
+        }
+        fn none(&mut self, _: &str, _: &'static str) {}
+    }
+    let mut visitor = One { key, value: None };
+    options.visit(&mut visitor, "datafusion", "");
+    visitor.value
+}
 
 /// `ConfigOptions::set` with DataFusion's error chain flattened into one line.
 pub fn apply(options: &mut ConfigOptions, key: &str, value: &str) -> Result<(), String> {
@@ -479,6 +494,17 @@ mod tests {
                 .0,
             "1m30s"
         );
+    }
+
+    #[test]
+    fn render_matches_entries() {
+        let mut options = ConfigOptions::new();
+        options
+            .set("datafusion.execution.batch_size", "1024")
+            .unwrap();
+        for entry in options.entries() {
+            assert_eq!(render(&options, &entry.key), entry.value, "{}", entry.key);
+        }
     }
 
     #[test]
