@@ -153,6 +153,35 @@ impl SessionFactory {
     pub fn context(&self) -> Result<SessionContext> {
         Ok(SessionContext::new_with_state(self.state()?))
     }
+
+    /// The namespace check for one query: with `require_qualified_references`, every table named
+    /// without catalog and schema, parsed in the policy's dialect and identifier normalization; empty
+    /// when the policy does not require qualified names.
+    pub fn unqualified_references(&self, sql: &str) -> Result<Vec<UnqualifiedReference>> {
+        let required = self
+            .compiled
+            .options
+            .namespace
+            .as_ref()
+            .and_then(|n| n.require_qualified_references)
+            .unwrap_or(false);
+        if !required {
+            return Ok(Vec::new());
+        }
+        let setting = |key: &str| {
+            self.compiled
+                .settings
+                .get(key)
+                .cloned()
+                .flatten()
+                .unwrap_or_default()
+        };
+        unqualified_references(
+            sql,
+            &setting("datafusion.sql_parser.dialect"),
+            setting("datafusion.sql_parser.enable_ident_normalization") == "true",
+        )
+    }
 }
 
 fn session_config(compiled: &CompiledPolicy) -> Result<SessionConfig> {

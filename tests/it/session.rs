@@ -154,3 +154,38 @@ fn every_tpch_query_names_unqualified_tables() {
         );
     }
 }
+
+#[test]
+fn the_factory_applies_the_namespace_check_only_when_the_policy_requires_it() {
+    let strict = Policy::load(repo().join("policies/analytics-namespace.toml"))
+        .unwrap()
+        .compile()
+        .unwrap();
+    let strict = SessionFactory::new(strict).unwrap();
+    let found = strict
+        .unqualified_references("select * from region")
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        (found[0].table.as_str(), found[0].line, found[0].column),
+        ("region", 1, 15)
+    );
+    assert!(
+        strict
+            .unqualified_references("select * from warehouse.tpch.region")
+            .unwrap()
+            .is_empty()
+    );
+
+    let lax = Policy::load(repo().join("policies/baseline.toml"))
+        .unwrap()
+        .compile()
+        .unwrap();
+    assert!(
+        SessionFactory::new(lax)
+            .unwrap()
+            .unqualified_references("select * from region")
+            .unwrap()
+            .is_empty()
+    );
+}
