@@ -85,6 +85,23 @@ impl<T: FieldValue> FieldValue for Vec<T> {
     }
 }
 
+/// Choice fields are written and handed to DataFusion as their serde name (`"fair"`, `"pgjson"`).
+macro_rules! choice_field_value {
+    ($($ty:ty),*) => {$(
+        impl FieldValue for $ty {
+            const KIND: FieldKind = FieldKind::Choice;
+            fn engine_text(&self) -> String {
+                serde_json::to_value(self)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            }
+        }
+    )*};
+}
+
+choice_field_value!(StatisticsQuality, ExplainFormat, MemoryPoolKind);
+
 /// Declares a policy section: the struct (all fields optional, unknown fields rejected), its field
 /// table, and the DataFusion settings it produces. `field: Type => "datafusion.key"` maps a field to
 /// an engine option; a field without `=>` is read by dfpolicy itself.
@@ -347,18 +364,6 @@ pub enum StatisticsQuality {
     Unknown,
 }
 
-impl FieldValue for StatisticsQuality {
-    const KIND: FieldKind = FieldKind::Choice;
-    fn engine_text(&self) -> String {
-        match self {
-            StatisticsQuality::Exact => "exact",
-            StatisticsQuality::Estimated => "estimated",
-            StatisticsQuality::Unknown => "unknown",
-        }
-        .to_string()
-    }
-}
-
 policy_section! {
     /// Statistics expectations checked by plan bundles.
     pub struct StatisticsOptions {
@@ -378,19 +383,6 @@ pub enum ExplainFormat {
     Tree,
     Graphviz,
     Pgjson,
-}
-
-impl FieldValue for ExplainFormat {
-    const KIND: FieldKind = FieldKind::Choice;
-    fn engine_text(&self) -> String {
-        match self {
-            ExplainFormat::Indent => "indent",
-            ExplainFormat::Tree => "tree",
-            ExplainFormat::Graphviz => "graphviz",
-            ExplainFormat::Pgjson => "pgjson",
-        }
-        .to_string()
-    }
 }
 
 policy_section! {
@@ -419,17 +411,6 @@ policy_section! {
 pub enum MemoryPoolKind {
     Greedy,
     Fair,
-}
-
-impl FieldValue for MemoryPoolKind {
-    const KIND: FieldKind = FieldKind::Choice;
-    fn engine_text(&self) -> String {
-        match self {
-            MemoryPoolKind::Greedy => "greedy",
-            MemoryPoolKind::Fair => "fair",
-        }
-        .to_string()
-    }
 }
 
 policy_section! {
@@ -577,5 +558,32 @@ impl PolicyOptions {
             execution, parquet, joins, namespace, optimizer, statistics, explain, runtime
         );
         settings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choices_use_their_toml_names() {
+        assert_eq!(MemoryPoolKind::Fair.engine_text(), "fair");
+        assert_eq!(ExplainFormat::Pgjson.engine_text(), "pgjson");
+        assert_eq!(StatisticsQuality::Estimated.engine_text(), "estimated");
+    }
+
+    #[test]
+    fn every_typed_key_is_a_datafusion_option() {
+        for (section, fields) in SECTIONS {
+            for field in *fields {
+                if let Some(key) = field.key {
+                    assert!(
+                        registry().option(key).is_some(),
+                        "[{section}].{} maps to unknown {key}",
+                        field.name
+                    );
+                }
+            }
+        }
     }
 }
