@@ -80,7 +80,13 @@ async fn plans(ctx: &SessionContext) -> Vec<(String, String, String)> {
         let state = ctx.state();
         let logical = state.create_logical_plan(query.sql).await.unwrap();
         let optimized = state.optimize(&logical).unwrap();
-        let physical = state.create_physical_plan(&logical).await.unwrap();
+        // The query planner takes the optimized plan as it is (`SessionState::create_physical_plan`
+        // would optimize it a second time).
+        let physical = state
+            .query_planner()
+            .create_physical_plan(&optimized, &state)
+            .await
+            .unwrap();
         out.push((
             query.name.to_string(),
             optimized.display_indent_schema().to_string(),
