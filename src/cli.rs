@@ -7,8 +7,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::compile::{classify, diff};
+use crate::policy::document::display_path;
 use crate::policy::options::typed_field_for_key;
 use crate::registry::registry;
+use crate::session::SessionFactory;
 use crate::validate::schema::{SCHEMA_PATH, schema_text};
 use crate::validate::{Policy, render, validate_paths};
 
@@ -75,6 +77,18 @@ pub enum Command {
     Diff {
         left: PathBuf,
         right: PathBuf,
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+        #[arg(long)]
+        root: Option<PathBuf>,
+    },
+    /// Check SQL files against the policy's namespace rule (`require_qualified_references`): every table
+    /// named without catalog and schema is reported with its position; exit 1 when there are any.
+    Namespace {
+        policy: PathBuf,
+        /// SQL files (several statements each are fine).
+        #[arg(required = true)]
+        queries: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
         #[arg(long)]
@@ -190,6 +204,60 @@ pub fn run(command: Command, out: &mut dyn Write) -> std::io::Result<u8> {
                 EXIT_FINDINGS
             } else {
                 EXIT_OK
+            })
+        }
+        Command::Namespace {
+            policy,
+            queries,
+            format,
+            root,
+        } => {
+            let policy = match load(&policy, root) {
+                Ok(policy) => policy,
+                Err(code) => return Ok(code),
+            };
+            let compiled = policy.compile().map_err(std::io::Error::other)?;
+            let factory = SessionFactory::new(compiled).map_err(std::io::Error::other)?;
+            let mut findings = Vec::new();
+            for query in &queries {
+                let shown = display_path(query);
+                let sql = std::fs::read_to_string(query)
+                    .map_err(|e| std::io::Error::other(format!("cannot read {shown}: {e}")))?;
+                let found = factory
+                    .unqualified_references(&sql)
+                    .map_err(|e| std::io::Error::other(format!("{shown}: {e}")))?;
+                findings.extend(found.into_iter().map(|r| (shown.clone(), r)));
+            }
+            let text = match format {
+                ListFormat::Text => findings
+                    .iter()
+                    .map(|(file, r)| {
+                        format!(
+                            "{file}:{}:{}: error[unqualified-table]: `{}` is not written as catalog.schema.table, which policy `{}` requires\n",
+                            r.line,
+                            r.column,
+                            r.table,
+                            policy.name()
+                        )
+                    })
+                    .collect(),
+                ListFormat::Json => {
+                    let rows: Vec<serde_json::Value> = findings
+                        .iter()
+                        .map(|(file, r)| {
+                            serde_json::json!({"file": file, "line": r.line, "column": r.column, "table": r.table})
+                        })
+                        .collect();
+                    let mut t = serde_json::to_string_pretty(&rows).map_err(std::io::Error::other)?;
+                    t.push('\n');
+                    t
+                }
+            };
+            out.write_all(text.as_bytes())?;
+            Ok(if findings.is_empty() {
+                EXIT_OK
+            } else {
+                EXIT_FINDINGS
             })
         }
         Command::Resolve { file, format, root } => {

@@ -217,3 +217,23 @@ fn diff_exits_0_for_plan_equivalent_policies() {
     assert!(text.contains("runtime.memory_limit [execution-only]"));
     assert!(text.contains("plan-equivalent"));
 }
+
+#[test]
+fn namespace_reports_unqualified_tables_in_sql_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let sql = dir.path().join("q.sql");
+    std::fs::write(&sql, "select count(*)\nfrom warehouse.tpch.orders o\njoin customer c on c_custkey = o_custkey;\n").unwrap();
+    let output = dfpolicy(&[
+        "namespace",
+        "policies/analytics-namespace.toml",
+        sql.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    assert!(text.ends_with(":3:6: error[unqualified-table]: `customer` is not written as catalog.schema.table, which policy `analytics-namespace` requires\n"), "{text}");
+    assert_eq!(text.lines().count(), 1);
+    // A policy that does not require qualified names has nothing to say.
+    let lax = dfpolicy(&["namespace", "policies/baseline.toml", sql.to_str().unwrap()]);
+    assert_eq!(lax.status.code(), Some(0));
+    assert_eq!(stdout(&lax), "");
+}
