@@ -80,6 +80,9 @@ pub struct EngineOption {
     pub kind: ValueKind,
     /// The default as DataFusion renders it; `None` is NULL (unset).
     pub default: Option<String>,
+    /// The default in the canonical form [`Registry::check_value`] returns (runtime capacities in
+    /// bytes); `None` for NULL and machine-dependent defaults.
+    pub canonical_default: Option<String>,
     pub description: String,
     /// Smallest accepted integer, for integer kinds that reject 0 (or 1).
     pub minimum: Option<u64>,
@@ -135,14 +138,17 @@ impl Registry {
                 None
             };
             let machine_dependent = MACHINE_DEPENDENT_KEYS.contains(&entry.key.as_str());
+            let default = if machine_dependent {
+                None
+            } else {
+                entry.value.clone()
+            };
             options.insert(
                 entry.key.clone(),
                 EngineOption {
-                    default: if machine_dependent {
-                        None
-                    } else {
-                        entry.value.clone()
-                    },
+                    // `entries()` renders values the way `check_value` returns them.
+                    canonical_default: default.clone(),
+                    default,
                     description: entry.description.trim().to_string(),
                     key: entry.key,
                     kind,
@@ -155,9 +161,15 @@ impl Registry {
         }
         for entry in RuntimeEnvBuilder::new().entries() {
             let kind = runtime_kind(&entry.key);
+            let canonical_default = entry
+                .value
+                .as_deref()
+                .and_then(|d| check_runtime_value(&entry.key, kind, d).ok())
+                .map(|c| c.0);
             options.insert(
                 entry.key.clone(),
                 EngineOption {
+                    canonical_default,
                     default: entry.value.clone(),
                     description: entry.description.trim().to_string(),
                     key: entry.key,
@@ -258,8 +270,9 @@ impl Registry {
     }
 
     /// The default in canonical form, or `None` for NULL and machine-dependent defaults.
-    pub fn default_value(&self, key: &str) -> Option<&str> {
-        self.option(key).and_then(|o| o.default.as_deref())
+    pub fn canonical_default(&self, key: &str) -> Option<&str> {
+        self.option(key)
+            .and_then(|o| o.canonical_default.as_deref())
     }
 }
 
@@ -504,6 +517,24 @@ mod tests {
             .unwrap();
         for entry in options.entries() {
             assert_eq!(render(&options, &entry.key), entry.value, "{}", entry.key);
+        }
+    }
+
+    #[test]
+    fn canonical_defaults_are_what_check_value_returns() {
+        let r = registry();
+        for option in r.options() {
+            if let Some(default) = &option.default
+                && !option.machine_dependent
+            {
+                let checked = r.check_value(&option.key, default).unwrap();
+                assert_eq!(
+                    option.canonical_default.as_deref(),
+                    Some(checked.0.as_str()),
+                    "{}",
+                    option.key
+                );
+            }
         }
     }
 

@@ -27,6 +27,11 @@ pub const MAX_DIRECTORY_DEPTH: usize = 32;
 /// once. When `extends` could not be followed to the end (`chain.complete` is false), the checks of the
 /// merged policy are skipped: a missing parent may pin what the merge lacks.
 pub fn validate_chain(chain: &PolicyChain) -> Vec<Diagnostic> {
+    let per_source: Vec<semantic::Settings<'_>> = chain
+        .sources
+        .iter()
+        .map(|s| semantic::explicit_settings(&s.tree))
+        .collect();
     let mut out = Vec::new();
     for (index, source) in chain.sources.iter().enumerate() {
         let schema_findings = schema::check(&source.file, &source.tree);
@@ -36,7 +41,7 @@ pub fn validate_chain(chain: &PolicyChain) -> Vec<Diagnostic> {
             .collect();
         out.extend(schema_findings);
         out.extend(
-            semantic::check_source(chain, index)
+            semantic::check_source(chain, index, &per_source)
                 .into_iter()
                 .filter(|d| {
                     d.location.as_ref().is_none_or(|l| {
@@ -46,7 +51,7 @@ pub fn validate_chain(chain: &PolicyChain) -> Vec<Diagnostic> {
         );
     }
     if chain.complete {
-        out.extend(semantic::check_resolved(chain));
+        out.extend(semantic::check_resolved(chain, &per_source));
     }
     normalize(&mut out);
     out

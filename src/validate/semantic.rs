@@ -15,21 +15,55 @@ use crate::registry::{
 
 use super::suggest::closest;
 
-/// One place in a policy tree that sets a DataFusion key.
+/// What the registry said about one value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checked {
+    /// Accepted; DataFusion's rendering of the value.
+    Canonical(String),
+    /// The right TOML type, but not a value at all (a byte size that does not parse).
+    Unreadable(String),
+    /// DataFusion (or one of its parsers) rejects the value.
+    Rejected(String),
+    /// The wrong TOML type: the schema layer reports it.
+    WrongType,
+}
+
+/// One place in a policy tree that sets a DataFusion key, with the verdict on its value.
 #[derive(Debug, Clone)]
 pub struct Setter<'a> {
     pub key: String,
-    /// DataFusion's rendering of the value; `None` when the value is invalid (reported elsewhere).
-    pub canonical: Option<String>,
+    pub checked: Checked,
     pub node: &'a Node,
     /// `[joins].prefer_hash_join` or `[settings]`, for messages.
     pub via: String,
+    /// `joins.prefer_hash_join`, or the key for `[settings]`, for messages about the value.
+    pub label: String,
 }
 
-/// Every DataFusion key a tree sets, typed fields first, then `[settings]`.
-pub fn explicit_settings(tree: &Node) -> BTreeMap<String, Vec<Setter<'_>>> {
+impl Setter<'_> {
+    pub fn canonical(&self) -> Option<&str> {
+        match &self.checked {
+            Checked::Canonical(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    fn is_settings_entry(&self) -> bool {
+        self.via == "[settings]"
+    }
+}
+
+/// Every DataFusion key one tree sets, typed fields first, then `[settings]`; each value checked
+/// against the registry exactly once.
+pub type Settings<'a> = BTreeMap<String, Vec<Setter<'a>>>;
+
+pub fn explicit_settings(tree: &Node) -> Settings<'_> {
     let registry = registry();
-    let mut out: BTreeMap<String, Vec<Setter<'_>>> = BTreeMap::new();
+    let check = |key: &str, text: String| match registry.check_value(key, &text) {
+        Ok(canonical) => Checked::Canonical(canonical.0),
+        Err(message) => Checked::Rejected(message),
+    };
+    let mut out: Settings<'_> = BTreeMap::new();
     for (section, fields) in SECTIONS {
         let Some(table) = tree.get(section) else {
             continue;
@@ -38,15 +72,17 @@ pub fn explicit_settings(tree: &Node) -> BTreeMap<String, Vec<Setter<'_>>> {
             let (Some(key), Some(node)) = (field.key, table.get(field.name)) else {
                 continue;
             };
-            let canonical = match field_text(node, field.kind) {
-                Ok(Some(text)) => registry.check_value(key, &text).ok().map(|c| c.0),
-                _ => None,
+            let checked = match field_text(node, field.kind) {
+                Ok(Some(text)) => check(key, text),
+                Ok(None) => Checked::WrongType,
+                Err(message) => Checked::Unreadable(message),
             };
             out.entry(key.to_string()).or_default().push(Setter {
                 key: key.to_string(),
-                canonical,
+                checked,
                 node,
                 via: format!("[{section}].{}", field.name),
+                label: format!("{section}.{}", field.name),
             });
         }
     }
@@ -55,16 +91,39 @@ pub fn explicit_settings(tree: &Node) -> BTreeMap<String, Vec<Setter<'_>>> {
             let Some(option) = registry.option(key) else {
                 continue;
             };
-            let canonical = setting_text(node, option.kind)
-                .and_then(|text| registry.check_value(key, &text).ok())
-                .map(|c| c.0);
+            let checked = match setting_text(node, option.kind) {
+                Some(text) => check(key, text),
+                None => Checked::WrongType,
+            };
             out.entry(key.clone()).or_default().push(Setter {
                 key: key.clone(),
-                canonical,
+                checked,
                 node,
                 via: "[settings]".to_string(),
+                label: key.clone(),
             });
         }
+    }
+    out
+}
+
+/// The settings in force for a chain (its files' settings, the policy first), as merging the files
+/// would give them: per key and per place (typed field or `[settings]`), the nearest file's setter;
+/// typed fields before `[settings]`.
+pub fn effective<'a, 'b>(per_source: &'b [Settings<'a>]) -> BTreeMap<&'b str, Vec<&'b Setter<'a>>> {
+    let mut out: BTreeMap<&str, Vec<&Setter<'a>>> = BTreeMap::new();
+    for settings in per_source {
+        for (key, setters) in settings {
+            let entry = out.entry(key.as_str()).or_default();
+            for setter in setters {
+                if !entry.iter().any(|e| e.via == setter.via) {
+                    entry.push(setter);
+                }
+            }
+        }
+    }
+    for setters in out.values_mut() {
+        setters.sort_by_key(|s| s.is_settings_entry());
     }
     out
 }
@@ -121,59 +180,40 @@ fn location(chain: &PolicyChain, node: &Node) -> Location {
 }
 
 /// Checks of one file of a chain on its own: values DataFusion rejects, rule names, the engine
-/// requirement, and settings that repeat DataFusion's default.
-pub fn check_source(chain: &PolicyChain, index: usize) -> Vec<Diagnostic> {
+/// requirement, and settings that repeat DataFusion's default. `per_source` holds
+/// [`explicit_settings`] of every file of the chain, in chain order.
+pub fn check_source(
+    chain: &PolicyChain,
+    index: usize,
+    per_source: &[Settings<'_>],
+) -> Vec<Diagnostic> {
     let source = &chain.sources[index];
     let (file, tree) = (&source.file, &source.tree);
-    let registry = registry();
     let mut out = Vec::new();
 
-    for (section, fields) in SECTIONS {
-        let Some(table) = tree.get(section) else {
-            continue;
-        };
-        for field in *fields {
-            let Some(node) = table.get(field.name) else {
-                continue;
-            };
-            if *section == "optimizer" && field.name == "disabled_rules" {
-                out.extend(check_rule_names(file, node));
+    for setter in per_source[index].values().flatten() {
+        let (key, label, span) = (&setter.key, &setter.label, setter.node.span.clone());
+        match &setter.checked {
+            Checked::Unreadable(message) => out.push(
+                Diagnostic::new(Code::InvalidValue, format!("`{label}`: {message}")).at(file, span),
+            ),
+            Checked::Rejected(message) => {
+                let diagnostic = Diagnostic::new(
+                    rejection_code(message),
+                    format!("DataFusion rejects `{label}`: {message}"),
+                )
+                .at(file, span);
+                out.push(if setter.is_settings_entry() {
+                    diagnostic
+                } else {
+                    diagnostic.with_note(None, format!("`{label}` sets `{key}`"))
+                });
             }
-            let Some(key) = field.key else { continue };
-            match field_text(node, field.kind) {
-                Err(message) => out.push(
-                    Diagnostic::new(
-                        Code::InvalidValue,
-                        format!("`{section}.{}`: {message}", field.name),
-                    )
-                    .at(file, node.span.clone()),
-                ),
-                Ok(Some(text)) => {
-                    if let Err(message) = registry.check_value(key, &text) {
-                        out.push(
-                            Diagnostic::new(
-                                rejection_code(&message),
-                                format!("DataFusion rejects `{section}.{}`: {message}", field.name),
-                            )
-                            .at(file, node.span.clone())
-                            .with_note(None, format!("`{section}.{}` sets `{key}`", field.name)),
-                        );
-                    }
-                }
-                Ok(None) => {}
-            }
-        }
-    }
-
-    if let Some(settings) = tree.get("settings").and_then(Node::as_table) {
-        for (key, node) in settings {
-            let Some(option) = registry.option(key) else {
-                continue;
-            };
-            let Some(text) = setting_text(node, option.kind) else {
-                continue;
-            };
-            if option.machine_dependent && text == "0" {
+            Checked::Canonical(_)
+                if setter.is_settings_entry()
+                    && setter.node.value == NodeValue::Integer(0)
+                    && MACHINE_DEPENDENT_KEYS.contains(&key.as_str()) =>
+            {
                 out.push(
                     Diagnostic::new(
                         Code::UnpinnedMachineSetting,
@@ -181,21 +221,19 @@ pub fn check_source(chain: &PolicyChain, index: usize) -> Vec<Diagnostic> {
                             "`{key}` = 0 means \"one per CPU\", so plans depend on the machine"
                         ),
                     )
-                    .at(file, node.span.clone())
+                    .at(file, span)
                     .with_help("pin a number, e.g. 4, so laptops and CI plan alike"),
                 );
-                continue;
             }
-            if let Err(message) = registry.check_value(key, &text) {
-                out.push(
-                    Diagnostic::new(
-                        rejection_code(&message),
-                        format!("DataFusion rejects `{key}`: {message}"),
-                    )
-                    .at(file, node.span.clone()),
-                );
-            }
+            Checked::Canonical(_) | Checked::WrongType => {}
         }
+    }
+
+    if let Some(rules) = tree.at(&[
+        PathSegment::Key("optimizer".into()),
+        PathSegment::Key("disabled_rules".into()),
+    ]) {
+        out.extend(check_rule_names(file, rules));
     }
 
     if let Some(engine) = tree.at(&[
@@ -206,7 +244,7 @@ pub fn check_source(chain: &PolicyChain, index: usize) -> Vec<Diagnostic> {
         out.extend(check_engine(file, engine, requirement));
     }
 
-    out.extend(check_redundant_defaults(chain, index));
+    out.extend(check_redundant_defaults(chain, index, per_source));
     out
 }
 
@@ -273,40 +311,34 @@ fn check_engine(file: &Arc<SourceFile>, node: &Node, requirement: &str) -> Optio
 }
 
 /// A setting equal to DataFusion's default says nothing, unless it undoes a parent's value.
-fn check_redundant_defaults(chain: &PolicyChain, index: usize) -> Vec<Diagnostic> {
+fn check_redundant_defaults(
+    chain: &PolicyChain,
+    index: usize,
+    per_source: &[Settings<'_>],
+) -> Vec<Diagnostic> {
     let registry = registry();
-    let source = &chain.sources[index];
-    let parent = (index + 1 < chain.sources.len()).then(|| {
-        PolicyChain {
-            sources: chain.sources[index + 1..].to_vec(),
-            complete: chain.complete,
-        }
-        .merged()
-    });
-    let inherited = parent.as_ref().map(explicit_settings).unwrap_or_default();
+    let file = &chain.sources[index].file;
+    let inherited = effective(&per_source[index + 1..]);
     let mut out = Vec::new();
-    for (key, setters) in explicit_settings(&source.tree) {
-        let Some(default) = registry
-            .default_value(&key)
-            .and_then(|d| registry.check_value(&key, d).ok())
-        else {
+    for (key, setters) in &per_source[index] {
+        let Some(default) = registry.canonical_default(key) else {
             continue;
         };
         let parent_value = inherited
-            .get(&key)
+            .get(key.as_str())
             .and_then(|s| s.last())
-            .and_then(|s| s.canonical.clone());
-        if parent_value.as_ref().is_some_and(|p| *p != default.0) {
+            .and_then(|s| s.canonical());
+        if parent_value.is_some_and(|p| p != default) {
             continue;
         }
         for setter in setters {
-            if setter.canonical.as_deref() == Some(default.0.as_str()) {
+            if setter.canonical() == Some(default) {
                 out.push(
                     Diagnostic::new(
                         Code::RedundantDefault,
-                        format!("`{}` sets `{key}` to its default value {}", setter.via, default.0),
+                        format!("`{}` sets `{key}` to its default value {default}", setter.via),
                     )
-                    .at(&source.file, setter.node.span.clone())
+                    .at(file, setter.node.span.clone())
                     .with_help("remove it; an explicit default hides which settings the policy really changes"),
                 );
             }
@@ -317,9 +349,8 @@ fn check_redundant_defaults(chain: &PolicyChain, index: usize) -> Vec<Diagnostic
 
 /// Checks of the merged policy: settings set twice, the dynamic-filter umbrella, unpinned
 /// machine-dependent settings, and runtime options that need each other.
-pub fn check_resolved(chain: &PolicyChain) -> Vec<Diagnostic> {
-    let merged = chain.merged();
-    let settings = explicit_settings(&merged);
+pub fn check_resolved(chain: &PolicyChain, per_source: &[Settings<'_>]) -> Vec<Diagnostic> {
+    let settings = effective(per_source);
     let mut out = Vec::new();
 
     for (key, setters) in &settings {
@@ -327,7 +358,7 @@ pub fn check_resolved(chain: &PolicyChain) -> Vec<Diagnostic> {
             continue;
         };
         for other in rest {
-            let same = first.canonical.is_some() && first.canonical == other.canonical;
+            let same = first.canonical().is_some() && first.canonical() == other.canonical();
             let (code, message) = if same {
                 (
                     Code::DuplicateSetting,
@@ -366,16 +397,13 @@ pub fn check_resolved(chain: &PolicyChain) -> Vec<Diagnostic> {
             let Some(sub) = settings.get(*sub_flag).and_then(|s| s.last()) else {
                 continue;
             };
-            if umbrella.canonical.is_some()
-                && sub.canonical.is_some()
-                && umbrella.canonical != sub.canonical
+            if let (Some(umbrella_value), Some(sub_value)) = (umbrella.canonical(), sub.canonical())
+                && umbrella_value != sub_value
             {
                 let mut diagnostic = Diagnostic::new(
                     Code::DynamicFilterConflict,
                     format!(
-                        "`{sub_flag}` = {} contradicts the umbrella `{DYNAMIC_FILTER_UMBRELLA}` = {}",
-                        sub.canonical.as_deref().unwrap_or_default(),
-                        umbrella.canonical.as_deref().unwrap_or_default()
+                        "`{sub_flag}` = {sub_value} contradicts the umbrella `{DYNAMIC_FILTER_UMBRELLA}` = {umbrella_value}"
                     ),
                 );
                 diagnostic.location = Some(location(chain, sub.node));
@@ -398,7 +426,7 @@ pub fn check_resolved(chain: &PolicyChain) -> Vec<Diagnostic> {
         .map(|n| n.span.clone())
         .unwrap_or(0..0);
     for key in MACHINE_DEPENDENT_KEYS {
-        if settings.contains_key(*key) {
+        if settings.contains_key(key) {
             continue;
         }
         let field = key.rsplit('.').next().unwrap_or(key);
@@ -412,10 +440,11 @@ pub fn check_resolved(chain: &PolicyChain) -> Vec<Diagnostic> {
         );
     }
 
-    let memory_pool = merged.at(&[
+    let pool_path = [
         PathSegment::Key("runtime".into()),
         PathSegment::Key("memory_pool".into()),
-    ]);
+    ];
+    let memory_pool = chain.sources.iter().find_map(|s| s.tree.at(&pool_path));
     if let Some(pool) = memory_pool
         && !settings.contains_key("datafusion.runtime.memory_limit")
     {
