@@ -341,7 +341,8 @@ struct SettingRow<'a> {
 fn settings_listing(format: ListFormat) -> String {
     let rows: Vec<SettingRow<'_>> = registry()
         .options()
-        .map(|o| SettingRow {
+        .map(|o| (o, classify(o)))
+        .map(|(o, (class, reason))| SettingRow {
             key: &o.key,
             kind: o.kind.name(),
             default: o.default.as_deref(),
@@ -350,8 +351,8 @@ fn settings_listing(format: ListFormat) -> String {
             machine_dependent: o.machine_dependent,
             policy_field: typed_field_for_key(&o.key)
                 .map(|(section, f)| format!("{section}.{}", f.name)),
-            class: classify(o).0.as_str(),
-            class_reason: classify(o).1,
+            class: class.as_str(),
+            class_reason: reason,
             description: &o.description,
         })
         .collect();

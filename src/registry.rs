@@ -14,6 +14,7 @@ use datafusion::arrow::array::timezone::Tz;
 use datafusion::common::config::TableParquetOptions;
 use datafusion::common::file_options::parquet_writer::ParquetWriterOptions;
 use datafusion::config::{ConfigField, ConfigOptions, Visit};
+use datafusion::error::DataFusionError;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SessionContext;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
@@ -300,6 +301,31 @@ pub fn render(options: &ConfigOptions, key: &str) -> Option<String> {
     visitor.value
 }
 
+/// Applies settings to `options` in the order DataFusion needs — the dynamic-filter umbrella first,
+/// since setting it overwrites its three sub-flags — with `None` resetting an option to its default.
+/// Returns DataFusion's rendering of each value set; an error names the key.
+pub fn apply_settings<'a>(
+    options: &mut ConfigOptions,
+    settings: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+) -> Result<BTreeMap<String, String>, (String, DataFusionError)> {
+    let mut settings: Vec<(&str, Option<&str>)> = settings.into_iter().collect();
+    settings.sort_by_key(|(key, _)| *key != DYNAMIC_FILTER_UMBRELLA);
+    let mut rendered = BTreeMap::new();
+    for (key, value) in settings {
+        let result = match value {
+            Some(value) => options.set(key, value),
+            None => ConfigField::reset(options, key),
+        };
+        result.map_err(|e| (key.to_string(), e))?;
+        if value.is_some()
+            && let Some(value) = render(options, key)
+        {
+            rendered.insert(key.to_string(), value);
+        }
+    }
+    Ok(rendered)
+}
+
 /// `ConfigOptions::set` with DataFusion's error chain flattened into one line.
 pub fn apply(options: &mut ConfigOptions, key: &str, value: &str) -> Result<(), String> {
     options.set(key, value).map_err(|e| engine_message(&e))
@@ -387,8 +413,8 @@ fn check_runtime_value(key: &str, kind: ValueKind, value: &str) -> Result<Canoni
     }
 }
 
-/// The `5m`, `30s`, `5m30s` form that `SET datafusion.runtime.list_files_cache_ttl` takes.
-fn parse_minutes_seconds(value: &str) -> Result<u64, String> {
+/// The `5m`, `30s`, `5m30s` form that `SET datafusion.runtime.list_files_cache_ttl` takes, in seconds.
+pub fn parse_minutes_seconds(value: &str) -> Result<u64, String> {
     let invalid = || {
         format!(
             "`{value}` is not a duration; write minutes and/or seconds such as \"5m\", \"90s\" or \"1m30s\""

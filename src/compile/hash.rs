@@ -13,6 +13,7 @@
 //!   options only dfpolicy reads. Descriptions and comments are not part of it.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -33,12 +34,15 @@ pub struct Hashes {
 }
 
 /// The option keys that can change a plan's shape, sorted.
-pub fn plan_shape_keys() -> Vec<&'static str> {
-    registry()
-        .options()
-        .filter(|o| classify(o).0 == SettingClass::PlanShape)
-        .map(|o| o.key.as_str())
-        .collect()
+pub fn plan_shape_keys() -> &'static [&'static str] {
+    static KEYS: OnceLock<Vec<&'static str>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        registry()
+            .options()
+            .filter(|o| classify(o).0 == SettingClass::PlanShape)
+            .map(|o| o.key.as_str())
+            .collect()
+    })
 }
 
 fn digest(name: &str, lines: BTreeMap<String, serde_json::Value>) -> String {
@@ -102,8 +106,8 @@ pub fn settings_hash(compiled: &CompiledPolicy) -> String {
 
 pub fn plan_environment_hash(compiled: &CompiledPolicy) -> String {
     let mut lines: BTreeMap<String, serde_json::Value> = plan_shape_keys()
-        .into_iter()
-        .map(|key| {
+        .iter()
+        .map(|&key| {
             (
                 key.to_string(),
                 optional(compiled.settings.get(key).unwrap_or(&None)),
@@ -130,7 +134,8 @@ pub fn plan_environment_hash(compiled: &CompiledPolicy) -> String {
     digest("plan-environment", lines)
 }
 
-pub fn policy_hash(compiled: &CompiledPolicy, explicit: &BTreeMap<String, String>) -> String {
+/// `canonical`: every option the policy sets, in DataFusion's rendering.
+pub fn policy_hash(compiled: &CompiledPolicy, canonical: &BTreeMap<String, String>) -> String {
     let options = &compiled.options;
     let mut lines = BTreeMap::new();
     lines.insert(
@@ -145,12 +150,8 @@ pub fn policy_hash(compiled: &CompiledPolicy, explicit: &BTreeMap<String, String
             .clone()
             .map_or(serde_json::Value::Null, Into::into),
     );
-    for (key, value) in explicit {
-        let canonical = registry()
-            .check_value(key, value)
-            .map(|c| c.0)
-            .unwrap_or_else(|_| value.clone());
-        lines.insert(key.clone(), canonical.into());
+    for (key, value) in canonical {
+        lines.insert(key.clone(), value.clone().into());
     }
     let document = serde_json::to_value(options).expect("policies serialize");
     for (section, fields) in SECTIONS {
@@ -179,9 +180,9 @@ pub fn policy_hash(compiled: &CompiledPolicy, explicit: &BTreeMap<String, String
     digest("policy", lines)
 }
 
-pub fn hashes(compiled: &CompiledPolicy, explicit: &BTreeMap<String, String>) -> Hashes {
+pub fn hashes(compiled: &CompiledPolicy, canonical: &BTreeMap<String, String>) -> Hashes {
     Hashes {
-        policy_hash: policy_hash(compiled, explicit),
+        policy_hash: policy_hash(compiled, canonical),
         settings_hash: settings_hash(compiled),
         plan_environment_hash: plan_environment_hash(compiled),
     }

@@ -15,8 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::policy::options::{MemoryPoolKind, PolicyOptions};
 use crate::registry::{
-    self, DATAFUSION_VERSION, DYNAMIC_FILTER_UMBRELLA, MACHINE_DEPENDENT_KEYS, RUNTIME_PREFIX,
-    RuleStage,
+    self, DATAFUSION_VERSION, MACHINE_DEPENDENT_KEYS, RUNTIME_PREFIX, RuleStage,
 };
 use crate::validate::Policy;
 
@@ -105,25 +104,6 @@ impl Policy {
     }
 }
 
-/// The DataFusion settings a policy sets explicitly, typed fields and `[settings]` together, as
-/// `(key, value for ConfigOptions::set)` sorted by key; a `[settings]` key wins over a typed field
-/// only where validation allowed both (same value).
-pub fn explicit_settings(options: &PolicyOptions) -> BTreeMap<String, String> {
-    let mut settings: BTreeMap<String, String> = options
-        .typed_engine_settings()
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-    if let Some(extra) = &options.settings {
-        for (key, value) in &extra.0 {
-            settings
-                .entry(key.clone())
-                .or_insert_with(|| value.engine_text());
-        }
-    }
-    settings
-}
-
 pub fn compile(options: &PolicyOptions) -> Result<CompiledPolicy, CompileError> {
     let name = options.policy.name.clone();
     let error = |key: &str, message: String| CompileError {
@@ -131,23 +111,33 @@ pub fn compile(options: &PolicyOptions) -> Result<CompiledPolicy, CompileError> 
         key: key.to_string(),
         message,
     };
-    let explicit = explicit_settings(options);
+    let explicit = options.engine_settings();
+    let registry = registry::registry();
 
+    // DataFusion's rendering of every value the policy sets: what the hashes and the runtime read.
     let mut config = ConfigOptions::new();
-    // The umbrella overwrites its three sub-flags, so it goes first and the sub-flags refine it.
-    let umbrella = explicit
-        .get(DYNAMIC_FILTER_UMBRELLA)
-        .map(|v| (DYNAMIC_FILTER_UMBRELLA, v));
-    let rest = explicit
+    let (runtime_keys, config_keys): (Vec<_>, Vec<_>) = explicit
         .iter()
-        .filter(|(k, _)| k.as_str() != DYNAMIC_FILTER_UMBRELLA && !k.starts_with(RUNTIME_PREFIX))
-        .map(|(k, v)| (k.as_str(), v));
-    for (key, value) in umbrella.into_iter().chain(rest) {
-        registry::apply(&mut config, key, value).map_err(|m| error(key, m))?;
+        .partition(|(k, _)| k.starts_with(RUNTIME_PREFIX));
+    let mut canonical = registry::apply_settings(
+        &mut config,
+        config_keys
+            .into_iter()
+            .map(|(k, v)| (k.as_str(), Some(v.as_str()))),
+    )
+    .map_err(|(key, e)| error(&key, registry::engine_message(&e)))?;
+    for (key, value) in runtime_keys {
+        let value = registry
+            .check_value(key, value)
+            .map_err(|m| error(key, m))?;
+        canonical.insert(key.clone(), value.0);
     }
-    for (key, value) in FORCED_SETTINGS {
-        registry::apply(&mut config, key, value).map_err(|m| error(key, m))?;
-    }
+    registry::apply_settings(
+        &mut config,
+        FORCED_SETTINGS.iter().map(|(k, v)| (*k, Some(*v))),
+    )
+    .map_err(|(key, e)| error(&key, registry::engine_message(&e)))?;
+
     let settings: BTreeMap<String, Option<String>> = config
         .entries()
         .into_iter()
@@ -157,7 +147,7 @@ pub fn compile(options: &PolicyOptions) -> Result<CompiledPolicy, CompileError> 
         .iter()
         .all(|k| explicit.contains_key(*k));
 
-    let runtime = compile_runtime(options, &explicit).map_err(|(k, m)| error(&k, m))?;
+    let runtime = compile_runtime(options, &canonical).map_err(|(k, m)| error(&k, m))?;
     let rules = rule_recipe(options);
     let mut compiled = CompiledPolicy {
         policy: name.clone(),
@@ -171,68 +161,57 @@ pub fn compile(options: &PolicyOptions) -> Result<CompiledPolicy, CompileError> 
         hashes: Hashes::default(),
         options: options.clone(),
     };
-    compiled.hashes = hash::hashes(&compiled, &explicit);
+    compiled.hashes = hash::hashes(&compiled, &canonical);
     Ok(compiled)
 }
 
-fn runtime_bytes(
-    explicit: &BTreeMap<String, String>,
-    name: &str,
-    default: &str,
-) -> Result<u64, (String, String)> {
-    let key = format!("{RUNTIME_PREFIX}{name}");
-    let value = explicit.get(&key).map(String::as_str).unwrap_or(default);
-    let canonical = registry::registry()
-        .check_value(&key, value)
-        .map_err(|m| (key.clone(), m))?;
-    canonical
-        .0
-        .parse()
-        .map_err(|_| (key, format!("`{}` is not a byte count", canonical.0)))
-}
-
+/// The runtime settings from the canonical values the policy sets, DataFusion's defaults elsewhere.
 fn compile_runtime(
     options: &PolicyOptions,
-    explicit: &BTreeMap<String, String>,
+    canonical: &BTreeMap<String, String>,
 ) -> Result<RuntimeSettings, (String, String)> {
-    let memory_limit = match explicit.get("datafusion.runtime.memory_limit") {
-        Some(_) => Some(runtime_bytes(explicit, "memory_limit", "0")?),
-        None => None,
+    let value = |name: &str| {
+        let key = format!("{RUNTIME_PREFIX}{name}");
+        let value = canonical
+            .get(&key)
+            .map(String::as_str)
+            .or_else(|| registry::registry().canonical_default(&key));
+        (key, value)
     };
+    let number = |name: &str| -> Result<Option<u64>, (String, String)> {
+        match value(name) {
+            (_, None) => Ok(None),
+            (key, Some(v)) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| (key, format!("`{v}` is not a number"))),
+        }
+    };
+    let required = |name: &str| -> Result<u64, (String, String)> {
+        number(name)?.ok_or_else(|| {
+            (
+                format!("{RUNTIME_PREFIX}{name}"),
+                "DataFusion has no default".into(),
+            )
+        })
+    };
+    let memory_limit = number("memory_limit")?;
     let pool = options.runtime.as_ref().and_then(|r| r.memory_pool);
     let memory_pool = match (memory_limit, pool) {
         (None, _) => "unbounded",
         (Some(_), Some(MemoryPoolKind::Fair)) => "fair",
         (Some(_), _) => "greedy",
     };
-    let fan_in = match explicit.get("datafusion.runtime.max_spill_merge_fan_in") {
-        Some(v) => v.parse().map_err(|_| {
-            (
-                "datafusion.runtime.max_spill_merge_fan_in".to_string(),
-                format!("`{v}` is not a count"),
-            )
-        })?,
-        None => 0,
-    };
-    let ttl = match explicit.get("datafusion.runtime.list_files_cache_ttl") {
-        Some(v) => Some(
-            registry::registry()
-                .check_value("datafusion.runtime.list_files_cache_ttl", v)
-                .map_err(|m| ("datafusion.runtime.list_files_cache_ttl".to_string(), m))?
-                .0,
-        ),
-        None => None,
-    };
     Ok(RuntimeSettings {
         memory_limit,
         memory_pool: memory_pool.to_string(),
-        spill_directory: explicit.get("datafusion.runtime.temp_directory").cloned(),
-        max_temp_directory_size: runtime_bytes(explicit, "max_temp_directory_size", "100G")?,
-        max_spill_merge_fan_in: fan_in,
-        metadata_cache_limit: runtime_bytes(explicit, "metadata_cache_limit", "50M")?,
-        list_files_cache_limit: runtime_bytes(explicit, "list_files_cache_limit", "1M")?,
-        list_files_cache_ttl: ttl,
-        file_statistics_cache_limit: runtime_bytes(explicit, "file_statistics_cache_limit", "20M")?,
+        spill_directory: value("temp_directory").1.map(str::to_string),
+        max_temp_directory_size: required("max_temp_directory_size")?,
+        max_spill_merge_fan_in: required("max_spill_merge_fan_in")?,
+        metadata_cache_limit: required("metadata_cache_limit")?,
+        list_files_cache_limit: required("list_files_cache_limit")?,
+        list_files_cache_ttl: value("list_files_cache_ttl").1.map(str::to_string),
+        file_statistics_cache_limit: required("file_statistics_cache_limit")?,
     })
 }
 

@@ -546,6 +546,25 @@ pub fn typed_field_for_key(key: &str) -> Option<(&'static str, &'static FieldSpe
 }
 
 impl PolicyOptions {
+    /// Every DataFusion option the policy sets, typed fields and `[settings]` together, as
+    /// `(key, value for ConfigOptions::set)` sorted by key. Validation rejects a `[settings]` key that
+    /// disagrees with a typed field, so which of two equal values is kept does not matter.
+    pub fn engine_settings(&self) -> BTreeMap<String, String> {
+        let mut settings: BTreeMap<String, String> = self
+            .typed_engine_settings()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        if let Some(extra) = &self.settings {
+            for (key, value) in &extra.0 {
+                settings
+                    .entry(key.clone())
+                    .or_insert_with(|| value.engine_text());
+            }
+        }
+        settings
+    }
+
     /// The DataFusion settings the typed sections set, as `(key, value)`, in section order.
     pub fn typed_engine_settings(&self) -> Vec<(&'static str, String)> {
         let mut settings = Vec::new();

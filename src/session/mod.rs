@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use datafusion::arrow::array::{Array, StringArray};
-use datafusion::config::ConfigField;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::{SessionContext, SessionState};
@@ -24,7 +23,7 @@ use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
 use datafusion::prelude::SessionConfig;
 
 use crate::compile::CompiledPolicy;
-use crate::registry::DYNAMIC_FILTER_UMBRELLA;
+use crate::registry::{apply_settings, parse_minutes_seconds};
 
 pub use namespace::{UnqualifiedReference, unqualified_references};
 
@@ -120,7 +119,8 @@ impl SessionFactory {
                 runtime.file_statistics_cache_limit,
             )?);
         if let Some(ttl) = &runtime.list_files_cache_ttl {
-            builder = builder.with_object_list_cache_ttl(Some(parse_ttl(ttl)));
+            let seconds = parse_minutes_seconds(ttl).map_err(DataFusionError::Configuration)?;
+            builder = builder.with_object_list_cache_ttl(Some(Duration::from_secs(seconds)));
         }
         if let Some(limit) = runtime.memory_limit {
             let limit = usize_of("memory_limit", limit)?;
@@ -185,37 +185,18 @@ impl SessionFactory {
 }
 
 fn session_config(compiled: &CompiledPolicy) -> Result<SessionConfig> {
-    let context = |key: &str, error: DataFusionError| {
+    let mut config = SessionConfig::new();
+    let settings = compiled
+        .settings
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_deref()));
+    apply_settings(config.options_mut(), settings).map_err(|(key, error)| {
         error.context(format!(
             "policy `{}`: cannot apply `{key}`",
             compiled.policy
         ))
-    };
-    let mut config = SessionConfig::new();
-    let options = config.options_mut();
-    // The umbrella overwrites its sub-flags, so it goes first and the sub-flags keep their values.
-    let umbrella = compiled.settings.get_key_value(DYNAMIC_FILTER_UMBRELLA);
-    let rest = compiled
-        .settings
-        .iter()
-        .filter(|(k, _)| k.as_str() != DYNAMIC_FILTER_UMBRELLA);
-    for (key, value) in umbrella.into_iter().chain(rest) {
-        match value {
-            Some(value) => options.set(key, value).map_err(|e| context(key, e))?,
-            None => ConfigField::reset(options, key).map_err(|e| context(key, e))?,
-        }
-    }
+    })?;
     Ok(config)
-}
-
-fn parse_ttl(text: &str) -> Duration {
-    let (minutes, seconds) = text
-        .trim_end_matches('s')
-        .split_once('m')
-        .unwrap_or(("0", text));
-    let minutes: u64 = minutes.parse().unwrap_or(0);
-    let seconds: u64 = seconds.parse().unwrap_or(0);
-    Duration::from_secs(minutes * 60 + seconds)
 }
 
 /// The settings a live session reports in `information_schema.df_settings`, by key.
