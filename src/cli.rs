@@ -144,7 +144,35 @@ pub fn main() -> ExitCode {
 
 /// Runs one command, writing its output to `out`; returns the exit code.
 pub fn run(command: Command, out: &mut dyn Write) -> std::io::Result<u8> {
-    match command {
+    match execute(command, out) {
+        Ok(code) => Ok(code),
+        Err(Stop::Findings) => Ok(EXIT_FINDINGS),
+        Err(Stop::Failed(error)) => Err(error),
+    }
+}
+
+/// Why a command ended before its output: findings already reported on stderr, or a failure.
+enum Stop {
+    Findings,
+    Failed(std::io::Error),
+}
+
+impl From<std::io::Error> for Stop {
+    fn from(error: std::io::Error) -> Self {
+        Stop::Failed(error)
+    }
+}
+
+fn failed(error: impl std::fmt::Display) -> Stop {
+    Stop::Failed(std::io::Error::other(error.to_string()))
+}
+
+fn exit_code(findings: bool) -> u8 {
+    if findings { EXIT_FINDINGS } else { EXIT_OK }
+}
+
+fn execute(command: Command, out: &mut dyn Write) -> Result<u8, Stop> {
+    let text = match command {
         Command::Validate {
             paths,
             format,
@@ -158,24 +186,14 @@ pub fn run(command: Command, out: &mut dyn Write) -> std::io::Result<u8> {
                 DiagnosticFormat::Github => render::github(&report.diagnostics),
             };
             out.write_all(text.as_bytes())?;
-            Ok(if report.fails(strict) {
-                EXIT_FINDINGS
-            } else {
-                EXIT_OK
-            })
+            return Ok(exit_code(report.fails(strict)));
         }
         Command::Compile { file, format, root } => {
-            let policy = match load(&file, root) {
-                Ok(policy) => policy,
-                Err(code) => return Ok(code),
-            };
-            let compiled = policy.compile().map_err(std::io::Error::other)?;
-            let text = match format {
+            let compiled = load(&file, root)?.compile().map_err(failed)?;
+            match format {
                 DocumentFormat::Toml => compiled.to_toml(),
                 DocumentFormat::Json => compiled.to_json(),
-            };
-            out.write_all(text.as_bytes())?;
-            Ok(EXIT_OK)
+            }
         }
         Command::Diff {
             left,
@@ -183,28 +201,19 @@ pub fn run(command: Command, out: &mut dyn Write) -> std::io::Result<u8> {
             format,
             root,
         } => {
-            let (left, right) = match (load(&left, root.clone()), load(&right, root)) {
-                (Ok(l), Ok(r)) => (l, r),
-                (Err(code), _) | (_, Err(code)) => return Ok(code),
-            };
-            let left = left.compile().map_err(std::io::Error::other)?;
-            let right = right.compile().map_err(std::io::Error::other)?;
+            // Both policies are loaded before either error stops the command, so all findings show.
+            let (left, right) = (load(&left, root.clone()), load(&right, root));
+            let (left, right) = (
+                left?.compile().map_err(failed)?,
+                right?.compile().map_err(failed)?,
+            );
             let difference = diff(&left, &right);
             let text = match format {
                 ListFormat::Text => difference.to_text(),
-                ListFormat::Json => {
-                    let mut t =
-                        serde_json::to_string_pretty(&difference).map_err(std::io::Error::other)?;
-                    t.push('\n');
-                    t
-                }
+                ListFormat::Json => pretty_json(&difference),
             };
             out.write_all(text.as_bytes())?;
-            Ok(if difference.plan_environment_differs {
-                EXIT_FINDINGS
-            } else {
-                EXIT_OK
-            })
+            return Ok(exit_code(difference.plan_environment_differs));
         }
         Command::Namespace {
             policy,
@@ -212,20 +221,16 @@ pub fn run(command: Command, out: &mut dyn Write) -> std::io::Result<u8> {
             format,
             root,
         } => {
-            let policy = match load(&policy, root) {
-                Ok(policy) => policy,
-                Err(code) => return Ok(code),
-            };
-            let compiled = policy.compile().map_err(std::io::Error::other)?;
-            let factory = SessionFactory::new(compiled).map_err(std::io::Error::other)?;
+            let policy = load(&policy, root)?;
+            let factory = SessionFactory::new(policy.compile().map_err(failed)?).map_err(failed)?;
             let mut findings = Vec::new();
             for query in &queries {
                 let shown = display_path(query);
                 let sql = std::fs::read_to_string(query)
-                    .map_err(|e| std::io::Error::other(format!("cannot read {shown}: {e}")))?;
+                    .map_err(|e| failed(format!("cannot read {shown}: {e}")))?;
                 let found = factory
                     .unqualified_references(&sql)
-                    .map_err(|e| std::io::Error::other(format!("{shown}: {e}")))?;
+                    .map_err(|e| failed(format!("{shown}: {e}")))?;
                 findings.extend(found.into_iter().map(|r| (shown.clone(), r)));
             }
             let text = match format {
@@ -241,76 +246,61 @@ pub fn run(command: Command, out: &mut dyn Write) -> std::io::Result<u8> {
                         )
                     })
                     .collect(),
-                ListFormat::Json => {
-                    let rows: Vec<serde_json::Value> = findings
+                ListFormat::Json => pretty_json(
+                    &findings
                         .iter()
                         .map(|(file, r)| {
                             serde_json::json!({"file": file, "line": r.line, "column": r.column, "table": r.table})
                         })
-                        .collect();
-                    let mut t = serde_json::to_string_pretty(&rows).map_err(std::io::Error::other)?;
-                    t.push('\n');
-                    t
-                }
+                        .collect::<Vec<_>>(),
+                ),
             };
             out.write_all(text.as_bytes())?;
-            Ok(if findings.is_empty() {
-                EXIT_OK
-            } else {
-                EXIT_FINDINGS
-            })
+            return Ok(exit_code(!findings.is_empty()));
         }
         Command::Resolve { file, format, root } => {
-            let policy = match load(&file, root) {
-                Ok(policy) => policy,
-                Err(code) => return Ok(code),
-            };
-            let text = match format {
+            let policy = load(&file, root)?;
+            match format {
                 DocumentFormat::Toml => policy.resolved.to_toml(),
-                DocumentFormat::Json => {
-                    let mut t = serde_json::to_string_pretty(&policy.resolved.options)
-                        .map_err(std::io::Error::other)?;
-                    t.push('\n');
-                    t
-                }
-            };
-            out.write_all(text.as_bytes())?;
-            Ok(EXIT_OK)
+                DocumentFormat::Json => pretty_json(&policy.resolved.options),
+            }
         }
         Command::Schema { check, path } => {
             let generated = schema_text();
             if !check {
-                out.write_all(generated.as_bytes())?;
-                return Ok(EXIT_OK);
-            }
-            let current = std::fs::read_to_string(&path).unwrap_or_default();
-            if current == generated {
-                writeln!(out, "{} is up to date", path.display())?;
-                Ok(EXIT_OK)
+                generated
+            } else if std::fs::read_to_string(&path).unwrap_or_default() == generated {
+                format!("{} is up to date\n", path.display())
             } else {
+                let path = path.display();
                 writeln!(
                     out,
-                    "{} is stale; regenerate it with: dfpolicy schema > {}",
-                    path.display(),
-                    path.display()
+                    "{path} is stale; regenerate it with: dfpolicy schema > {path}"
                 )?;
-                Ok(EXIT_FINDINGS)
+                return Ok(EXIT_FINDINGS);
             }
         }
         Command::Settings { format, rules } => {
-            let text = if rules {
+            if rules {
                 rules_listing(format)
             } else {
                 settings_listing(format)
-            };
-            out.write_all(text.as_bytes())?;
-            Ok(EXIT_OK)
+            }
         }
-    }
+    };
+    out.write_all(text.as_bytes())?;
+    Ok(EXIT_OK)
+}
+
+/// Pretty JSON with a final newline. Only for values that always serialize (no non-string map keys).
+fn pretty_json(value: &impl serde::Serialize) -> String {
+    let mut text = serde_json::to_string_pretty(value).expect("the value serializes to JSON");
+    text.push('\n');
+    text
 }
 
 /// Loads a policy for a command, printing its findings to stderr when it does not load.
-fn load(file: &std::path::Path, root: Option<PathBuf>) -> Result<Policy, u8> {
+fn load(file: &std::path::Path, root: Option<PathBuf>) -> Result<Policy, Stop> {
     let loader = match root {
         Some(root) => Policy::loader().root(root),
         None => Policy::loader(),
@@ -319,7 +309,7 @@ fn load(file: &std::path::Path, root: Option<PathBuf>) -> Result<Policy, u8> {
         for d in &error.diagnostics {
             eprintln!("{}\n", render::human(d));
         }
-        EXIT_FINDINGS
+        Stop::Findings
     })
 }
 
@@ -357,11 +347,7 @@ fn settings_listing(format: ListFormat) -> String {
         })
         .collect();
     match format {
-        ListFormat::Json => {
-            let mut t = serde_json::to_string_pretty(&rows).expect("rows serialize");
-            t.push('\n');
-            t
-        }
+        ListFormat::Json => pretty_json(&rows),
         ListFormat::Text => {
             let mut t = String::new();
             for row in &rows {
@@ -397,9 +383,7 @@ fn rules_listing(format: ListFormat) -> String {
                 .iter()
                 .map(|(stage, name)| serde_json::json!({"stage": stage.name(), "name": name}))
                 .collect();
-            let mut t = serde_json::to_string_pretty(&rows).expect("rows serialize");
-            t.push('\n');
-            t
+            pretty_json(&rows)
         }
         ListFormat::Text => rules
             .iter()
