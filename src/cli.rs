@@ -6,13 +6,22 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use std::sync::Arc;
+
 use crate::compile::{classify, diff};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::policy::document::SourceFile;
 use crate::policy::document::display_path;
+use crate::policy::load::{ReadProblem, read_bounded};
 use crate::policy::options::typed_field_for_key;
 use crate::registry::registry;
-use crate::session::SessionFactory;
+use crate::secrets::redact;
+use crate::session::check_namespace;
 use crate::validate::schema::{SCHEMA_PATH, schema_text};
 use crate::validate::{Policy, render, validate_paths};
+
+/// Largest SQL file the namespace check reads.
+pub const MAX_QUERY_BYTES: usize = 4 << 20;
 
 /// Exit code for success.
 pub const EXIT_OK: u8 = 0;
@@ -185,7 +194,7 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, Stop> {
                 DiagnosticFormat::Json => render::json(&report.diagnostics),
                 DiagnosticFormat::Github => render::github(&report.diagnostics),
             };
-            out.write_all(text.as_bytes())?;
+            out.write_all(redact(&text).as_bytes())?;
             return Ok(exit_code(report.fails(strict)));
         }
         Command::Compile { file, format, root } => {
@@ -212,7 +221,7 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, Stop> {
                 ListFormat::Text => difference.to_text(),
                 ListFormat::Json => pretty_json(&difference),
             };
-            out.write_all(text.as_bytes())?;
+            out.write_all(redact(&text).as_bytes())?;
             return Ok(exit_code(difference.plan_environment_differs));
         }
         Command::Namespace {
@@ -222,40 +231,17 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, Stop> {
             root,
         } => {
             let policy = load(&policy, root)?;
-            let factory = SessionFactory::new(policy.compile().map_err(failed)?).map_err(failed)?;
+            let compiled = policy.compile().map_err(failed)?;
             let mut findings = Vec::new();
             for query in &queries {
-                let shown = display_path(query);
-                let sql = std::fs::read_to_string(query)
-                    .map_err(|e| failed(format!("cannot read {shown}: {e}")))?;
-                let found = factory
-                    .unqualified_references(&sql)
-                    .map_err(|e| failed(format!("{shown}: {e}")))?;
-                findings.extend(found.into_iter().map(|r| (shown.clone(), r)));
+                findings.extend(namespace_findings(&compiled, query));
             }
+            crate::diagnostic::normalize(&mut findings);
             let text = match format {
-                ListFormat::Text => findings
-                    .iter()
-                    .map(|(file, r)| {
-                        format!(
-                            "{file}:{}:{}: error[unqualified-table]: `{}` is not written as catalog.schema.table, which policy `{}` requires\n",
-                            r.line,
-                            r.column,
-                            r.table,
-                            policy.name()
-                        )
-                    })
-                    .collect(),
-                ListFormat::Json => pretty_json(
-                    &findings
-                        .iter()
-                        .map(|(file, r)| {
-                            serde_json::json!({"file": file, "line": r.line, "column": r.column, "table": r.table})
-                        })
-                        .collect::<Vec<_>>(),
-                ),
+                ListFormat::Text => findings.iter().map(|d| format!("{d}\n")).collect(),
+                ListFormat::Json => render::json(&findings),
             };
-            out.write_all(text.as_bytes())?;
+            out.write_all(redact(&text).as_bytes())?;
             return Ok(exit_code(!findings.is_empty()));
         }
         Command::Resolve { file, format, root } => {
@@ -288,8 +274,57 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, Stop> {
             }
         }
     };
-    out.write_all(text.as_bytes())?;
+    out.write_all(redact(&text).as_bytes())?;
     Ok(EXIT_OK)
+}
+
+/// The namespace findings of one SQL file: its unqualified tables, or why it cannot be checked.
+fn namespace_findings(
+    compiled: &crate::CompiledPolicy,
+    query: &std::path::Path,
+) -> Vec<Diagnostic> {
+    let shown = display_path(query);
+    let text = match read_bounded(query, MAX_QUERY_BYTES) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(problem) => {
+            let message = match problem {
+                ReadProblem::Io(e) => format!("cannot read query file: {e}"),
+                ReadProblem::NotAFile(kind) => format!("cannot read query file: it is {kind}"),
+                ReadProblem::TooLarge => {
+                    format!(
+                        "query file is larger than {MAX_QUERY_BYTES} bytes, the largest accepted"
+                    )
+                }
+            };
+            return vec![Diagnostic::new(Code::UnreadableFile, message).with_path(shown)];
+        }
+    };
+    let absolute = query.canonicalize().unwrap_or_else(|_| query.to_path_buf());
+    let file = Arc::new(SourceFile::new(shown, absolute, text));
+    let at = |line: u64, column: u64| {
+        let start = file.offset_of(line as usize, column as usize);
+        start..start
+    };
+    match check_namespace(compiled, &file.text) {
+        Ok(found) => found
+            .into_iter()
+            .map(|r| {
+                let start = file.offset_of(r.line as usize, r.column as usize);
+                Diagnostic::new(
+                    Code::UnqualifiedTable,
+                    format!(
+                        "`{}` is not written as catalog.schema.table, which policy `{}` requires",
+                        r.table, compiled.policy
+                    ),
+                )
+                .at(&file, start..start + r.table.len())
+            })
+            .collect(),
+        Err(error) => vec![
+            Diagnostic::new(Code::InvalidSql, error.message.clone())
+                .at(&file, at(error.line, error.column)),
+        ],
+    }
 }
 
 /// Pretty JSON with a final newline. Only for values that always serialize (no non-string map keys).

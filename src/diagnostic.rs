@@ -39,6 +39,8 @@ pub enum Code {
     UnknownKey,
     UnknownSetting,
     ConflictingSetting,
+    ForcedSetting,
+    IncompatibleWriterOptions,
     DynamicFilterConflict,
     UnknownRule,
     MemoryPoolWithoutLimit,
@@ -51,6 +53,8 @@ pub enum Code {
     UnpinnedMachineSetting,
     RedundantDefault,
     DuplicateSetting,
+    UnqualifiedTable,
+    InvalidSql,
 }
 
 impl Code {
@@ -68,6 +72,8 @@ impl Code {
         Code::UnknownKey,
         Code::UnknownSetting,
         Code::ConflictingSetting,
+        Code::ForcedSetting,
+        Code::IncompatibleWriterOptions,
         Code::DynamicFilterConflict,
         Code::UnknownRule,
         Code::MemoryPoolWithoutLimit,
@@ -80,6 +86,8 @@ impl Code {
         Code::UnpinnedMachineSetting,
         Code::RedundantDefault,
         Code::DuplicateSetting,
+        Code::UnqualifiedTable,
+        Code::InvalidSql,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -97,6 +105,8 @@ impl Code {
             Code::UnknownKey => "unknown-key",
             Code::UnknownSetting => "unknown-setting",
             Code::ConflictingSetting => "conflicting-setting",
+            Code::ForcedSetting => "forced-setting",
+            Code::IncompatibleWriterOptions => "incompatible-writer-options",
             Code::DynamicFilterConflict => "dynamic-filter-conflict",
             Code::UnknownRule => "unknown-rule",
             Code::MemoryPoolWithoutLimit => "memory-pool-without-limit",
@@ -109,6 +119,8 @@ impl Code {
             Code::UnpinnedMachineSetting => "unpinned-machine-setting",
             Code::RedundantDefault => "redundant-default",
             Code::DuplicateSetting => "duplicate-setting",
+            Code::UnqualifiedTable => "unqualified-table",
+            Code::InvalidSql => "invalid-sql",
         }
     }
 
@@ -167,7 +179,14 @@ pub struct Diagnostic {
     pub path: Option<String>,
     pub help: Option<String>,
     pub notes: Vec<Note>,
+    /// For a closing "… and N more" finding, the N findings of its code in its file that were left
+    /// out (see [`MAX_FINDINGS_PER_KIND`]); 0 for an ordinary finding.
+    pub omitted: usize,
 }
+
+/// Most findings of one code reported per file; the rest are counted in one closing finding, so that
+/// a file with 100,000 unknown keys is reported in linear time and in a readable report.
+pub const MAX_FINDINGS_PER_KIND: usize = 50;
 
 impl Diagnostic {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
@@ -179,6 +198,7 @@ impl Diagnostic {
             path: None,
             help: None,
             notes: Vec::new(),
+            omitted: 0,
         }
     }
 
@@ -208,6 +228,12 @@ impl Diagnostic {
             message: message.into(),
         });
         self
+    }
+
+    /// How many findings this one stands for: itself, or the findings a closing "… and N more"
+    /// finding counts.
+    pub fn weight(&self) -> usize {
+        self.omitted.max(1)
     }
 
     /// The file the finding is in, as shown to users.
@@ -246,13 +272,55 @@ impl fmt::Display for Diagnostic {
             self.file(),
             self.severity,
             self.code,
-            self.message
+            crate::secrets::redact(&self.message)
         )
     }
 }
 
-/// Sorts findings into report order and drops exact repeats (a parent policy checked once per child).
+/// Sorts findings into report order, drops exact repeats (a parent policy checked once per child),
+/// and keeps at most [`MAX_FINDINGS_PER_KIND`] findings of one code per file: the rest become one
+/// finding, "… and N more", at the place of the first one left out.
 pub fn normalize(diagnostics: &mut Vec<Diagnostic>) {
-    diagnostics.sort_by_key(Diagnostic::sort_key);
-    diagnostics.dedup_by(|a, b| a.sort_key() == b.sort_key());
+    diagnostics.sort_by_cached_key(Diagnostic::sort_key);
+    diagnostics.dedup_by(|a, b| {
+        a.code == b.code
+            && a.message == b.message
+            && a.file() == b.file()
+            && a.line_column() == b.line_column()
+    });
+    let mut kept: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
+    let mut counts: std::collections::HashMap<(String, Code), (usize, Option<usize>)> =
+        std::collections::HashMap::new();
+    for diagnostic in diagnostics.drain(..) {
+        let (seen, summary) = counts
+            .entry((diagnostic.file().to_string(), diagnostic.code))
+            .or_default();
+        *seen += diagnostic.weight();
+        if *seen <= MAX_FINDINGS_PER_KIND && diagnostic.omitted == 0 {
+            kept.push(diagnostic);
+            continue;
+        }
+        match *summary {
+            Some(index) => kept[index].omitted += diagnostic.weight(),
+            None => {
+                *summary = Some(kept.len());
+                let mut more = Diagnostic::new(diagnostic.code, String::new());
+                more.location = diagnostic.location.clone();
+                more.path = diagnostic.path.clone();
+                more.omitted = diagnostic.weight();
+                kept.push(more);
+            }
+        }
+    }
+    for diagnostic in &mut kept {
+        if diagnostic.omitted > 0 {
+            diagnostic.message = format!(
+                "… and {} more `{}` finding{} in this file",
+                diagnostic.omitted,
+                diagnostic.code,
+                if diagnostic.omitted == 1 { "" } else { "s" }
+            );
+        }
+    }
+    *diagnostics = kept;
 }

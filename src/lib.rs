@@ -17,6 +17,7 @@ pub mod compile;
 pub mod diagnostic;
 pub mod policy;
 pub mod registry;
+pub mod secrets;
 pub mod session;
 pub mod validate;
 pub mod workload;

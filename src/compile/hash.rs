@@ -51,6 +51,11 @@ fn digest(name: &str, lines: BTreeMap<String, serde_json::Value>) -> String {
     for (key, value) in lines {
         hasher.update(key.as_bytes());
         hasher.update(b"\t");
+        // Credentials are not part of any hash (see `crate::secrets`).
+        let value = match value {
+            serde_json::Value::String(text) => crate::secrets::redact(&text).into_owned().into(),
+            other => other,
+        };
         hasher.update(value.to_string().as_bytes());
         hasher.update(b"\n");
     }

@@ -23,8 +23,7 @@ pub use classify::{SettingClass, classify};
 pub use diff::{EnvironmentDiff, diff};
 pub use hash::{HASH_SCHEME, Hashes};
 
-/// Sessions are always built with `information_schema` on, so that their settings can be read back.
-pub const FORCED_SETTINGS: &[(&str, &str)] = &[("datafusion.catalog.information_schema", "true")];
+pub use crate::registry::FORCED_SETTINGS;
 
 /// The engine a policy was compiled for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,7 +65,9 @@ pub struct CompiledPolicy {
     /// Every machine-dependent option is pinned by the policy, so the environment is the same on
     /// every machine.
     pub portable: bool,
-    /// Every `datafusion.*` option of `ConfigOptions`, sorted by key; `None` is NULL.
+    /// Every `datafusion.*` option of `ConfigOptions`, sorted by key; `None` is NULL. Serialized with
+    /// credentials redacted (see [`crate::secrets`]).
+    #[serde(serialize_with = "crate::secrets::serialize_settings")]
     pub settings: BTreeMap<String, Option<String>>,
     pub runtime: RuntimeSettings,
     pub rules: RuleRecipe,
@@ -138,14 +139,22 @@ pub fn compile(options: &PolicyOptions) -> Result<CompiledPolicy, CompileError> 
     )
     .map_err(|(key, e)| error(&key, registry::engine_message(&e)))?;
 
+    // A machine-dependent option the policy does not pin to a number stays `0`, DataFusion's spelling
+    // of "one per CPU": the compiled environment and its hashes are then the same on every machine,
+    // and each session resolves it where it runs.
+    let pinned = |key: &str| canonical.get(key).is_some_and(|v| v != "0");
     let settings: BTreeMap<String, Option<String>> = config
         .entries()
         .into_iter()
-        .map(|e| (e.key, e.value))
+        .map(|e| {
+            if MACHINE_DEPENDENT_KEYS.contains(&e.key.as_str()) && !pinned(&e.key) {
+                (e.key, Some("0".to_string()))
+            } else {
+                (e.key, e.value)
+            }
+        })
         .collect();
-    let portable = MACHINE_DEPENDENT_KEYS
-        .iter()
-        .all(|k| explicit.contains_key(*k));
+    let portable = MACHINE_DEPENDENT_KEYS.iter().all(|k| pinned(k));
 
     let runtime = compile_runtime(options, &canonical).map_err(|(k, m)| error(&k, m))?;
     let rules = rule_recipe(options);
@@ -284,7 +293,11 @@ impl CompiledPolicy {
         let mut unset = Vec::new();
         for (key, value) in &self.settings {
             match value {
-                Some(v) => out.push_str(&format!("{} = {}\n", toml_string(key), toml_string(v))),
+                Some(v) => out.push_str(&format!(
+                    "{} = {}\n",
+                    toml_string(key),
+                    toml_string(&crate::secrets::redact(v))
+                )),
                 None => unset.push(key.as_str()),
             }
         }

@@ -22,32 +22,93 @@ pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
     line_starts: Vec<usize>,
+    /// Characters before every [`CHECKPOINT_BYTES`]-th byte, so that a column is found in constant
+    /// time even on a line of a megabyte.
+    char_checkpoints: Vec<usize>,
 }
+
+const CHECKPOINT_BYTES: usize = 256;
 
 impl SourceFile {
     pub fn new(display_path: String, path: PathBuf, text: String) -> Self {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
+        let mut char_checkpoints = Vec::with_capacity(text.len() / CHECKPOINT_BYTES + 1);
+        let mut chars = 0;
+        for block in text.as_bytes().chunks(CHECKPOINT_BYTES) {
+            char_checkpoints.push(chars);
+            chars += count_chars(block);
+        }
+        char_checkpoints.push(chars);
         SourceFile {
             display_path,
             path,
             text,
             line_starts,
+            char_checkpoints,
         }
+    }
+
+    /// Characters before a byte offset (counting the character it falls inside, if any).
+    fn chars_before(&self, offset: usize) -> usize {
+        let block = offset / CHECKPOINT_BYTES;
+        let start = block * CHECKPOINT_BYTES;
+        self.char_checkpoints[block] + count_chars(&self.text.as_bytes()[start..offset])
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_column(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&start| start <= offset) - 1;
+        let line = self.line_of(offset);
         let start = self.line_starts[line];
-        let column = self
-            .text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
+        let column = self.chars_before(offset) - self.chars_before(start);
         (line + 1, column + 1)
     }
+
+    /// The byte offset of a 1-based line and column (in characters), clamped to the text; the
+    /// inverse of [`SourceFile::line_column`], for positions other parsers report.
+    pub fn offset_of(&self, line: usize, column: usize) -> usize {
+        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
+            return self.text.len();
+        };
+        self.text[start..]
+            .char_indices()
+            .take_while(|(_, c)| *c != '\n')
+            .nth(column.saturating_sub(1))
+            .map_or_else(
+                || {
+                    self.line_starts
+                        .get(line)
+                        .map_or(self.text.len(), |next| next - 1)
+                },
+                |(i, _)| start + i,
+            )
+    }
+
+    /// 0-based index of the line holding a byte offset.
+    fn line_of(&self, offset: usize) -> usize {
+        self.line_starts.partition_point(|&start| start <= offset) - 1
+    }
+
+    /// The whole lines covering `span`: their byte range and the 1-based number of the first, for
+    /// showing an excerpt instead of the whole file.
+    pub fn lines_around(&self, span: &Span) -> (Span, usize) {
+        let first = self.line_of(span.start.min(self.text.len()));
+        let last = self.line_of(span.end.min(self.text.len()));
+        let end = self
+            .line_starts
+            .get(last + 1)
+            .copied()
+            .unwrap_or(self.text.len());
+        (self.line_starts[first]..end, first + 1)
+    }
+}
+
+/// Characters in a byte slice of UTF-8 text that may start or end inside a character: the bytes that
+/// are not continuation bytes.
+fn count_chars(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
 }
 
 /// The path shown to users for `path`: relative to the working directory if below it, with `/`.
@@ -86,6 +147,8 @@ pub enum NodeValue {
     Float(f64),
     Boolean(bool),
     Datetime(String),
+    /// An integer TOML accepts but that does not fit in 64 bits, as written.
+    HugeInteger(String),
 }
 
 /// One step of a path into a document.
@@ -106,6 +169,7 @@ impl NodeValue {
             NodeValue::Float(_) => "a float",
             NodeValue::Boolean(_) => "a boolean",
             NodeValue::Datetime(_) => "a datetime",
+            NodeValue::HugeInteger(_) => "an integer",
         }
     }
 }
@@ -171,8 +235,9 @@ impl Node {
         node
     }
 
-    /// The value as JSON, for the schema validator. Datetimes become strings; non-finite floats
-    /// become strings too, since JSON has no spelling for them.
+    /// The value as JSON, for deserializing a validated tree. Datetimes and integers beyond 64 bits
+    /// become strings, non-finite floats too (JSON has no spelling for them); validation rejects all
+    /// three wherever they appear, so a validated tree has none.
     pub fn to_json(&self) -> Value {
         match &self.value {
             NodeValue::Table(t) => Value::Object(
@@ -181,7 +246,9 @@ impl Node {
                     .collect::<Map<_, _>>(),
             ),
             NodeValue::Array(a) => Value::Array(a.iter().map(Node::to_json).collect()),
-            NodeValue::String(s) | NodeValue::Datetime(s) => Value::String(s.clone()),
+            NodeValue::String(s) | NodeValue::Datetime(s) | NodeValue::HugeInteger(s) => {
+                Value::String(s.clone())
+            }
             NodeValue::Integer(i) => Value::from(*i),
             NodeValue::Float(f) => serde_json::Number::from_f64(*f)
                 .map(Value::Number)
@@ -195,10 +262,19 @@ impl Node {
         match &self.value {
             NodeValue::String(s) => Some(s.clone()),
             NodeValue::Integer(i) => Some(i.to_string()),
-            NodeValue::Float(f) => Some(f.to_string()),
+            NodeValue::Float(f) if f.is_finite() => Some(f.to_string()),
             NodeValue::Boolean(b) => Some(b.to_string()),
             _ => None,
         }
+    }
+
+    /// The value as written, for messages: `1979-05-27`, `nan`, `4096.0`, `"text"`.
+    pub fn written(&self, text: &str) -> String {
+        let shown = text.get(self.span.clone()).unwrap_or_default();
+        if shown.is_empty() || shown.len() > 60 {
+            return self.value.type_name().to_string();
+        }
+        shown.to_string()
     }
 }
 
@@ -219,8 +295,8 @@ fn convert_value(span: Span, value: DeValue<'_>, origin: FileId) -> Node {
         DeValue::String(s) => NodeValue::String(s.into_owned()),
         DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
             Ok(n) => NodeValue::Integer(n),
-            // Out of i64 range: keep the digits so the schema reports a type error rather than a wrong number.
-            Err(_) => NodeValue::String(i.to_string()),
+            // Out of i64 range: keep the digits so that validation can say so.
+            Err(_) => NodeValue::HugeInteger(i.to_string()),
         },
         DeValue::Float(f) => NodeValue::Float(f.as_str().parse().unwrap_or(f64::NAN)),
         DeValue::Boolean(b) => NodeValue::Boolean(b),

@@ -49,6 +49,20 @@ impl PolicyChain {
             && let Some(NodeValue::Table(policy)) = root.get_mut("policy").map(|n| &mut n.value)
         {
             policy.remove("extends");
+            // A description describes one file: the child's, or none.
+            match self
+                .leaf()
+                .tree
+                .get("policy")
+                .and_then(|p| p.get("description"))
+            {
+                Some(own) => {
+                    policy.insert("description".to_string(), own.clone());
+                }
+                None => {
+                    policy.remove("description");
+                }
+            }
         }
         merged
     }
@@ -99,9 +113,100 @@ fn merge_into(base: &mut Node, over: &Node, path: &mut Vec<String>) {
     }
 }
 
+/// Reads at most `limit + 1` bytes of a regular file, without blocking on FIFOs or devices and without
+/// trusting the size the file system reports (`/proc` files report 0 and then read gigabytes).
+pub fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>, ReadProblem> {
+    use std::io::Read;
+    // Checked before opening: opening a FIFO for reading waits for a writer.
+    let metadata = std::fs::metadata(path).map_err(ReadProblem::Io)?;
+    if !metadata.is_file() {
+        return Err(ReadProblem::NotAFile(file_kind(&metadata)));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // If the path was swapped for a FIFO since the check, opening must still not wait.
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(ReadProblem::Io)?;
+    let opened = file.metadata().map_err(ReadProblem::Io)?;
+    if !opened.is_file() {
+        return Err(ReadProblem::NotAFile(file_kind(&opened)));
+    }
+    // Fixed, aligned chunks: some kernel files (`/proc/self/pagemap`) refuse reads of odd sizes.
+    let mut file = file;
+    let mut bytes = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    while bytes.len() <= limit {
+        let read = match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ReadProblem::Io(e)),
+        };
+        bytes.extend_from_slice(&chunk[..read]);
+    }
+    if bytes.len() > limit {
+        return Err(ReadProblem::TooLarge);
+    }
+    Ok(bytes)
+}
+
+/// Why [`read_bounded`] read nothing.
+#[derive(Debug)]
+pub enum ReadProblem {
+    Io(std::io::Error),
+    /// A directory, FIFO, socket or device, named.
+    NotAFile(&'static str),
+    TooLarge,
+}
+
+fn file_kind(metadata: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let kind = metadata.file_type();
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+    }
+    if metadata.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
+}
+
 /// Reads and parses one policy file. Every failure is a diagnostic pointing at the file.
 pub fn read_policy(path: &Path, origin: FileId) -> Result<PolicySource, Box<Diagnostic>> {
     let shown = display_path(path);
+    let bytes = read_bounded(path, MAX_POLICY_BYTES).map_err(|problem| {
+        let (code, message) = match problem {
+            ReadProblem::Io(e) => (
+                Code::UnreadableFile,
+                format!("cannot read policy file: {e}"),
+            ),
+            ReadProblem::NotAFile(kind) => (
+                Code::UnreadableFile,
+                format!("cannot read policy file: it is {kind}"),
+            ),
+            ReadProblem::TooLarge => (
+                Code::FileTooLarge,
+                format!(
+                    "policy file is larger than {MAX_POLICY_BYTES} bytes, the largest accepted"
+                ),
+            ),
+        };
+        Box::new(Diagnostic::new(code, message).with_path(&shown))
+    })?;
     let unreadable = |e: std::io::Error| {
         Diagnostic::new(
             Code::UnreadableFile,
@@ -109,25 +214,6 @@ pub fn read_policy(path: &Path, origin: FileId) -> Result<PolicySource, Box<Diag
         )
         .with_path(&shown)
     };
-    let metadata = std::fs::metadata(path).map_err(unreadable)?;
-    if !metadata.is_file() {
-        return Err(Box::new(
-            Diagnostic::new(Code::UnreadableFile, "not a regular file").with_path(&shown),
-        ));
-    }
-    if metadata.len() > MAX_POLICY_BYTES as u64 {
-        return Err(Box::new(
-            Diagnostic::new(
-                Code::FileTooLarge,
-                format!(
-                    "policy file is {} bytes; the largest accepted is {MAX_POLICY_BYTES} bytes",
-                    metadata.len()
-                ),
-            )
-            .with_path(&shown),
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(unreadable)?;
     let absolute = path.canonicalize().map_err(unreadable)?;
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
@@ -174,6 +260,7 @@ pub fn load_chain(path: &Path, root: &Path) -> (Option<PolicyChain>, Vec<Diagnos
     };
     let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let mut sources = vec![leaf];
+    let mut incomplete = false;
     loop {
         let current = sources.last().expect("chain is never empty");
         let Some(extends) = current.tree.at(&[
@@ -183,7 +270,9 @@ pub fn load_chain(path: &Path, root: &Path) -> (Option<PolicyChain>, Vec<Diagnos
             break;
         };
         let Some(relative) = extends.as_str() else {
-            break; // the schema reports the wrong type
+            // The schema reports the wrong type; the chain stops here, so it is not complete.
+            incomplete = true;
+            break;
         };
         let here = Location::new(&current.file, extends.span.clone());
         let chain_text = |extra: &str| {
@@ -259,13 +348,26 @@ pub fn load_chain(path: &Path, root: &Path) -> (Option<PolicyChain>, Vec<Diagnos
         }
         match read_policy(&canonical, sources.len()) {
             Ok(parent) => sources.push(parent),
+            Err(d) if d.location.is_none() => {
+                // The parent cannot be read at all: say so where it is named.
+                diagnostics.push(
+                    Diagnostic::new(
+                        d.code,
+                        format!("parent policy `{relative}` cannot be used: {}", d.message),
+                    )
+                    .at(&here.file, here.span.clone())
+                    .with_note(None, format!("chain: {}", chain_text(relative)))
+                    .with_help("`extends` names a policy file, relative to this file's directory"),
+                );
+                break;
+            }
             Err(d) => {
                 diagnostics.push(*d);
                 break;
             }
         }
     }
-    let complete = diagnostics.is_empty();
+    let complete = diagnostics.is_empty() && !incomplete;
     (Some(PolicyChain { sources, complete }), diagnostics)
 }
 

@@ -25,7 +25,9 @@ use datafusion::prelude::SessionConfig;
 use crate::compile::CompiledPolicy;
 use crate::registry::{apply_settings, parse_minutes_seconds};
 
-pub use namespace::{UnqualifiedReference, unqualified_references};
+pub use namespace::{
+    SqlError, SqlParsing, UnqualifiedReference, unqualified_references, unqualified_references_with,
+};
 
 /// How many memory consumers an out-of-memory error names.
 const REPORTED_CONSUMERS: usize = 5;
@@ -154,33 +156,46 @@ impl SessionFactory {
         Ok(SessionContext::new_with_state(self.state()?))
     }
 
-    /// The namespace check for one query: with `require_qualified_references`, every table named
-    /// without catalog and schema, parsed in the policy's dialect and identifier normalization; empty
-    /// when the policy does not require qualified names.
-    pub fn unqualified_references(&self, sql: &str) -> Result<Vec<UnqualifiedReference>> {
-        let required = self
-            .compiled
-            .options
-            .namespace
-            .as_ref()
-            .and_then(|n| n.require_qualified_references)
-            .unwrap_or(false);
-        if !required {
-            return Ok(Vec::new());
-        }
-        let setting = |key: &str| {
-            self.compiled
-                .settings
-                .get(key)
-                .cloned()
-                .flatten()
-                .unwrap_or_default()
-        };
-        unqualified_references(
-            sql,
-            &setting("datafusion.sql_parser.dialect"),
-            setting("datafusion.sql_parser.enable_ident_normalization") == "true",
-        )
+    /// The namespace check for one query; see [`check_namespace`].
+    pub fn unqualified_references(
+        &self,
+        sql: &str,
+    ) -> std::result::Result<Vec<UnqualifiedReference>, SqlError> {
+        check_namespace(&self.compiled, sql)
+    }
+}
+
+/// The namespace check for one query under a compiled policy: with `require_qualified_references`,
+/// every table named without catalog and schema, parsed in the policy's dialect, identifier
+/// normalization and recursion limit; empty when the policy does not require qualified names. It only
+/// parses: no session or runtime is built.
+pub fn check_namespace(
+    compiled: &CompiledPolicy,
+    sql: &str,
+) -> std::result::Result<Vec<UnqualifiedReference>, SqlError> {
+    let required = compiled
+        .options
+        .namespace
+        .as_ref()
+        .and_then(|n| n.require_qualified_references)
+        .unwrap_or(false);
+    if !required {
+        return Ok(Vec::new());
+    }
+    unqualified_references_with(sql, &sql_parsing(compiled))
+}
+
+/// The parser settings of a compiled policy.
+pub fn sql_parsing(compiled: &CompiledPolicy) -> SqlParsing {
+    let setting = |key: &str| compiled.settings.get(key).cloned().flatten();
+    let defaults = SqlParsing::default();
+    SqlParsing {
+        dialect: setting("datafusion.sql_parser.dialect").unwrap_or(defaults.dialect),
+        normalize_identifiers: setting("datafusion.sql_parser.enable_ident_normalization")
+            .map_or(defaults.normalize_identifiers, |v| v == "true"),
+        recursion_limit: setting("datafusion.sql_parser.recursion_limit")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(defaults.recursion_limit),
     }
 }
 

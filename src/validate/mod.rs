@@ -70,14 +70,16 @@ impl Report {
         self.diagnostics
             .iter()
             .filter(|d| d.severity == Severity::Error)
-            .count()
+            .map(Diagnostic::weight)
+            .sum()
     }
 
     pub fn warnings(&self) -> usize {
         self.diagnostics
             .iter()
             .filter(|d| d.severity == Severity::Warning)
-            .count()
+            .map(Diagnostic::weight)
+            .sum()
     }
 
     /// Whether the run fails: any error, or any warning under `strict`.
@@ -195,12 +197,27 @@ fn walk(dir: &Path, depth: usize, files: &mut Vec<PathBuf>, problems: &mut Vec<D
         let Ok(metadata) = std::fs::symlink_metadata(&entry) else {
             continue;
         };
+        let is_toml = entry.extension().is_some_and(|e| e == "toml");
         if metadata.is_dir() {
             walk(&entry, depth + 1, files, problems);
-        } else if entry.extension().is_some_and(|e| e == "toml")
+        } else if is_toml
             && (metadata.is_file() || (metadata.file_type().is_symlink() && entry.is_file()))
         {
             files.push(entry);
+        } else if is_toml && metadata.file_type().is_symlink() && !entry.exists() {
+            let target = std::fs::read_link(&entry)
+                .map(|t| t.display().to_string())
+                .unwrap_or_default();
+            problems.push(
+                Diagnostic::new(
+                    Code::UnreadableFile,
+                    format!(
+                        "`{}` is a symbolic link to `{target}`, which does not exist",
+                        display_path(&entry)
+                    ),
+                )
+                .with_path(display_path(&entry)),
+            );
         }
     }
 }

@@ -1,9 +1,13 @@
 //! Findings as text for people (rustc style), JSON for tools, and GitHub workflow annotations.
 
-use annotate_snippets::{AnnotationKind, Element, Group, Level, Origin, Renderer, Snippet};
+use annotate_snippets::{
+    Annotation, AnnotationKind, Element, Group, Level, Origin, Renderer, Snippet,
+};
 use serde::Serialize;
 
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Diagnostic, Location, Note, Severity};
+use crate::policy::document::Span;
+use crate::secrets::{mask, redact};
 
 use super::Report;
 
@@ -31,20 +35,31 @@ pub fn human(diagnostic: &Diagnostic) -> String {
     let mut elements: Vec<Element<'_>> = Vec::new();
     match &diagnostic.location {
         Some(location) => {
-            let mut snippet = Snippet::source(location.file.text.as_str())
-                .path(location.file.display_path.as_str())
-                .fold(true)
-                .annotation(AnnotationKind::Primary.span(location.span.clone()));
-            for note in &diagnostic.notes {
-                if let Some(other) = &note.location
-                    && other.file.path == location.file.path
-                {
-                    snippet = snippet.annotation(
-                        AnnotationKind::Context
-                            .span(other.span.clone())
-                            .label(note.message.as_str()),
-                    );
-                }
+            let same_file: Vec<&Note> = diagnostic
+                .notes
+                .iter()
+                .filter(|n| {
+                    n.location
+                        .as_ref()
+                        .is_some_and(|o| o.file.path == location.file.path)
+                })
+                .collect();
+            let covered = same_file
+                .iter()
+                .filter_map(|n| n.location.as_ref())
+                .fold(location.span.clone(), |all, o| {
+                    all.start.min(o.span.start)..all.end.max(o.span.end)
+                });
+            let (excerpt, snippet) = excerpt(location, &covered);
+            let mut snippet =
+                snippet.annotation(AnnotationKind::Primary.span(shift(&location.span, &excerpt)));
+            for note in same_file {
+                let other = note.location.as_ref().expect("filtered on a location");
+                snippet = snippet.annotation(
+                    AnnotationKind::Context
+                        .span(shift(&other.span, &excerpt))
+                        .label(note.message.as_str()),
+                );
             }
             elements.push(snippet.into());
         }
@@ -57,17 +72,18 @@ pub fn human(diagnostic: &Diagnostic) -> String {
                     .location
                     .as_ref()
                     .is_some_and(|l| l.file.path == other.file.path) => {}
-            Some(other) => elements.push(
-                Snippet::source(other.file.text.as_str())
-                    .path(other.file.display_path.as_str())
-                    .fold(true)
-                    .annotation(
-                        AnnotationKind::Context
-                            .span(other.span.clone())
-                            .label(note.message.as_str()),
-                    )
-                    .into(),
-            ),
+            Some(other) => {
+                let (excerpt, snippet) = excerpt(other, &other.span);
+                elements.push(
+                    snippet
+                        .annotation(
+                            AnnotationKind::Context
+                                .span(shift(&other.span, &excerpt))
+                                .label(note.message.as_str()),
+                        )
+                        .into(),
+                )
+            }
             None => elements.push(Level::NOTE.message(note.message.as_str()).into()),
         }
     }
@@ -75,7 +91,27 @@ pub fn human(diagnostic: &Diagnostic) -> String {
         elements.push(Level::HELP.message(help.as_str()).into());
     }
     let report = [Group::with_title(title).elements(elements)];
-    Renderer::plain().render(&report).to_string()
+    redact(&Renderer::plain().render(&report).to_string()).into_owned()
+}
+
+/// The lines of `location`'s file that cover `span`, as a snippet numbered as in the file: rendering
+/// costs the size of the excerpt, not of the file, so a report stays linear in the number of findings.
+fn excerpt<'a>(location: &'a Location, span: &Span) -> (Span, Snippet<'a, Annotation<'a>>) {
+    let (lines, first_line) = location.file.lines_around(span);
+    let text = location.file.text.get(lines.clone()).unwrap_or_default();
+    // Masked rather than redacted, so that carets still point at the right columns.
+    let snippet = Snippet::source(mask(text))
+        .line_start(first_line)
+        .path(location.file.display_path.as_str())
+        .fold(true);
+    (lines, snippet)
+}
+
+/// A span of the file as a span of an excerpt starting at `excerpt.start`, kept inside the excerpt.
+fn shift(span: &Span, excerpt: &Span) -> Span {
+    let start = span.start.clamp(excerpt.start, excerpt.end) - excerpt.start;
+    let end = span.end.clamp(excerpt.start, excerpt.end) - excerpt.start;
+    start..end.max(start)
 }
 
 /// The whole report for people, with a closing summary line.
@@ -120,7 +156,7 @@ pub fn json(diagnostics: &[Diagnostic]) -> String {
         .collect();
     let mut text = serde_json::to_string_pretty(&rows).expect("diagnostics serialize");
     text.push('\n');
-    text
+    redact(&text).into_owned()
 }
 
 /// GitHub Actions workflow commands (`::error file=…,line=…,col=…,title=…::message`).
@@ -141,7 +177,7 @@ pub fn github(diagnostics: &[Diagnostic]) -> String {
             "::{command} file={},line={line},col={column},title={}::{}\n",
             escape_property(d.file()),
             escape_property(d.code.as_str()),
-            escape_data(&message)
+            escape_data(&redact(&message))
         ));
     }
     out

@@ -7,9 +7,12 @@ use schemars::generate::SchemaSettings;
 use schemars::transform::RecursiveTransform;
 use serde_json::Value;
 
-use super::suggest::{closest, unknown_name};
+use super::suggest::{closest, unknown_name, unknown_name_without_help};
+use crate::diagnostic::MAX_FINDINGS_PER_KIND;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::policy::document::{Node, PathSegment, SourceFile, path_text, pointer_to_path};
+use crate::policy::document::{
+    Node, NodeValue, PathSegment, SourceFile, path_text, pointer_to_path,
+};
 use crate::policy::options::PolicyOptions;
 
 /// Where the checked-in schema lives, relative to the repository root.
@@ -93,23 +96,114 @@ pub fn allowed_keys(path: &[PathSegment]) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The tree as the JSON instance the schema checks. Values JSON cannot carry faithfully become
+/// `null`, which no type of the schema admits, so the schema reports them where they stand: datetimes,
+/// non-finite floats, integers beyond 64 bits, and whole-number floats where an integer is expected
+/// (JSON Schema counts `4096.0` as an integer, DataFusion does not).
+fn instance(node: &Node, schema: Option<&Value>) -> Value {
+    match &node.value {
+        NodeValue::Table(table) => Value::Object(
+            table
+                .iter()
+                .map(|(key, child)| {
+                    let sub = schema
+                        .and_then(|s| s.get("properties"))
+                        .and_then(|p| p.get(key));
+                    (key.clone(), instance(child, sub))
+                })
+                .collect(),
+        ),
+        NodeValue::Array(items) => {
+            let sub = schema.and_then(|s| s.get("items"));
+            Value::Array(items.iter().map(|item| instance(item, sub)).collect())
+        }
+        NodeValue::Datetime(_) | NodeValue::HugeInteger(_) => Value::Null,
+        NodeValue::Float(f) if !f.is_finite() => Value::Null,
+        NodeValue::Float(f) if f.fract() == 0.0 && schema.is_some_and(wants_integer_only) => {
+            Value::Null
+        }
+        _ => node.to_json(),
+    }
+}
+
+fn wants_integer_only(schema: &Value) -> bool {
+    let types: Vec<&str> = match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => return false,
+    };
+    types.contains(&"integer") && !types.contains(&"number")
+}
+
+/// Why a value that became `null` in the instance does not fit, where the schema expected `expected`.
+fn unrepresentable(node: &Node, file: &SourceFile, at: &str, expected: &str) -> Diagnostic {
+    let written = node.written(&file.text);
+    match &node.value {
+        NodeValue::HugeInteger(_) => Diagnostic::new(
+            Code::OutOfRange,
+            format!("`{at}` is {written}, which does not fit in a 64-bit integer"),
+        ),
+        NodeValue::Float(f) if !f.is_finite() => Diagnostic::new(
+            Code::WrongType,
+            format!("`{at}` must be {expected}, found `{written}`, which is not a finite number"),
+        ),
+        NodeValue::Float(f) => Diagnostic::new(
+            Code::WrongType,
+            format!("`{at}` must be {expected}, found the float `{written}`"),
+        )
+        .with_help(format!("write it without a fraction: {f:.0}")),
+        NodeValue::Datetime(_) => Diagnostic::new(
+            Code::WrongType,
+            format!("`{at}` must be {expected}, found the datetime `{written}`"),
+        )
+        .with_help("TOML reads an unquoted date or time as a datetime; quote text values"),
+        _ => Diagnostic::new(
+            Code::WrongType,
+            format!(
+                "`{at}` must be {expected}, found {}",
+                node.value.type_name()
+            ),
+        ),
+    }
+}
+
 /// The schema layer: every place where the file's tree does not match the schema.
 pub fn check(file: &Arc<SourceFile>, tree: &Node) -> Vec<Diagnostic> {
-    let instance = tree.to_json();
+    let instance = instance(tree, Some(policy_schema()));
     let mut diagnostics = Vec::new();
+    let mut unknown_names = 0usize;
+    let mut unrepresentable_reported = std::collections::HashSet::new();
     for error in validator().iter_errors(&instance) {
         let path = pointer_to_path(error.instance_path.as_str(), tree);
         let node = tree.deepest(&path);
         let at = path_text(&path);
         let diagnostic = match &error.kind {
+            // A value JSON cannot carry: one finding, whichever keyword (type, enum) noticed it.
+            _ if error.instance.is_null() => {
+                if !unrepresentable_reported.insert(node.span.start) {
+                    continue;
+                }
+                let expected = match &error.kind {
+                    ValidationErrorKind::Type { kind } => expected_types(kind, &path),
+                    ValidationErrorKind::Enum { options } => format!("one of {options}"),
+                    _ => "a string, number or boolean".to_string(),
+                };
+                unrepresentable(node, file, &at, &expected)
+            }
             ValidationErrorKind::AdditionalProperties { unexpected } => {
                 for name in unexpected {
                     let child = node.get(name);
                     let span = child
                         .and_then(|c| c.key_span.clone())
                         .unwrap_or_else(|| node.span.clone());
-                    let is_table = child.is_some_and(|c| c.as_table().is_some());
-                    diagnostics.push(unknown_name(&path, name, is_table).at(file, span));
+                    unknown_names += 1;
+                    // Past the cap the report keeps only a count, so skip the costly suggestion.
+                    let diagnostic = if unknown_names > MAX_FINDINGS_PER_KIND {
+                        unknown_name_without_help(&path, name, child)
+                    } else {
+                        unknown_name(&path, name, child)
+                    };
+                    diagnostics.push(diagnostic.at(file, span));
                 }
                 continue;
             }
@@ -133,19 +227,7 @@ pub fn check(file: &Arc<SourceFile>, tree: &Node) -> Vec<Diagnostic> {
                 Diagnostic::new(Code::MissingKey, message).with_help(help)
             }
             ValidationErrorKind::Type { kind } => {
-                let expected = match kind {
-                    TypeKind::Single(t) => article(&t.to_string()),
-                    TypeKind::Multiple(set) => set
-                        .iter()
-                        .map(|t| article(&t.to_string()))
-                        .collect::<Vec<_>>()
-                        .join(" or "),
-                };
-                let expected = if is_byte_size(&path) {
-                    "a byte size (an integer or a string such as \"64MiB\")".to_string()
-                } else {
-                    expected
-                };
+                let expected = expected_types(kind, &path);
                 Diagnostic::new(
                     Code::WrongType,
                     format!(
@@ -219,6 +301,20 @@ pub fn check(file: &Arc<SourceFile>, tree: &Node) -> Vec<Diagnostic> {
         diagnostics.push(diagnostic.at(file, node.span.clone()));
     }
     diagnostics
+}
+
+fn expected_types(kind: &TypeKind, path: &[PathSegment]) -> String {
+    if is_byte_size(path) {
+        return "a byte size (an integer or a string such as \"64MiB\")".to_string();
+    }
+    match kind {
+        TypeKind::Single(t) => article(&t.to_string()),
+        TypeKind::Multiple(set) => set
+            .iter()
+            .map(|t| article(&t.to_string()))
+            .collect::<Vec<_>>()
+            .join(" or "),
+    }
 }
 
 fn article(type_name: &str) -> String {

@@ -3,14 +3,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::diagnostic::{Code, Diagnostic, Location};
+use crate::diagnostic::{Code, Diagnostic, Location, MAX_FINDINGS_PER_KIND};
 use crate::policy::byte_size::ByteSize;
 use crate::policy::document::{Node, NodeValue, PathSegment, SourceFile};
 use crate::policy::load::PolicyChain;
 use crate::policy::options::{FieldKind, SECTIONS};
 use crate::registry::{
-    DATAFUSION_VERSION, DYNAMIC_FILTER_SUB_FLAGS, DYNAMIC_FILTER_UMBRELLA, MACHINE_DEPENDENT_KEYS,
-    ValueKind, registry,
+    DATAFUSION_VERSION, DYNAMIC_FILTER_SUB_FLAGS, DYNAMIC_FILTER_UMBRELLA, FORCED_SETTINGS,
+    MACHINE_DEPENDENT_KEYS, ValueKind, registry,
 };
 
 use super::suggest::closest;
@@ -262,10 +262,14 @@ fn check_rule_names(file: &Arc<SourceFile>, node: &Node) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for item in items {
         let Some(name) = item.as_str() else { continue };
-        if known.contains(&name) {
+        if known.binary_search(&name).is_ok() {
             continue;
         }
-        let help = match closest(name, known.iter().copied()) {
+        // Past the report's cap only a count is shown: skip the costly suggestion.
+        let suggestion = (out.len() < MAX_FINDINGS_PER_KIND)
+            .then(|| closest(name, known.iter().copied()))
+            .flatten();
+        let help = match suggestion {
             Some(s) => format!("did you mean `{s}`?"),
             None => "`dfpolicy settings --rules` lists the rules of a default session".to_string(),
         };
@@ -321,6 +325,10 @@ fn check_redundant_defaults(
     let inherited = effective(&per_source[index + 1..]);
     let mut out = Vec::new();
     for (key, setters) in &per_source[index] {
+        if let Some((_, forced)) = FORCED_SETTINGS.iter().find(|(k, _)| k == key) {
+            out.extend(check_forced(file, key, forced, setters));
+            continue;
+        }
         let Some(default) = registry.canonical_default(key) else {
             continue;
         };
@@ -345,6 +353,80 @@ fn check_redundant_defaults(
         }
     }
     out
+}
+
+/// A setting dfpolicy overrides in every session: the forced value says nothing, another would be
+/// ignored.
+fn check_forced(
+    file: &Arc<SourceFile>,
+    key: &str,
+    forced: &str,
+    setters: &[Setter<'_>],
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for setter in setters {
+        let Some(value) = setter.canonical() else {
+            continue;
+        };
+        let span = setter.node.span.clone();
+        out.push(if value == forced {
+            Diagnostic::new(
+                Code::RedundantDefault,
+                format!("`{}` sets `{key}` to {forced}, which every dfpolicy session has", setter.via),
+            )
+            .at(file, span)
+            .with_help("remove it")
+        } else {
+            Diagnostic::new(
+                Code::ForcedSetting,
+                format!("`{}` sets `{key}` to {value}, but dfpolicy sessions always run with {forced}", setter.via),
+            )
+            .at(file, span)
+            .with_help("remove it: sessions report their settings through `information_schema`, so dfpolicy keeps it on and would ignore this value")
+        });
+    }
+    out
+}
+
+/// The Parquet writer options in force, checked together: some are only wrong in combination
+/// (content-defined chunking's sizes), and each of them alone was checked with defaults for the rest.
+fn check_writer_options(
+    chain: &PolicyChain,
+    settings: &BTreeMap<&str, Vec<&Setter<'_>>>,
+) -> Option<Diagnostic> {
+    let mut values = Vec::new();
+    for (key, setters) in settings.range("datafusion.execution.parquet."..) {
+        if !key.starts_with("datafusion.execution.parquet.") {
+            break;
+        }
+        // A rejected value was reported on its own; the combination cannot be judged without it.
+        values.push((*key, setters.first()?.canonical()?));
+    }
+    let mut options = datafusion::config::ConfigOptions::new();
+    crate::registry::apply_settings(&mut options, values.iter().map(|(k, v)| (*k, Some(*v))))
+        .ok()?;
+    let problem =
+        crate::registry::check_parquet_writer_options(&options.execution.parquet).err()?;
+    let set: Vec<&Setter<'_>> = problem
+        .keys
+        .iter()
+        .filter_map(|key| settings.get(key).and_then(|s| s.first()).copied())
+        .collect();
+    let mut diagnostic = Diagnostic::new(Code::IncompatibleWriterOptions, problem.message);
+    match set.first() {
+        Some(primary) => diagnostic.location = Some(location(chain, primary.node)),
+        None => {
+            let leaf = chain.leaf();
+            diagnostic = diagnostic.at(&leaf.file, 0..0);
+        }
+    }
+    for other in set.iter().skip(1) {
+        diagnostic = diagnostic.with_note(
+            Some(location(chain, other.node)),
+            format!("`{}` is set here", other.label),
+        );
+    }
+    Some(diagnostic.with_help("DataFusion accepts each of these values alone, but arrow-rs cannot write a Parquet file with them together"))
 }
 
 /// Checks of the merged policy: settings set twice, the dynamic-filter umbrella, unpinned
@@ -415,6 +497,8 @@ pub fn check_resolved(chain: &PolicyChain, per_source: &[Settings<'_>]) -> Vec<D
             }
         }
     }
+
+    out.extend(check_writer_options(chain, &settings));
 
     let leaf = chain.leaf();
     let anchor = leaf

@@ -1,7 +1,7 @@
 //! "Did you mean": suggestions for misspelled names.
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::policy::document::{PathSegment, path_text};
+use crate::policy::document::{Node, PathSegment, path_text};
 use crate::policy::options::{SECTIONS, typed_field_for_key};
 use crate::registry::registry;
 
@@ -21,12 +21,77 @@ pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -
 }
 
 /// The finding for a key the schema does not allow at `path`, with the best hint we can give.
-pub fn unknown_name(path: &[PathSegment], name: &str, is_table: bool) -> Diagnostic {
+pub fn unknown_name(path: &[PathSegment], name: &str, node: Option<&Node>) -> Diagnostic {
+    let is_table = node.is_some_and(|n| n.as_table().is_some());
     match path {
         [] if !is_table => key_outside_section(name),
         [] => unknown_section(name),
-        [PathSegment::Key(section)] if section == "settings" => unknown_setting(name),
+        [PathSegment::Key(section)] if section == "settings" => match node {
+            Some(table) if is_table => unquoted_dotted_setting(name, table),
+            _ => unknown_setting(name),
+        },
         _ => unknown_key(path, name),
+    }
+}
+
+/// The same finding as [`unknown_name`] without a suggestion (computing one costs a comparison with
+/// every candidate), for findings past the report's cap.
+pub fn unknown_name_without_help(
+    path: &[PathSegment],
+    name: &str,
+    node: Option<&Node>,
+) -> Diagnostic {
+    let is_table = node.is_some_and(|n| n.as_table().is_some());
+    let (code, message) = match path {
+        [] if !is_table => (
+            Code::UnknownKey,
+            format!("`{name}` is not inside a section"),
+        ),
+        [] => (Code::UnknownSection, format!("unknown section `[{name}]`")),
+        [PathSegment::Key(section)] if section == "settings" => (
+            Code::UnknownSetting,
+            format!("`{name}` is not a DataFusion {} option", major_version()),
+        ),
+        _ => (
+            Code::UnknownKey,
+            format!("unknown key `{name}` in `[{}]`", path_text(path)),
+        ),
+    };
+    Diagnostic::new(code, message)
+}
+
+/// `datafusion.execution.batch_size = 1` without quotes in `[settings]`: TOML reads the dots as nested
+/// tables, so the key arrives as a table `datafusion`. Say so, with the key as it should be written.
+fn unquoted_dotted_setting(name: &str, table: &Node) -> Diagnostic {
+    let mut leaves = Vec::new();
+    dotted_leaves(table, name.to_string(), &mut leaves);
+    let written = leaves.first().cloned().unwrap_or_else(|| name.to_string());
+    let diagnostic = Diagnostic::new(
+        Code::UnknownSetting,
+        format!("`{written}` is read as nested tables because its key is not quoted"),
+    );
+    let known = registry().option(&written).is_some();
+    let hint = if known || leaves.is_empty() {
+        String::new()
+    } else if let Some(key) = closest(&written, registry().keys()) {
+        format!(" (did you mean `{key}`?)")
+    } else {
+        String::new()
+    };
+    diagnostic.with_help(format!(
+        "quote the whole key, as DataFusion writes it: \"{written}\" = ...{hint}"
+    ))
+}
+
+fn dotted_leaves(node: &Node, prefix: String, out: &mut Vec<String>) {
+    match node.as_table() {
+        Some(table) if out.len() < 8 => {
+            for (key, child) in table {
+                dotted_leaves(child, format!("{prefix}.{key}"), out);
+            }
+        }
+        Some(_) => {}
+        None => out.push(prefix),
     }
 }
 

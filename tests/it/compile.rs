@@ -50,13 +50,19 @@ fn compiled_settings_are_complete_and_sorted() {
 fn unpinned_policies_are_not_portable_and_resolve_the_machine_value() {
     let compiled = policy_from("[policy]\nname = \"p\"\n");
     assert!(!compiled.portable);
-    let cpus = std::thread::available_parallelism()
-        .unwrap()
-        .get()
-        .to_string();
+    // The compiled environment says "one per CPU" in DataFusion's spelling, the same on every
+    // machine; the session resolves it to this machine's CPU count.
     assert_eq!(
         compiled.settings["datafusion.execution.target_partitions"].as_deref(),
-        Some(cpus.as_str())
+        Some("0")
+    );
+    let cpus = std::thread::available_parallelism().unwrap().get();
+    let factory = dfpolicy::SessionFactory::new(compiled).unwrap();
+    let state = factory.state().unwrap();
+    assert_eq!(state.config().options().execution.target_partitions, cpus);
+    assert_eq!(
+        state.config().options().execution.planning_concurrency,
+        cpus
     );
 }
 

@@ -4,6 +4,8 @@ mod classification;
 mod cli;
 mod compile;
 mod fixtures;
+mod fuzz;
+mod hardening;
 mod policies;
 mod registry_coverage;
 mod robustness;

@@ -6,6 +6,9 @@
 //! `ConfigOptions::set` which probe values it accepts, so a new DataFusion release that changes a type
 //! changes the registry with it.
 
+pub mod panic_guard;
+pub mod parquet_writer;
+
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::sync::OnceLock;
@@ -31,6 +34,11 @@ pub const MACHINE_DEPENDENT_KEYS: &[&str] = &[
     "datafusion.execution.target_partitions",
     "datafusion.execution.planning_concurrency",
 ];
+
+/// Settings every dfpolicy session has whatever the policy says: `information_schema` is on so that a
+/// session can report its settings (`capture_session_settings`). Validation reports a policy that sets
+/// them otherwise, since the value would be ignored.
+pub const FORCED_SETTINGS: &[(&str, &str)] = &[("datafusion.catalog.information_schema", "true")];
 
 /// The umbrella switch that DataFusion expands into three sub-flags when it is set.
 pub const DYNAMIC_FILTER_UMBRELLA: &str = "datafusion.optimizer.enable_dynamic_filter_pushdown";
@@ -238,14 +246,19 @@ impl Registry {
         }
         if option.kind == ValueKind::UnsignedInteger || option.kind == ValueKind::SignedInteger {
             // DataFusion reads a single character as its byte value for `u8` fields ("x" is 120).
-            let numeric = value.trim_start_matches('-');
+            let numeric = value.strip_prefix('-').unwrap_or(value);
             if numeric.is_empty() || !numeric.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(format!("`{value}` is not an integer"));
             }
         }
+        if option.kind == ValueKind::Float && !value.trim().parse::<f64>().is_ok_and(f64::is_finite)
+        {
+            // Rust's float parser, which DataFusion uses, also reads `NaN` and `inf`.
+            return Err(format!("`{value}` is not a finite number"));
+        }
         let mut scratch = ConfigOptions::new();
         apply(&mut scratch, key, value)?;
-        let rendered = render(&scratch, key).unwrap_or_default();
+        let rendered = machine_independent(key, value, render(&scratch, key).unwrap_or_default());
         if let (Some(maximum), Ok(number)) = (option.maximum, rendered.parse::<u64>())
             && number > maximum
         {
@@ -317,10 +330,10 @@ pub fn apply_settings<'a>(
             None => ConfigField::reset(options, key),
         };
         result.map_err(|e| (key.to_string(), e))?;
-        if value.is_some()
-            && let Some(value) = render(options, key)
+        if let Some(value) = value
+            && let Some(shown) = render(options, key)
         {
-            rendered.insert(key.to_string(), value);
+            rendered.insert(key.to_string(), machine_independent(key, value, shown));
         }
     }
     Ok(rendered)
@@ -342,17 +355,45 @@ pub fn engine_message(error: &datafusion::error::DataFusionError) -> String {
         .join(": ")
 }
 
-fn check_parquet_writer(options: &ConfigOptions) -> Result<(), String> {
-    let mut global = options.execution.parquet.clone();
+/// DataFusion renders a machine-dependent option set to `0` as this machine's CPU count. Compiled
+/// settings and hashes keep the `0` (DataFusion's own spelling of "one per CPU"), so that they are the
+/// same on every machine; a session resolves it when it is built.
+fn machine_independent(key: &str, given: &str, rendered: String) -> String {
+    if MACHINE_DEPENDENT_KEYS.contains(&key) && given.trim().parse::<u64>() == Ok(0) {
+        "0".to_string()
+    } else {
+        rendered
+    }
+}
+
+/// Checks the Parquet writer options of `options` as a whole: the values arrow-rs asserts on (see
+/// [`parquet_writer::WRITER_CONSTRAINTS`]), then DataFusion's own conversion, with any panic it still
+/// raises turned into an error.
+pub fn check_parquet_writer(options: &ConfigOptions) -> Result<(), String> {
+    check_parquet_writer_options(&options.execution.parquet).map_err(|problem| problem.message)
+}
+
+/// [`check_parquet_writer`] with the options involved in a failure.
+pub fn check_parquet_writer_options(
+    parquet: &datafusion::config::ParquetOptions,
+) -> Result<(), parquet_writer::WriterProblem> {
+    if let Some(problem) = parquet_writer::check(parquet).into_iter().next() {
+        return Err(problem);
+    }
+    let mut global = parquet.clone();
     // The writer also insists on an embedded Arrow schema, which only exists when a file is written.
     global.skip_arrow_metadata = true;
     let table = TableParquetOptions {
         global,
         ..TableParquetOptions::default()
     };
-    ParquetWriterOptions::try_from(&table)
-        .map(|_| ())
-        .map_err(|e| engine_message(&e))
+    let problem = |message: String| parquet_writer::WriterProblem {
+        keys: Vec::new(),
+        message,
+    };
+    panic_guard::without_panicking(|| ParquetWriterOptions::try_from(&table).map(|_| ()))
+        .map_err(|panic| problem(format!("the Parquet writer rejects these options: {panic}")))?
+        .map_err(|e| problem(engine_message(&e)))
 }
 
 fn probe_kind(key: &str) -> (ValueKind, Option<u64>) {
@@ -388,15 +429,7 @@ fn runtime_kind(key: &str) -> ValueKind {
 
 fn check_runtime_value(key: &str, kind: ValueKind, value: &str) -> Result<CanonicalValue, String> {
     match kind {
-        ValueKind::Capacity if value.bytes().all(|b| b.is_ascii_digit()) && !value.is_empty() => {
-            value
-                .parse::<u64>()
-                .map(|bytes| CanonicalValue(bytes.to_string()))
-                .map_err(|_| format!("`{value}` is too large"))
-        }
-        ValueKind::Capacity => SessionContext::parse_capacity_limit(key, value)
-            .map(|bytes| CanonicalValue(bytes.to_string()))
-            .map_err(|e| engine_message(&e)),
+        ValueKind::Capacity => parse_capacity(key, value).map(|b| CanonicalValue(b.to_string())),
         ValueKind::UnsignedInteger => value
             .parse::<usize>()
             .map(|n| CanonicalValue(n.to_string()))
@@ -411,6 +444,60 @@ fn check_runtime_value(key: &str, kind: ValueKind, value: &str) -> Result<Canoni
             }
         }
     }
+}
+
+/// A runtime capacity as `SET datafusion.runtime.*` takes it — a byte count, or a number with a `K`,
+/// `M` or `G` unit — in bytes.
+///
+/// DataFusion's own parser (`SessionContext::parse_capacity_limit`) reads the number as a float, so it
+/// turns `"NaNG"` into 0 and saturates `"99999999999G"` to the largest `usize`. This one accepts only
+/// digits with an optional fraction, computes the bytes exactly, rejects results that are not whole
+/// bytes or do not fit a `usize`, and then requires DataFusion to read the same number.
+pub fn parse_capacity(key: &str, value: &str) -> Result<u64, String> {
+    let invalid = || {
+        format!(
+            "`{value}` is not a byte capacity; write a number of bytes or a number with a unit K, M or G, such as \"512M\" or \"1.5G\""
+        )
+    };
+    let (number, multiplier) = match value.char_indices().next_back() {
+        None => return Err(invalid()),
+        Some((at, 'K')) => (&value[..at], 1u128 << 10),
+        Some((at, 'M')) => (&value[..at], 1 << 20),
+        Some((at, 'G')) => (&value[..at], 1 << 30),
+        Some(_) => (value, 1),
+    };
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || (number.contains('.') && !digits(fraction)) || fraction.len() > 18 {
+        return Err(invalid());
+    }
+    let too_large = || {
+        format!(
+            "`{value}` is larger than this machine can address ({} bytes)",
+            usize::MAX
+        )
+    };
+    let whole: u128 = whole.parse().map_err(|_| too_large())?;
+    let mut bytes = whole.checked_mul(multiplier).ok_or_else(too_large)?;
+    if !fraction.is_empty() {
+        let denominator = 10u128.pow(fraction.len() as u32);
+        let scaled = fraction.parse::<u128>().map_err(|_| invalid())? * multiplier;
+        if !scaled.is_multiple_of(denominator) {
+            return Err(format!("`{value}` is not a whole number of bytes"));
+        }
+        bytes += scaled / denominator;
+    }
+    let bytes = usize::try_from(bytes).map_err(|_| too_large())?;
+    if multiplier > 1 {
+        let engine =
+            SessionContext::parse_capacity_limit(key, value).map_err(|e| engine_message(&e))?;
+        if engine != bytes {
+            return Err(format!(
+                "DataFusion reads `{value}` as {engine} bytes rather than {bytes}; write the number of bytes"
+            ));
+        }
+    }
+    Ok(bytes as u64)
 }
 
 /// The `5m`, `30s`, `5m30s` form that `SET datafusion.runtime.list_files_cache_ttl` takes, in seconds.

@@ -1,0 +1,261 @@
+//! Parquet writer options that `ConfigOptions::set` accepts but arrow-rs or DataFusion's Parquet sink
+//! then asserts on, panics on, or loops forever with.
+//!
+//! DataFusion stores these options as plain numbers and strings and hands them to arrow-rs only when a
+//! session writes a file, so a policy could carry a value that crashes the first `COPY TO` of every
+//! session built from it. [`WRITER_CONSTRAINTS`] lists each such value with the source line it
+//! mirrors; [`check`] applies the table (and the cross-option rules of content-defined chunking) to a
+//! complete set of Parquet options before any of them reaches arrow-rs.
+
+use datafusion::config::ParquetOptions;
+
+const PREFIX: &str = "datafusion.execution.parquet.";
+
+/// What a constrained option must satisfy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// An integer that must not be 0.
+    NonZero,
+    /// A float strictly between 0 and 1.
+    OpenUnitInterval,
+    /// One of a fixed set of words, compared case-insensitively.
+    OneOf(&'static [&'static str]),
+    /// Not one of these words (compared case-insensitively).
+    NoneOf(&'static [&'static str]),
+}
+
+/// One option with a value arrow-rs or DataFusion cannot write with.
+#[derive(Debug, Clone, Copy)]
+pub struct WriterConstraint {
+    /// The option key without the `datafusion.execution.parquet.` prefix.
+    pub option: &'static str,
+    pub rule: Rule,
+    /// What happens otherwise, and where (crate, file, function) — the code this row mirrors.
+    pub because: &'static str,
+}
+
+/// Every single-option constraint of the Parquet writer of DataFusion 55.2 / arrow-rs 59.3.
+pub const WRITER_CONSTRAINTS: &[WriterConstraint] = &[
+    WriterConstraint {
+        option: "bloom_filter_fpp",
+        rule: Rule::OpenUnitInterval,
+        because: "parquet 59.3 `ColumnProperties::set_bloom_filter_fpp` panics outside (0, 1) (file/properties.rs, `validate_bloom_filter_fpp`)",
+    },
+    WriterConstraint {
+        option: "max_row_group_size",
+        rule: Rule::NonZero,
+        because: "parquet 59.3 `WriterPropertiesBuilder::set_max_row_group_row_count` asserts it is not 0 (file/properties.rs)",
+    },
+    WriterConstraint {
+        option: "statistics_truncate_length",
+        rule: Rule::NonZero,
+        because: "parquet 59.3 `WriterPropertiesBuilder::set_statistics_truncate_length` asserts it is not 0 (file/properties.rs); leave it unset for no truncation",
+    },
+    WriterConstraint {
+        option: "column_index_truncate_length",
+        rule: Rule::NonZero,
+        because: "parquet 59.3 `WriterPropertiesBuilder::set_column_index_truncate_length` asserts it is not 0 (file/properties.rs); leave it unset for no truncation",
+    },
+    WriterConstraint {
+        option: "write_batch_size",
+        rule: Rule::NonZero,
+        because: "parquet 59.3 `GenericColumnWriter::write_batch_internal` advances by this many values per step and never ends with 0 (column/writer/mod.rs)",
+    },
+    WriterConstraint {
+        option: "data_page_row_count_limit",
+        rule: Rule::NonZero,
+        because: "parquet 59.3 `GenericColumnWriter::write_batch_internal` advances by this many values per step and never ends with 0 (column/writer/mod.rs)",
+    },
+    WriterConstraint {
+        option: "maximum_parallel_row_group_writers",
+        rule: Rule::NonZero,
+        because: "datafusion-datasource-parquet 55.2 `output_single_parquet_file_parallelized` creates a tokio channel of this capacity, which panics at 0 (sink.rs)",
+    },
+    WriterConstraint {
+        option: "maximum_buffered_record_batches_per_stream",
+        rule: Rule::NonZero,
+        because: "datafusion-datasource-parquet 55.2 `spawn_column_parallel_row_group_writer` creates a tokio channel of this capacity, which panics at 0 (sink.rs)",
+    },
+    WriterConstraint {
+        option: "encoding",
+        rule: Rule::NoneOf(&["plain_dictionary", "rle_dictionary"]),
+        because: "parquet 59.3 `ColumnProperties::set_encoding` panics on dictionary encodings (file/properties.rs); enable dictionaries with `dictionary_enabled` instead",
+    },
+    WriterConstraint {
+        option: "statistics_enabled",
+        rule: Rule::OneOf(&["none", "chunk", "page"]),
+        because: "datafusion-common 55.2 `ParquetOptions::into_writer_properties_builder` silently replaces any other word by the default (file_options/parquet_writer.rs, `parse_statistics_string`)",
+    },
+];
+
+/// Keys of the content-defined chunking options, which arrow-rs checks together.
+pub const CDC_ENABLED: &str = "datafusion.execution.parquet.content_defined_chunking.enabled";
+pub const CDC_MIN_CHUNK_SIZE: &str =
+    "datafusion.execution.parquet.content_defined_chunking.min_chunk_size";
+pub const CDC_MAX_CHUNK_SIZE: &str =
+    "datafusion.execution.parquet.content_defined_chunking.max_chunk_size";
+pub const CDC_NORM_LEVEL: &str = "datafusion.execution.parquet.content_defined_chunking.norm_level";
+
+/// `NUM_GEARHASH_TABLES` of parquet 59.3 (column/chunker/cdc_generated.rs), used by the mask check.
+const GEARHASH_TABLES: i128 = 8;
+
+/// A value the writer cannot use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriterProblem {
+    /// The options involved, the one to point at first.
+    pub keys: Vec<&'static str>,
+    pub message: String,
+}
+
+/// The constraint on one option, if it has one.
+pub fn constraint(key: &str) -> Option<&'static WriterConstraint> {
+    let option = key.strip_prefix(PREFIX)?;
+    WRITER_CONSTRAINTS.iter().find(|c| c.option == option)
+}
+
+/// Every problem of a complete set of Parquet options: the single-option table, then the
+/// content-defined chunking rules (checked only when chunking is enabled, as arrow-rs does).
+pub fn check(options: &ParquetOptions) -> Vec<WriterProblem> {
+    let mut problems = Vec::new();
+    for constraint in WRITER_CONSTRAINTS {
+        if let Some(message) = violation(options, constraint) {
+            problems.push(WriterProblem {
+                keys: vec![full_key(constraint.option)],
+                message: format!("{message}: {}", constraint.because),
+            });
+        }
+    }
+    let cdc = &options.content_defined_chunking;
+    if cdc.enabled {
+        let keys = vec![CDC_MIN_CHUNK_SIZE, CDC_MAX_CHUNK_SIZE, CDC_ENABLED];
+        let (min, max) = (cdc.min_chunk_size as i128, cdc.max_chunk_size as i128);
+        let message = if min == 0 {
+            Some("content-defined chunking needs `min_chunk_size` > 0 (parquet 59.3 `set_content_defined_chunking` asserts it)".to_string())
+        } else if max <= min {
+            Some(format!(
+                "content-defined chunking needs `max_chunk_size` ({max}) > `min_chunk_size` ({min}) (parquet 59.3 `set_content_defined_chunking` asserts it)"
+            ))
+        } else if max > i64::MAX as i128 {
+            Some(format!(
+                "content-defined chunking sizes must fit in 63 bits; `max_chunk_size` is {max} (parquet 59.3 converts them to i64)"
+            ))
+        } else {
+            // parquet 59.3 `ContentDefinedChunker::calculate_mask` (column/chunker/cdc.rs), in i128 so
+            // that no value overflows here.
+            let target = ((min + max) / 2 - min) / GEARHASH_TABLES;
+            let mask_bits = if target > 0 {
+                127 - target.leading_zeros() as i128
+            } else {
+                0
+            };
+            let effective = mask_bits - i128::from(cdc.norm_level);
+            (!(1..=63).contains(&effective)).then(|| format!(
+                "content-defined chunking with min {min}, max {max} and norm_level {} gives a {effective}-bit mask; arrow-rs needs 1 to 63 bits (parquet 59.3 `ContentDefinedChunker::calculate_mask`): widen the chunk size range or move `norm_level` towards 0",
+                cdc.norm_level
+            ))
+        };
+        if let Some(message) = message {
+            let mut keys = keys;
+            if message.contains("norm_level") {
+                keys.insert(0, CDC_NORM_LEVEL);
+            }
+            problems.push(WriterProblem { keys, message });
+        }
+    }
+    problems
+}
+
+fn full_key(option: &'static str) -> &'static str {
+    crate::registry::registry()
+        .option(&format!("{PREFIX}{option}"))
+        .map(|o| {
+            // The registry outlives the process; hand out its key as a `'static` string.
+            let key: &'static str = o.key.as_str();
+            key
+        })
+        .unwrap_or(option)
+}
+
+fn violation(options: &ParquetOptions, constraint: &WriterConstraint) -> Option<String> {
+    let text: Option<String> = match constraint.option {
+        "bloom_filter_fpp" => options.bloom_filter_fpp.map(|v| v.to_string()),
+        "max_row_group_size" => Some(options.max_row_group_size.to_string()),
+        "statistics_truncate_length" => options.statistics_truncate_length.map(|v| v.to_string()),
+        "column_index_truncate_length" => {
+            options.column_index_truncate_length.map(|v| v.to_string())
+        }
+        "write_batch_size" => Some(options.write_batch_size.to_string()),
+        "data_page_row_count_limit" => Some(options.data_page_row_count_limit.to_string()),
+        "maximum_parallel_row_group_writers" => {
+            Some(options.maximum_parallel_row_group_writers.to_string())
+        }
+        "maximum_buffered_record_batches_per_stream" => Some(
+            options
+                .maximum_buffered_record_batches_per_stream
+                .to_string(),
+        ),
+        "encoding" => options.encoding.clone(),
+        "statistics_enabled" => options.statistics_enabled.clone(),
+        other => unreachable!("no accessor for constrained option `{other}`"),
+    };
+    let text = text?;
+    let ok = match constraint.rule {
+        Rule::NonZero => text != "0",
+        Rule::OpenUnitInterval => text.parse::<f64>().is_ok_and(|v| v > 0.0 && v < 1.0),
+        Rule::OneOf(words) => words.contains(&text.to_lowercase().as_str()),
+        Rule::NoneOf(words) => !words.contains(&text.to_lowercase().as_str()),
+    };
+    if ok {
+        return None;
+    }
+    Some(match constraint.rule {
+        Rule::NonZero => format!("`{}` must not be 0", constraint.option),
+        Rule::OpenUnitInterval => format!(
+            "`{}` must be between 0 and 1 (exclusive), not {text}",
+            constraint.option
+        ),
+        Rule::OneOf(words) => format!(
+            "`{text}` is not a value of `{}`; expected one of: {}",
+            constraint.option,
+            words.join(", ")
+        ),
+        Rule::NoneOf(_) => format!("`{}` cannot be `{text}` when writing", constraint.option),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_constrained_option_exists_and_its_default_passes() {
+        for c in WRITER_CONSTRAINTS {
+            assert!(
+                crate::registry::registry()
+                    .option(&format!("{PREFIX}{}", c.option))
+                    .is_some(),
+                "{}",
+                c.option
+            );
+        }
+        assert_eq!(check(&ParquetOptions::default()), Vec::new());
+    }
+
+    #[test]
+    fn chunking_sizes_are_checked_together() {
+        let mut options = ParquetOptions::default();
+        options.content_defined_chunking.min_chunk_size = 0;
+        assert_eq!(
+            check(&options),
+            Vec::new(),
+            "disabled chunking is not checked"
+        );
+        options.content_defined_chunking.enabled = true;
+        assert_eq!(check(&options)[0].keys[0], CDC_MIN_CHUNK_SIZE);
+        options.content_defined_chunking.min_chunk_size = 2 << 20;
+        assert!(check(&options)[0].message.contains("max_chunk_size"));
+        options.content_defined_chunking.min_chunk_size = 256 << 10;
+        options.content_defined_chunking.norm_level = 40;
+        assert_eq!(check(&options)[0].keys[0], CDC_NORM_LEVEL);
+    }
+}
