@@ -180,13 +180,13 @@ policy_section! {
     pub struct ExecutionOptions {
         /// Number of partitions for query execution (`datafusion.execution.target_partitions`). Its
         /// DataFusion default is the CPU count of the machine, so plans differ between a laptop and CI
-        /// until it is pinned here.
-        #[schemars(range(min = 1))]
+        /// until it is pinned here. At most 1024 (DataFusion allocates per partition pair).
+        #[schemars(range(min = 1, max = 1024))]
         pub target_partitions: u64 => "datafusion.execution.target_partitions",
         /// Fan-out during initial physical planning, mostly for `UNION` children
         /// (`datafusion.execution.planning_concurrency`). Machine dependent by default, like
-        /// `target_partitions`.
-        #[schemars(range(min = 1))]
+        /// `target_partitions`. At most 1024.
+        #[schemars(range(min = 1, max = 1024))]
         pub planning_concurrency: u64 => "datafusion.execution.planning_concurrency",
         /// Rows per record batch (`datafusion.execution.batch_size`, default 8192).
         #[schemars(range(min = 1))]

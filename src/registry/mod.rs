@@ -40,6 +40,60 @@ pub const MACHINE_DEPENDENT_KEYS: &[&str] = &[
 /// them otherwise, since the value would be ignored.
 pub const FORCED_SETTINGS: &[(&str, &str)] = &[("datafusion.catalog.information_schema", "true")];
 
+/// An upper bound on an integer option that `ConfigOptions::set` does not enforce.
+#[derive(Debug, Clone, Copy)]
+pub struct UpperBound {
+    pub key: &'static str,
+    pub maximum: u64,
+    /// Why, and the code it mirrors.
+    pub because: &'static str,
+}
+
+/// tokio's `batch_semaphore::MAX_PERMITS` (`usize::MAX >> 3`): a bounded channel with more capacity
+/// panics when it is created.
+const TOKIO_MAX_PERMITS: u64 = (usize::MAX >> 3) as u64;
+
+/// Integer options DataFusion accepts up to `usize::MAX` but then uses to size allocations, partitions
+/// or channels, so that a large value aborts the process (a failed allocation cannot be caught) or
+/// panics. Found by `tests/it/fuzz.rs`, which tries every integer option at the extremes of its type.
+pub const UPPER_BOUNDS: &[UpperBound] = &[
+    UpperBound {
+        key: "datafusion.optimizer.default_filter_selectivity",
+        maximum: 100,
+        because: "a percentage (DataFusion's documentation of the option)",
+    },
+    UpperBound {
+        key: "datafusion.execution.target_partitions",
+        maximum: 1024,
+        because: "DataFusion allocates state per partition and repartitions with one channel per pair of partitions (datafusion-datasource `FileGroup::split_files` aborts on 2^32); 1024 is far above any core count",
+    },
+    UpperBound {
+        key: "datafusion.execution.planning_concurrency",
+        maximum: 1024,
+        because: "a degree of parallelism like `target_partitions`, bounded alike",
+    },
+    UpperBound {
+        key: "datafusion.execution.minimum_parallel_output_files",
+        maximum: 1 << 20,
+        because: "datafusion-datasource's write demultiplexer allocates one slot per file up front (aborts on 2^32)",
+    },
+    UpperBound {
+        key: "datafusion.execution.max_buffered_batches_per_output_file",
+        maximum: TOKIO_MAX_PERMITS,
+        because: "the capacity of a tokio channel (datafusion-datasource write/demux.rs)",
+    },
+    UpperBound {
+        key: "datafusion.execution.parquet.maximum_parallel_row_group_writers",
+        maximum: TOKIO_MAX_PERMITS,
+        because: "the capacity of a tokio channel (datafusion-datasource-parquet sink.rs)",
+    },
+    UpperBound {
+        key: "datafusion.execution.parquet.maximum_buffered_record_batches_per_stream",
+        maximum: TOKIO_MAX_PERMITS,
+        because: "the capacity of a tokio channel (datafusion-datasource-parquet sink.rs)",
+    },
+];
+
 /// The umbrella switch that DataFusion expands into three sub-flags when it is set.
 pub const DYNAMIC_FILTER_UMBRELLA: &str = "datafusion.optimizer.enable_dynamic_filter_pushdown";
 pub const DYNAMIC_FILTER_SUB_FLAGS: &[&str] = &[
@@ -141,11 +195,10 @@ impl Registry {
         let mut options = BTreeMap::new();
         for entry in defaults.entries() {
             let (kind, minimum) = probe_kind(&entry.key);
-            let maximum = if entry.key == "datafusion.optimizer.default_filter_selectivity" {
-                Some(100)
-            } else {
-                None
-            };
+            let maximum = UPPER_BOUNDS
+                .iter()
+                .find(|bound| bound.key == entry.key)
+                .map(|bound| bound.maximum);
             let machine_dependent = MACHINE_DEPENDENT_KEYS.contains(&entry.key.as_str());
             let default = if machine_dependent {
                 None

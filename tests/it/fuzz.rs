@@ -132,7 +132,7 @@ fn groups() -> Vec<Vec<String>> {
 
 fn value_for(kind: ValueKind, pick: usize) -> String {
     let words = matches!(kind, ValueKind::Text | ValueKind::Choice);
-    if words && pick % 2 == 0 {
+    if words && pick.is_multiple_of(2) {
         return format!("\"{}\"", WORDS[(pick / 2) % WORDS.len()]);
     }
     if pick % 37 == 1 {
@@ -249,17 +249,24 @@ fn exercise(text: String) -> Result<(), String> {
 }
 
 /// [`exercise`] on another thread: a panic or a hang is a failure with the document shown.
-fn exercise_bounded(text: String) -> Result<(), String> {
+fn exercise_bounded(text: String, seconds: u64) -> Result<(), String> {
     let (tx, rx) = mpsc::channel();
     let shown = text.clone();
     std::thread::spawn(move || {
         let result = std::panic::catch_unwind(|| exercise(text));
         let _ = tx.send(result);
     });
-    match rx.recv_timeout(Duration::from_secs(60)) {
+    match rx.recv_timeout(Duration::from_secs(seconds)) {
         Ok(Ok(result)) => result.map_err(|e| format!("{e}\n--- policy ---\n{shown}")),
-        Ok(Err(_)) => Err(format!("panicked\n--- policy ---\n{shown}")),
-        Err(_) => Err(format!("hung for 60 s\n--- policy ---\n{shown}")),
+        Ok(Err(payload)) => {
+            let message = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Err(format!("panicked: {message}\n--- policy ---\n{shown}"))
+        }
+        Err(_) => Err(format!("hung for {seconds} s\n--- policy ---\n{shown}")),
     }
 }
 
@@ -275,8 +282,53 @@ proptest! {
         let groups = groups();
         let group = &groups[group % groups.len()];
         let text = document(group, &picks, &typed);
-        if let Err(failure) = exercise_bounded(text) {
+        if let Err(failure) = exercise_bounded(text, 60) {
             prop_assert!(false, "{}", failure);
         }
     }
+}
+
+/// Every integer option at the extremes of its type, and at the largest value dfpolicy accepts for
+/// it: validation rejects the value, or a session with it plans, writes and reads. All failures are
+/// listed at once. (`DFPOLICY_EXTREME_KEY=<key>` tries one option: a failed allocation aborts the
+/// whole test process, so a search for new failures runs one option per process.)
+#[test]
+fn every_integer_option_at_its_extremes_is_rejected_or_usable() {
+    let mut failures = Vec::new();
+    for option in registry().options() {
+        let values: &[&str] = match option.kind {
+            ValueKind::UnsignedInteger => {
+                &["18446744073709551615", "9223372036854775807", "4294967296"]
+            }
+            ValueKind::SignedInteger => &["9223372036854775807", "-9223372036854775808"],
+            ValueKind::Capacity => &["\"17179869184G\"", "9223372036854775807"],
+            _ => continue,
+        };
+        if option.key == "datafusion.runtime.temp_directory" {
+            continue;
+        }
+        if std::env::var("DFPOLICY_EXTREME_KEY").is_ok_and(|k| k != option.key) {
+            continue;
+        }
+        let maximum = option.maximum.map(|m| m.to_string());
+        for value in values.iter().copied().chain(maximum.as_deref()) {
+            let text = format!(
+                "[policy]\nname = \"extreme\"\n[settings]\n\"{}\" = {value}\n",
+                option.key
+            );
+            if let Err(failure) = exercise_bounded(text, 15) {
+                failures.push(format!(
+                    "{} = {value}: {}",
+                    option.key,
+                    failure.lines().next().unwrap_or_default()
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
