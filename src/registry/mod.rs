@@ -36,9 +36,16 @@ pub const MACHINE_DEPENDENT_KEYS: &[&str] = &[
 ];
 
 /// Settings every dfpolicy session has whatever the policy says: `information_schema` is on so that a
-/// session can report its settings (`capture_session_settings`). Validation reports a policy that sets
-/// them otherwise, since the value would be ignored.
-pub const FORCED_SETTINGS: &[(&str, &str)] = &[("datafusion.catalog.information_schema", "true")];
+/// session can report its settings (`capture_session_settings`), and the default catalog and schema
+/// exist so that workload tables can be registered. Validation reports a policy that sets them
+/// otherwise, since the value would be ignored.
+pub const FORCED_SETTINGS: &[(&str, &str)] = &[
+    (
+        "datafusion.catalog.create_default_catalog_and_schema",
+        "true",
+    ),
+    ("datafusion.catalog.information_schema", "true"),
+];
 
 /// An upper bound on an integer option that `ConfigOptions::set` does not enforce.
 #[derive(Debug, Clone, Copy)]
@@ -93,6 +100,9 @@ pub const UPPER_BOUNDS: &[UpperBound] = &[
         because: "the capacity of a tokio channel (datafusion-datasource-parquet sink.rs)",
     },
 ];
+
+/// The runtime memory limit: 0 is accepted by DataFusion but leaves no memory for any operator.
+pub const MEMORY_LIMIT: &str = "datafusion.runtime.memory_limit";
 
 /// The umbrella switch that DataFusion expands into three sub-flags when it is set.
 pub const DYNAMIC_FILTER_UMBRELLA: &str = "datafusion.optimizer.enable_dynamic_filter_pushdown";
@@ -333,6 +343,9 @@ impl Registry {
         if key.starts_with("datafusion.execution.parquet.") {
             check_parquet_writer(&scratch)?;
         }
+        if key == CATALOG_LOCATION {
+            check_catalog_location(value)?;
+        }
         Ok(CanonicalValue(rendered))
     }
 
@@ -406,6 +419,37 @@ pub fn engine_message(error: &datafusion::error::DataFusionError) -> String {
         .filter(|part| !part.is_empty())
         .collect::<Vec<_>>()
         .join(": ")
+}
+
+/// The default catalog's location, which DataFusion reads when a session is built.
+pub const CATALOG_LOCATION: &str = "datafusion.catalog.location";
+
+/// Builds the default schema from `location` the way every session does when
+/// `datafusion.catalog.format` is set (`SessionStateDefaults::register_default_schema`), which panics
+/// on a location that is not a URL with an object-store path.
+fn check_catalog_location(location: &str) -> Result<(), String> {
+    use datafusion::catalog::MemoryCatalogProvider;
+    use datafusion::execution::SessionStateDefaults;
+    use datafusion::prelude::SessionConfig;
+
+    let mut config = SessionConfig::new();
+    let options = config.options_mut();
+    options.catalog.location = Some(location.to_string());
+    options.catalog.format = Some("parquet".to_string());
+    let runtime = std::sync::Arc::new(datafusion::execution::runtime_env::RuntimeEnv::default());
+    panic_guard::without_panicking(|| {
+        SessionStateDefaults::register_default_schema(
+            &config,
+            &Default::default(),
+            &runtime,
+            &MemoryCatalogProvider::new(),
+        )
+    })
+    .map_err(|panic| {
+        format!(
+            "`{location}` is not a location DataFusion can open ({panic}); write a URL such as \"file:///data/warehouse/\" or \"s3://bucket/path/\""
+        )
+    })
 }
 
 /// DataFusion renders a machine-dependent option set to `0` as this machine's CPU count. Compiled
@@ -482,7 +526,13 @@ fn runtime_kind(key: &str) -> ValueKind {
 
 fn check_runtime_value(key: &str, kind: ValueKind, value: &str) -> Result<CanonicalValue, String> {
     match kind {
-        ValueKind::Capacity => parse_capacity(key, value).map(|b| CanonicalValue(b.to_string())),
+        ValueKind::Capacity => match parse_capacity(key, value)? {
+            0 if key == MEMORY_LIMIT => Err(
+                "a memory limit of 0 bytes fails every query; leave the limit unset for none"
+                    .to_string(),
+            ),
+            bytes => Ok(CanonicalValue(bytes.to_string())),
+        },
         ValueKind::UnsignedInteger => value
             .parse::<usize>()
             .map(|n| CanonicalValue(n.to_string()))

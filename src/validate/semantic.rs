@@ -382,7 +382,7 @@ fn check_forced(
                 format!("`{}` sets `{key}` to {value}, but dfpolicy sessions always run with {forced}", setter.via),
             )
             .at(file, span)
-            .with_help("remove it: sessions report their settings through `information_schema`, so dfpolicy keeps it on and would ignore this value")
+            .with_help("remove it: dfpolicy sessions report their settings through `information_schema` and register workload tables in the default catalog, so dfpolicy keeps both on and would ignore this value")
         });
     }
     out

@@ -46,10 +46,16 @@ fn every_registry_key_is_accepted_with_its_default_value() {
             toml_literal(option.kind, default)
         );
         let diagnostics = validate_chain(&chain_of(&text));
-        if FORCED_SETTINGS.iter().any(|(key, _)| *key == option.key) {
-            // DataFusion's default is not what dfpolicy sessions run with: saying so is the finding.
+        if let Some((_, forced)) = FORCED_SETTINGS.iter().find(|(key, _)| *key == option.key) {
+            // Where DataFusion's default is not what dfpolicy sessions run with, saying so is the
+            // finding.
+            let expected = if default == *forced {
+                Code::RedundantDefault
+            } else {
+                Code::ForcedSetting
+            };
             let codes: Vec<Code> = diagnostics.iter().map(|d| d.code).collect();
-            assert_eq!(codes, [Code::ForcedSetting], "{}", option.key);
+            assert_eq!(codes, [expected], "{}", option.key);
             checked += 1;
             continue;
         }
