@@ -163,15 +163,11 @@ pub fn check(options: &ParquetOptions) -> Vec<WriterProblem> {
     problems
 }
 
+/// The registry's `&'static` copy of a constrained option's full key.
 fn full_key(option: &'static str) -> &'static str {
     crate::registry::registry()
         .option(&format!("{PREFIX}{option}"))
-        .map(|o| {
-            // The registry outlives the process; hand out its key as a `'static` string.
-            let key: &'static str = o.key.as_str();
-            key
-        })
-        .unwrap_or(option)
+        .map_or(option, |o| o.key.as_str())
 }
 
 fn violation(options: &ParquetOptions, constraint: &WriterConstraint) -> Option<String> {
