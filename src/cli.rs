@@ -6,22 +6,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use std::sync::Arc;
-
 use crate::compile::{classify, diff};
-use crate::diagnostic::{Code, Diagnostic};
-use crate::policy::document::SourceFile;
-use crate::policy::document::display_path;
-use crate::policy::load::{ReadProblem, read_bounded};
 use crate::policy::options::typed_field_for_key;
 use crate::registry::registry;
 use crate::secrets::redact;
-use crate::session::check_namespace;
+use crate::session::check_namespace_file;
 use crate::validate::schema::{SCHEMA_PATH, schema_text};
 use crate::validate::{Policy, render, validate_paths};
-
-/// Largest SQL file the namespace check reads.
-pub const MAX_QUERY_BYTES: usize = 4 << 20;
 
 /// Exit code for success.
 pub const EXIT_OK: u8 = 0;
@@ -180,6 +171,8 @@ fn exit_code(findings: bool) -> u8 {
     if findings { EXIT_FINDINGS } else { EXIT_OK }
 }
 
+/// Every output goes through [`redact`] on its way out, whatever the library already redacted: a net
+/// under outputs (resolved policies, diffs) that carry values the library renders as they are.
 fn execute(command: Command, out: &mut dyn Write) -> Result<u8, Stop> {
     let text = match command {
         Command::Validate {
@@ -234,7 +227,7 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, Stop> {
             let compiled = policy.compile().map_err(failed)?;
             let mut findings = Vec::new();
             for query in &queries {
-                findings.extend(namespace_findings(&compiled, query));
+                findings.extend(check_namespace_file(&compiled, query));
             }
             crate::diagnostic::normalize(&mut findings);
             let text = match format {
@@ -276,55 +269,6 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, Stop> {
     };
     out.write_all(redact(&text).as_bytes())?;
     Ok(EXIT_OK)
-}
-
-/// The namespace findings of one SQL file: its unqualified tables, or why it cannot be checked.
-fn namespace_findings(
-    compiled: &crate::CompiledPolicy,
-    query: &std::path::Path,
-) -> Vec<Diagnostic> {
-    let shown = display_path(query);
-    let text = match read_bounded(query, MAX_QUERY_BYTES) {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        Err(problem) => {
-            let message = match problem {
-                ReadProblem::Io(e) => format!("cannot read query file: {e}"),
-                ReadProblem::NotAFile(kind) => format!("cannot read query file: it is {kind}"),
-                ReadProblem::TooLarge => {
-                    format!(
-                        "query file is larger than {MAX_QUERY_BYTES} bytes, the largest accepted"
-                    )
-                }
-            };
-            return vec![Diagnostic::new(Code::UnreadableFile, message).with_path(shown)];
-        }
-    };
-    let absolute = query.canonicalize().unwrap_or_else(|_| query.to_path_buf());
-    let file = Arc::new(SourceFile::new(shown, absolute, text));
-    let at = |line: u64, column: u64| {
-        let start = file.offset_of(line as usize, column as usize);
-        start..start
-    };
-    match check_namespace(compiled, &file.text) {
-        Ok(found) => found
-            .into_iter()
-            .map(|r| {
-                let start = file.offset_of(r.line as usize, r.column as usize);
-                Diagnostic::new(
-                    Code::UnqualifiedTable,
-                    format!(
-                        "`{}` is not written as catalog.schema.table, which policy `{}` requires",
-                        r.table, compiled.policy
-                    ),
-                )
-                .at(&file, start..start + r.table.len())
-            })
-            .collect(),
-        Err(error) => vec![
-            Diagnostic::new(Code::InvalidSql, error.message.clone())
-                .at(&file, at(error.line, error.column)),
-        ],
-    }
 }
 
 /// Pretty JSON with a final newline. Only for values that always serialize (no non-string map keys).

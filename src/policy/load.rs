@@ -130,13 +130,12 @@ pub fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>, ReadProblem> {
         // If the path was swapped for a FIFO since the check, opening must still not wait.
         options.custom_flags(libc::O_NONBLOCK);
     }
-    let file = options.open(path).map_err(ReadProblem::Io)?;
+    let mut file = options.open(path).map_err(ReadProblem::Io)?;
     let opened = file.metadata().map_err(ReadProblem::Io)?;
     if !opened.is_file() {
         return Err(ReadProblem::NotAFile(file_kind(&opened)));
     }
     // Fixed, aligned chunks: some kernel files (`/proc/self/pagemap`) refuse reads of odd sizes.
-    let mut file = file;
     let mut bytes = Vec::new();
     let mut chunk = vec![0u8; 64 * 1024];
     while bytes.len() <= limit {
@@ -161,6 +160,28 @@ pub enum ReadProblem {
     /// A directory, FIFO, socket or device, named.
     NotAFile(&'static str),
     TooLarge,
+}
+
+impl ReadProblem {
+    /// The finding for a `what` file (`"policy"`, `"query"`) that [`read_bounded`] refused, shown as
+    /// `shown`, read with `limit`.
+    pub fn finding(self, what: &str, limit: usize, shown: &str) -> Diagnostic {
+        let (code, message) = match self {
+            ReadProblem::Io(e) => (
+                Code::UnreadableFile,
+                format!("cannot read {what} file: {e}"),
+            ),
+            ReadProblem::NotAFile(kind) => (
+                Code::UnreadableFile,
+                format!("cannot read {what} file: it is {kind}"),
+            ),
+            ReadProblem::TooLarge => (
+                Code::FileTooLarge,
+                format!("{what} file is larger than {limit} bytes, the largest accepted"),
+            ),
+        };
+        Diagnostic::new(code, message).with_path(shown)
+    }
 }
 
 fn file_kind(metadata: &std::fs::Metadata) -> &'static str {
@@ -188,25 +209,8 @@ fn file_kind(metadata: &std::fs::Metadata) -> &'static str {
 /// Reads and parses one policy file. Every failure is a diagnostic pointing at the file.
 pub fn read_policy(path: &Path, origin: FileId) -> Result<PolicySource, Box<Diagnostic>> {
     let shown = display_path(path);
-    let bytes = read_bounded(path, MAX_POLICY_BYTES).map_err(|problem| {
-        let (code, message) = match problem {
-            ReadProblem::Io(e) => (
-                Code::UnreadableFile,
-                format!("cannot read policy file: {e}"),
-            ),
-            ReadProblem::NotAFile(kind) => (
-                Code::UnreadableFile,
-                format!("cannot read policy file: it is {kind}"),
-            ),
-            ReadProblem::TooLarge => (
-                Code::FileTooLarge,
-                format!(
-                    "policy file is larger than {MAX_POLICY_BYTES} bytes, the largest accepted"
-                ),
-            ),
-        };
-        Box::new(Diagnostic::new(code, message).with_path(&shown))
-    })?;
+    let bytes = read_bounded(path, MAX_POLICY_BYTES)
+        .map_err(|problem| Box::new(problem.finding("policy", MAX_POLICY_BYTES, &shown)))?;
     let unreadable = |e: std::io::Error| {
         Diagnostic::new(
             Code::UnreadableFile,

@@ -363,6 +363,11 @@ pub struct CanonicalValue(pub String);
 /// DataFusion's rendering of one option's value, as `entries()` would show it, without rendering the
 /// other options.
 pub fn render(options: &ConfigOptions, key: &str) -> Option<String> {
+    render_within(options, "datafusion", key)
+}
+
+/// [`render`] for one namespace of options (`ParquetOptions` under `datafusion.execution.parquet`).
+pub fn render_within(options: &impl ConfigField, prefix: &str, key: &str) -> Option<String> {
     struct One<'a> {
         key: &'a str,
         value: Option<String>,
@@ -376,7 +381,7 @@ pub fn render(options: &ConfigOptions, key: &str) -> Option<String> {
         fn none(&mut self, _: &str, _: &'static str) {}
     }
     let mut visitor = One { key, value: None };
-    options.visit(&mut visitor, "datafusion", "");
+    options.visit(&mut visitor, prefix, "");
     visitor.value
 }
 

@@ -9,6 +9,8 @@
 
 use datafusion::config::ParquetOptions;
 
+use super::render_within;
+
 const PREFIX: &str = "datafusion.execution.parquet.";
 
 /// What a constrained option must satisfy.
@@ -171,28 +173,13 @@ fn full_key(option: &'static str) -> &'static str {
 }
 
 fn violation(options: &ParquetOptions, constraint: &WriterConstraint) -> Option<String> {
-    let text: Option<String> = match constraint.option {
-        "bloom_filter_fpp" => options.bloom_filter_fpp.map(|v| v.to_string()),
-        "max_row_group_size" => Some(options.max_row_group_size.to_string()),
-        "statistics_truncate_length" => options.statistics_truncate_length.map(|v| v.to_string()),
-        "column_index_truncate_length" => {
-            options.column_index_truncate_length.map(|v| v.to_string())
-        }
-        "write_batch_size" => Some(options.write_batch_size.to_string()),
-        "data_page_row_count_limit" => Some(options.data_page_row_count_limit.to_string()),
-        "maximum_parallel_row_group_writers" => {
-            Some(options.maximum_parallel_row_group_writers.to_string())
-        }
-        "maximum_buffered_record_batches_per_stream" => Some(
-            options
-                .maximum_buffered_record_batches_per_stream
-                .to_string(),
-        ),
-        "encoding" => options.encoding.clone(),
-        "statistics_enabled" => options.statistics_enabled.clone(),
-        other => unreachable!("no accessor for constrained option `{other}`"),
-    };
-    let text = text?;
+    // DataFusion's rendering of the value; `None` for an unset optional option, which is never a
+    // violation.
+    let text = render_within(
+        options,
+        PREFIX.trim_end_matches('.'),
+        full_key(constraint.option),
+    )?;
     let ok = match constraint.rule {
         Rule::NonZero => text != "0",
         Rule::OpenUnitInterval => text.parse::<f64>().is_ok_and(|v| v > 0.0 && v < 1.0),

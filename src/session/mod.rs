@@ -22,11 +22,17 @@ use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
 use datafusion::prelude::SessionConfig;
 
+use std::path::Path;
+
 use crate::compile::CompiledPolicy;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::policy::document::{SourceFile, display_path};
+use crate::policy::load::read_bounded;
 use crate::registry::{apply_settings, parse_minutes_seconds};
 
 pub use namespace::{
-    SqlError, SqlParsing, UnqualifiedReference, unqualified_references, unqualified_references_with,
+    MAX_QUERY_BYTES, SqlError, SqlParsing, UnqualifiedReference, unqualified_references,
+    unqualified_references_with,
 };
 
 /// How many memory consumers an out-of-memory error names.
@@ -183,6 +189,42 @@ pub fn check_namespace(
         return Ok(Vec::new());
     }
     unqualified_references_with(sql, &sql_parsing(compiled))
+}
+
+/// [`check_namespace`] for one SQL file, as findings located in it: `unqualified-table` for each table
+/// named without catalog and schema, `invalid-sql` when the file cannot be checked, and a read finding
+/// when it cannot be read (it is read without blocking, at most [`MAX_QUERY_BYTES`]).
+pub fn check_namespace_file(compiled: &CompiledPolicy, query: &Path) -> Vec<Diagnostic> {
+    let shown = display_path(query);
+    let text = match read_bounded(query, MAX_QUERY_BYTES) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(problem) => return vec![problem.finding("query", MAX_QUERY_BYTES, &shown)],
+    };
+    let absolute = query.canonicalize().unwrap_or_else(|_| query.to_path_buf());
+    let file = Arc::new(SourceFile::new(shown, absolute, text));
+    let at = |line: u64, column: u64, length: usize| {
+        let start = file.offset_of(line as usize, column as usize);
+        start..start + length
+    };
+    match check_namespace(compiled, &file.text) {
+        Ok(found) => found
+            .into_iter()
+            .map(|r| {
+                Diagnostic::new(
+                    Code::UnqualifiedTable,
+                    format!(
+                        "`{}` is not written as catalog.schema.table, which policy `{}` requires",
+                        r.table, compiled.policy
+                    ),
+                )
+                .at(&file, at(r.line, r.column, r.table.len()))
+            })
+            .collect(),
+        Err(error) => vec![
+            Diagnostic::new(Code::InvalidSql, error.message.clone())
+                .at(&file, at(error.line, error.column, 0)),
+        ],
+    }
 }
 
 /// The parser settings of a compiled policy.

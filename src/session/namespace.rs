@@ -25,6 +25,10 @@ use serde::{Deserialize, Serialize};
 /// (its size is bounded by the query text, which the caller reads with a size limit).
 pub const MAX_EXPRESSION_DEPTH: usize = 2_000;
 
+/// Largest SQL file the namespace check reads: far above any hand-written query, and a bound on the
+/// syntax tree that a too-deep query leaves unfreed (see [`MAX_EXPRESSION_DEPTH`]).
+pub const MAX_QUERY_BYTES: usize = 4 << 20;
+
 /// How a policy parses SQL: the `datafusion.sql_parser.*` settings the namespace check needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SqlParsing {
