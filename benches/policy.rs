@@ -8,7 +8,8 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use datafusion::config::ConfigOptions;
 use datafusion::prelude::SessionContext;
-use dfpolicy::validate::{render, validate_paths};
+use dfpolicy::report::render;
+use dfpolicy::validate::validate_paths;
 use dfpolicy::{Policy, SessionFactory};
 
 const POLICY: &str = "policies/low-memory-smj.toml";

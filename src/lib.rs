@@ -1,30 +1,35 @@
 //! dfpolicy: policy-as-code for Apache DataFusion sessions.
 //!
-//! The flow runs one way: [`policy`] (the TOML model, files, `extends`) → [`validate`] (schema and
-//! DataFusion registry checks, as [`Diagnostic`]s)
-//! → [`compile`] (the complete, canonical environment and its hashes) → [`session`] (DataFusion sessions
-//! built from it). [`registry`] holds what the embedded DataFusion knows (option keys, defaults, rule
-//! names); [`workload`] the embedded TPC-H queries; [`cli`] is a thin layer over the library.
+//! The stages, each importing only the ones before it:
+//! [`registry`] (what the embedded DataFusion knows) → [`policy`] (the TOML language, files,
+//! `extends`, finding policy files) → [`validate`] (schema and registry checks) → [`compile`] (the
+//! complete environment with its hashes, and the front door [`Policy::load`]) → [`session`]
+//! (DataFusion sessions built from a compiled policy) → [`workload`] (tables and queries) → [`cli`].
+//! [`report`] (source files, findings, renderers) and [`secrets`] sit underneath and serve every stage.
 //!
 //! ```no_run
-//! let policy = dfpolicy::Policy::load("policies/baseline.toml")?;
-//! println!("{}", policy.resolved.to_toml());
+//! let policy = dfpolicy::Policy::load("policies/baseline.toml")?; // load, validate, resolve, compile
+//! println!("{}", policy.compiled.hashes.plan_environment_hash);
 //! # Ok::<(), dfpolicy::PolicyError>(())
 //! ```
 
 pub mod cli;
 pub mod compile;
-pub mod diagnostic;
 pub mod policy;
 pub mod registry;
+pub mod report;
 pub mod secrets;
 pub mod session;
 pub mod validate;
 pub mod workload;
 
-pub use compile::{CompiledPolicy, compile};
+pub use compile::{CompiledPolicy, Policy, PolicyError, PolicyLoader, compile};
 pub use datafusion;
-pub use diagnostic::{Code, Diagnostic, Severity};
 pub use policy::{PolicyOptions, ResolvedPolicy};
+pub use report::{Code, Diagnostic, Severity};
 pub use session::{SessionFactory, capture_session_settings};
-pub use validate::{Policy, PolicyError, PolicyLoader};
+
+/// The README's Rust examples, compiled as doctests so that they follow the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

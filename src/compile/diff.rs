@@ -3,8 +3,7 @@
 use serde::Serialize;
 
 use super::CompiledPolicy;
-use super::classify::{SettingClass, classify};
-use crate::registry::registry;
+use crate::registry::{SettingClass, classify, registry};
 
 /// One difference between two environments.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -53,18 +52,18 @@ pub fn diff(left: &CompiledPolicy, right: &CompiledPolicy) -> EnvironmentDiff {
             });
         }
     }
-    let (lr, rr) = (
-        serde_json::to_value(&left.runtime).expect("runtime serializes"),
-        serde_json::to_value(&right.runtime).expect("runtime serializes"),
-    );
-    for (field, l) in lr.as_object().expect("object") {
-        let r = &rr[field];
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    };
+    for ((field, l), (_, r)) in left
+        .runtime
+        .entries()
+        .iter()
+        .zip(right.runtime.entries().iter())
+    {
         if l != r {
-            let text = |v: &serde_json::Value| match v {
-                serde_json::Value::Null => None,
-                serde_json::Value::String(s) => Some(s.clone()),
-                other => Some(other.to_string()),
-            };
             differences.push(SettingDifference {
                 key: format!("runtime.{field}"),
                 left: text(l),
@@ -73,14 +72,10 @@ pub fn diff(left: &CompiledPolicy, right: &CompiledPolicy) -> EnvironmentDiff {
             });
         }
     }
-    for (stage, l, r) in [
-        ("analyzer", &left.rules.analyzer, &right.rules.analyzer),
-        ("logical", &left.rules.logical, &right.rules.logical),
-        ("physical", &left.rules.physical, &right.rules.physical),
-    ] {
+    for ((stage, l), (_, r)) in left.rules.stages().zip(right.rules.stages()) {
         if l != r {
             differences.push(SettingDifference {
-                key: format!("rules.{stage}"),
+                key: format!("rules.{}", stage.name()),
                 left: Some(l.join(",")),
                 right: Some(r.join(",")),
                 class: SettingClass::PlanShape,

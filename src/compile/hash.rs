@@ -19,9 +19,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::CompiledPolicy;
-use super::classify::{SettingClass, classify};
-use crate::policy::options::SECTIONS;
-use crate::registry::{DATAFUSION_VERSION, registry};
+use crate::policy::options::{PolicyOptions, SECTIONS};
+use crate::registry::{DATAFUSION_VERSION, SettingClass, classify, registry};
 
 /// The version of the hash encoding, prefixed to every hash.
 pub const HASH_SCHEME: &str = "v1";
@@ -75,25 +74,23 @@ fn optional(value: &Option<String>) -> serde_json::Value {
 
 /// The runtime settings as lines `runtime.<field>`.
 fn runtime_lines(compiled: &CompiledPolicy) -> BTreeMap<String, serde_json::Value> {
-    let runtime = serde_json::to_value(&compiled.runtime).expect("runtime serializes");
-    runtime
-        .as_object()
-        .expect("runtime is an object")
-        .iter()
-        .map(|(k, v)| (format!("runtime.{k}"), v.clone()))
+    compiled
+        .runtime
+        .entries()
+        .into_iter()
+        .map(|(k, v)| (format!("runtime.{k}"), v))
         .collect()
 }
 
 fn rule_lines(compiled: &CompiledPolicy) -> BTreeMap<String, serde_json::Value> {
     let mut lines = BTreeMap::new();
-    for (stage, names) in [
-        ("analyzer", &compiled.rules.analyzer),
-        ("logical", &compiled.rules.logical),
-        ("physical", &compiled.rules.physical),
-    ] {
+    for (stage, names) in compiled.rules.stages() {
         // Zero-padded positions keep the recipe's order under the sort by name.
         for (index, name) in names.iter().enumerate() {
-            lines.insert(format!("rules.{stage}.{index:03}"), name.clone().into());
+            lines.insert(
+                format!("rules.{}.{index:03}", stage.name()),
+                name.clone().into(),
+            );
         }
     }
     lines
@@ -139,9 +136,8 @@ pub fn plan_environment_hash(compiled: &CompiledPolicy) -> String {
     digest("plan-environment", lines)
 }
 
-/// `canonical`: every option the policy sets, in DataFusion's rendering.
-pub fn policy_hash(compiled: &CompiledPolicy, canonical: &BTreeMap<String, String>) -> String {
-    let options = &compiled.options;
+/// `options`: the resolved policy; `canonical`: every option it sets, in DataFusion's rendering.
+pub fn policy_hash(options: &PolicyOptions, canonical: &BTreeMap<String, String>) -> String {
     let mut lines = BTreeMap::new();
     lines.insert(
         "policy.name".to_string(),
@@ -165,17 +161,11 @@ pub fn policy_hash(compiled: &CompiledPolicy, canonical: &BTreeMap<String, Strin
                 continue;
             };
             let value = if *section == "optimizer" && field.name == "disabled_rules" {
-                let mut names: Vec<String> = value
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|v| v.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                names.sort();
-                names.dedup();
-                names.into()
+                options
+                    .disabled_rules()
+                    .into_iter()
+                    .collect::<Vec<_>>()
+                    .into()
             } else {
                 value.clone()
             };
@@ -185,9 +175,13 @@ pub fn policy_hash(compiled: &CompiledPolicy, canonical: &BTreeMap<String, Strin
     digest("policy", lines)
 }
 
-pub fn hashes(compiled: &CompiledPolicy, canonical: &BTreeMap<String, String>) -> Hashes {
+pub fn hashes(
+    compiled: &CompiledPolicy,
+    options: &PolicyOptions,
+    canonical: &BTreeMap<String, String>,
+) -> Hashes {
     Hashes {
-        policy_hash: policy_hash(compiled, canonical),
+        policy_hash: policy_hash(options, canonical),
         settings_hash: settings_hash(compiled),
         plan_environment_hash: plan_environment_hash(compiled),
     }

@@ -4,26 +4,27 @@
 //! optimizer rule recipe. It is what sessions are built from, what `dfpolicy compile` prints, and what
 //! the hashes are computed over.
 
-pub mod classify;
 pub mod diff;
 pub mod hash;
+pub mod listing;
+pub mod loader;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use datafusion::config::ConfigOptions;
 use serde::{Deserialize, Serialize};
 
-use crate::policy::options::{MemoryPoolKind, PolicyOptions};
+use crate::policy::options::{ExplainFormat, MemoryPoolKind, PolicyOptions, StatisticsQuality};
 use crate::registry::{
-    self, DATAFUSION_VERSION, MACHINE_DEPENDENT_KEYS, RUNTIME_PREFIX, RuleStage,
+    self, DATAFUSION_VERSION, FORCED_SETTINGS, MACHINE_DEPENDENT_KEYS, RUNTIME_PREFIX, RuleStage,
+    ValueKind,
 };
-use crate::validate::Policy;
 
-pub use classify::{SettingClass, classify};
 pub use diff::{EnvironmentDiff, diff};
 pub use hash::{HASH_SCHEME, Hashes};
-
-pub use crate::registry::FORCED_SETTINGS;
+pub use listing::{RuleRow, SettingRow, rule_listing, rules_text, setting_listing, settings_text};
+pub use loader::{Policy, PolicyError, PolicyLoader};
 
 /// The engine a policy was compiled for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,22 +32,74 @@ pub struct Engine {
     pub datafusion: String,
 }
 
+/// How the session's memory limit is shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemoryPool {
+    /// No limit.
+    Unbounded,
+    /// First come, first served (DataFusion's `GreedyMemoryPool`).
+    Greedy,
+    /// Equal shares for spilling operators (DataFusion's `FairSpillPool`).
+    Fair,
+}
+
 /// The runtime environment: memory, spilling and cache budgets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuntimeSettings {
     /// Bytes, or `None` for no limit.
     pub memory_limit: Option<u64>,
-    /// `unbounded` without a limit, else `greedy` or `fair`.
-    pub memory_pool: String,
+    /// `unbounded` exactly when there is no limit.
+    pub memory_pool: MemoryPool,
     /// The spill directory as configured (DataFusion creates a random subdirectory in it).
     pub spill_directory: Option<String>,
     pub max_temp_directory_size: u64,
     pub max_spill_merge_fan_in: u64,
     pub metadata_cache_limit: u64,
     pub list_files_cache_limit: u64,
-    /// `{m}m{s}s`, or `None` for no expiry.
-    pub list_files_cache_ttl: Option<String>,
+    /// How long a listing stays cached, or `None` for no expiry. Written as DataFusion's `SET` takes
+    /// it, `{m}m{s}s`.
+    #[serde(with = "ttl_text")]
+    pub list_files_cache_ttl: Option<Duration>,
     pub file_statistics_cache_limit: u64,
+}
+
+impl RuntimeSettings {
+    /// Every field by name with its JSON value, in declaration order: the one walk over the runtime
+    /// settings that the TOML output, the hashes and the diff share.
+    pub fn entries(&self) -> Vec<(String, serde_json::Value)> {
+        match serde_json::to_value(self).expect("runtime settings serialize") {
+            serde_json::Value::Object(fields) => fields.into_iter().collect(),
+            _ => unreachable!("a struct serializes to an object"),
+        }
+    }
+}
+
+/// The `{m}m{s}s` text of an optional duration, for serde.
+mod ttl_text {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::registry::{parse_duration, render_duration};
+
+    pub fn serialize<S: Serializer>(
+        ttl: &Option<Duration>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match ttl {
+            Some(duration) => serializer.serialize_some(&render_duration(*duration)),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        Option::<String>::deserialize(deserializer)?
+            .map(|text| parse_duration(&text).map_err(serde::de::Error::custom))
+            .transpose()
+    }
 }
 
 /// The optimizer rules a session runs, in order, after `disabled_rules`.
@@ -57,7 +110,49 @@ pub struct RuleRecipe {
     pub physical: Vec<String>,
 }
 
-/// A policy compiled into a complete session environment.
+impl RuleRecipe {
+    pub fn stage(&self, stage: RuleStage) -> &[String] {
+        match stage {
+            RuleStage::Analyzer => &self.analyzer,
+            RuleStage::Logical => &self.logical,
+            RuleStage::Physical => &self.physical,
+        }
+    }
+
+    /// The stages with their rules, in the order a query passes them.
+    pub fn stages(&self) -> impl Iterator<Item = (RuleStage, &[String])> {
+        RuleStage::ALL
+            .into_iter()
+            .map(|stage| (stage, self.stage(stage)))
+    }
+}
+
+/// The namespace rule sessions and query checks apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct NamespaceRule {
+    /// Queries must name tables as `catalog.schema.table`.
+    pub require_qualified_references: bool,
+}
+
+/// What plan bundles expect of the statistics a plan rests on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatisticsExpectation {
+    /// `unknown` accepts anything.
+    pub minimum_quality: StatisticsQuality,
+}
+
+/// What a plan bundle captures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExplainCapture {
+    pub formats: Vec<ExplainFormat>,
+    pub optimizer_trace: bool,
+    /// Runs `EXPLAIN ANALYZE`, which executes the query.
+    pub analyze: bool,
+}
+
+/// A policy compiled into a complete session environment: everything a session, a namespace check or a
+/// plan bundle needs, with no reference back to the policy file. It serializes to JSON and back
+/// without loss (credentials aside, which are redacted when written).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CompiledPolicy {
     pub policy: String,
@@ -71,10 +166,10 @@ pub struct CompiledPolicy {
     pub settings: BTreeMap<String, Option<String>>,
     pub runtime: RuntimeSettings,
     pub rules: RuleRecipe,
+    pub namespace: NamespaceRule,
+    pub statistics: StatisticsExpectation,
+    pub explain: ExplainCapture,
     pub hashes: Hashes,
-    /// The resolved policy the environment was compiled from (for dfpolicy-only options).
-    #[serde(skip)]
-    pub options: PolicyOptions,
 }
 
 /// Why a validated policy could not be compiled. Validation is meant to make this impossible; it
@@ -98,13 +193,7 @@ impl std::fmt::Display for CompileError {
 
 impl std::error::Error for CompileError {}
 
-impl Policy {
-    /// Compiles the policy into its complete session environment.
-    pub fn compile(&self) -> Result<CompiledPolicy, CompileError> {
-        compile(&self.resolved.options)
-    }
-}
-
+/// Compiles a resolved policy into its complete session environment.
 pub fn compile(options: &PolicyOptions) -> Result<CompiledPolicy, CompileError> {
     let name = options.policy.name.clone();
     let error = |key: &str, message: String| CompileError {
@@ -130,7 +219,7 @@ pub fn compile(options: &PolicyOptions) -> Result<CompiledPolicy, CompileError> 
     for (key, value) in runtime_keys {
         let value = registry
             .check_value(key, value)
-            .map_err(|m| error(key, m))?;
+            .map_err(|e| error(key, e.message))?;
         canonical.insert(key.clone(), value.0);
     }
     registry::apply_settings(
@@ -158,6 +247,7 @@ pub fn compile(options: &PolicyOptions) -> Result<CompiledPolicy, CompileError> 
 
     let runtime = compile_runtime(options, &canonical).map_err(|(k, m)| error(&k, m))?;
     let rules = rule_recipe(options);
+    let explain = options.explain.clone().unwrap_or_default();
     let mut compiled = CompiledPolicy {
         policy: name.clone(),
         engine: Engine {
@@ -167,10 +257,30 @@ pub fn compile(options: &PolicyOptions) -> Result<CompiledPolicy, CompileError> 
         settings,
         runtime,
         rules,
+        namespace: NamespaceRule {
+            require_qualified_references: options
+                .namespace
+                .as_ref()
+                .and_then(|n| n.require_qualified_references)
+                .unwrap_or(false),
+        },
+        statistics: StatisticsExpectation {
+            minimum_quality: options
+                .statistics
+                .as_ref()
+                .and_then(|s| s.minimum_quality)
+                .unwrap_or(StatisticsQuality::Unknown),
+        },
+        explain: ExplainCapture {
+            formats: explain
+                .formats
+                .unwrap_or_else(|| vec![ExplainFormat::Indent]),
+            optimizer_trace: explain.optimizer_trace.unwrap_or(false),
+            analyze: explain.analyze.unwrap_or(false),
+        },
         hashes: Hashes::default(),
-        options: options.clone(),
     };
-    compiled.hashes = hash::hashes(&compiled, &canonical);
+    compiled.hashes = hash::hashes(&compiled, options, &canonical);
     Ok(compiled)
 }
 
@@ -207,35 +317,35 @@ fn compile_runtime(
     let memory_limit = number("memory_limit")?;
     let pool = options.runtime.as_ref().and_then(|r| r.memory_pool);
     let memory_pool = match (memory_limit, pool) {
-        (None, _) => "unbounded",
-        (Some(_), Some(MemoryPoolKind::Fair)) => "fair",
-        (Some(_), _) => "greedy",
+        (None, _) => MemoryPool::Unbounded,
+        (Some(_), Some(MemoryPoolKind::Fair)) => MemoryPool::Fair,
+        (Some(_), Some(MemoryPoolKind::Greedy) | None) => MemoryPool::Greedy,
     };
     Ok(RuntimeSettings {
         memory_limit,
-        memory_pool: memory_pool.to_string(),
+        memory_pool,
         spill_directory: value("temp_directory").1.map(str::to_string),
         max_temp_directory_size: required("max_temp_directory_size")?,
         max_spill_merge_fan_in: required("max_spill_merge_fan_in")?,
         metadata_cache_limit: required("metadata_cache_limit")?,
         list_files_cache_limit: required("list_files_cache_limit")?,
-        list_files_cache_ttl: value("list_files_cache_ttl").1.map(str::to_string),
+        list_files_cache_ttl: match value("list_files_cache_ttl") {
+            (_, None) => None,
+            (key, Some(text)) => {
+                Some(registry::parse_duration(text).map_err(|e| (key, e.message))?)
+            }
+        },
         file_statistics_cache_limit: required("file_statistics_cache_limit")?,
     })
 }
 
 fn rule_recipe(options: &PolicyOptions) -> RuleRecipe {
-    let disabled: Vec<&str> = options
-        .optimizer
-        .as_ref()
-        .and_then(|o| o.disabled_rules.as_ref())
-        .map(|rules| rules.iter().map(String::as_str).collect())
-        .unwrap_or_default();
+    let disabled = options.disabled_rules();
     let stage = |wanted: RuleStage| -> Vec<String> {
         registry::registry()
             .rules()
             .iter()
-            .filter(|(stage, name)| *stage == wanted && !disabled.contains(&name.as_str()))
+            .filter(|(stage, name)| *stage == wanted && !disabled.contains(name.as_str()))
             .map(|(_, name)| name.clone())
             .collect()
     };
@@ -257,6 +367,12 @@ impl CompiledPolicy {
 
     fn json_value(&self) -> serde_json::Value {
         serde_json::to_value(self).expect("compiled policies serialize")
+    }
+
+    /// Reads a compiled policy written by [`CompiledPolicy::to_json`] (or `dfpolicy compile --format
+    /// json`).
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
     }
 
     /// The compiled policy as TOML, meant to be committed next to the policy and diffed in review.
@@ -289,6 +405,7 @@ impl CompiledPolicy {
             "plan_environment_hash = {}\n\n",
             toml_string(&self.hashes.plan_environment_hash)
         ));
+        // Typed values, as a policy's `[settings]` takes them: every line can be pasted into a policy.
         out.push_str("[settings]\n");
         let mut unset = Vec::new();
         for (key, value) in &self.settings {
@@ -296,7 +413,7 @@ impl CompiledPolicy {
                 Some(v) => out.push_str(&format!(
                     "{} = {}\n",
                     toml_string(key),
-                    toml_string(&crate::secrets::redact(v))
+                    toml_value(key, &crate::secrets::redact(v))
                 )),
                 None => unset.push(key.as_str()),
             }
@@ -308,29 +425,69 @@ impl CompiledPolicy {
             }
         }
         out.push_str("\n[runtime]\n");
-        let runtime = serde_json::to_value(&self.runtime).expect("runtime serializes");
-        for (key, value) in runtime.as_object().expect("runtime is an object") {
+        for (key, value) in self.runtime.entries() {
             match value {
                 serde_json::Value::Null => out.push_str(&format!("# {key} = unset\n")),
                 serde_json::Value::String(s) => {
-                    out.push_str(&format!("{key} = {}\n", toml_string(s)))
+                    out.push_str(&format!("{key} = {}\n", toml_string(&s)))
                 }
                 other => out.push_str(&format!("{key} = {other}\n")),
             }
         }
         out.push_str("\n[rules]\n");
-        for (stage, names) in [
-            ("analyzer", &self.rules.analyzer),
-            ("logical", &self.rules.logical),
-            ("physical", &self.rules.physical),
-        ] {
-            out.push_str(&format!("{stage} = [\n"));
+        for (stage, names) in self.rules.stages() {
+            out.push_str(&format!("{} = [\n", stage.name()));
             for name in names {
                 out.push_str(&format!("    {},\n", toml_string(name)));
             }
             out.push_str("]\n");
         }
+        out.push_str(&format!(
+            "\n[namespace]\nrequire_qualified_references = {}\n",
+            self.namespace.require_qualified_references
+        ));
+        out.push_str(&format!(
+            "\n[statistics]\nminimum_quality = {}\n",
+            toml_string(&choice_text(&self.statistics.minimum_quality))
+        ));
+        let formats: Vec<String> = self
+            .explain
+            .formats
+            .iter()
+            .map(|f| toml_string(&choice_text(f)))
+            .collect();
+        out.push_str(&format!(
+            "\n[explain]\nformats = [{}]\noptimizer_trace = {}\nanalyze = {}\n",
+            formats.join(", "),
+            self.explain.optimizer_trace,
+            self.explain.analyze
+        ));
         out
+    }
+}
+
+/// A choice's serde name (`"estimated"`, `"pgjson"`).
+fn choice_text(value: &impl Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// A setting's value as TOML of the option's type: booleans and numbers bare, everything else quoted;
+/// what `[settings]` accepts for the same key.
+fn toml_value(key: &str, value: &str) -> String {
+    let kind = registry::registry().option(key).map(|o| o.kind);
+    let bare = match kind {
+        Some(ValueKind::Boolean) => value == "true" || value == "false",
+        Some(ValueKind::UnsignedInteger | ValueKind::SignedInteger) => value.parse::<i64>().is_ok(),
+        Some(ValueKind::Float) => value.parse::<f64>().is_ok_and(f64::is_finite),
+        _ => false,
+    };
+    if bare {
+        value.to_string()
+    } else {
+        toml_string(value)
     }
 }
 

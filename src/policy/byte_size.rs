@@ -47,10 +47,6 @@ impl fmt::Display for ByteSizeError {
 impl std::error::Error for ByteSizeError {}
 
 impl ByteSize {
-    pub fn bytes(self) -> u64 {
-        self.0
-    }
-
     /// Reads a byte size from a signed TOML integer.
     pub fn from_integer(value: i64) -> Result<Self, ByteSizeError> {
         u64::try_from(value)

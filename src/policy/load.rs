@@ -3,10 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::document::{
-    FileId, MAX_POLICY_BYTES, Node, NodeValue, PathSegment, SourceFile, display_path,
-};
-use crate::diagnostic::{Code, Diagnostic, Location};
+use super::document::{FileId, MAX_POLICY_BYTES, Node, NodeValue, PathSegment};
+use crate::report::{Code, Diagnostic, Location, SourceFile, display_path, read_source};
 
 /// Longest `extends` chain followed before giving up (a chain this long is a mistake, not a design).
 pub const MAX_EXTENDS_DEPTH: usize = 32;
@@ -66,15 +64,6 @@ impl PolicyChain {
         }
         merged
     }
-
-    /// `a.toml → b.toml → c.toml`, for messages.
-    pub fn describe(&self) -> String {
-        self.sources
-            .iter()
-            .map(|s| s.file.display_path.as_str())
-            .collect::<Vec<_>>()
-            .join(" → ")
-    }
 }
 
 fn merge_into(base: &mut Node, over: &Node, path: &mut Vec<String>) {
@@ -113,130 +102,9 @@ fn merge_into(base: &mut Node, over: &Node, path: &mut Vec<String>) {
     }
 }
 
-/// Reads at most `limit + 1` bytes of a regular file, without blocking on FIFOs or devices and without
-/// trusting the size the file system reports (`/proc` files report 0 and then read gigabytes).
-pub fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>, ReadProblem> {
-    use std::io::Read;
-    // Checked before opening: opening a FIFO for reading waits for a writer.
-    let metadata = std::fs::metadata(path).map_err(ReadProblem::Io)?;
-    if !metadata.is_file() {
-        return Err(ReadProblem::NotAFile(file_kind(&metadata)));
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        // If the path was swapped for a FIFO since the check, opening must still not wait.
-        options.custom_flags(libc::O_NONBLOCK);
-    }
-    let mut file = options.open(path).map_err(ReadProblem::Io)?;
-    let opened = file.metadata().map_err(ReadProblem::Io)?;
-    if !opened.is_file() {
-        return Err(ReadProblem::NotAFile(file_kind(&opened)));
-    }
-    // Fixed, aligned chunks: some kernel files (`/proc/self/pagemap`) refuse reads of odd sizes.
-    let mut bytes = Vec::new();
-    let mut chunk = vec![0u8; 64 * 1024];
-    while bytes.len() <= limit {
-        let read = match file.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(read) => read,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(ReadProblem::Io(e)),
-        };
-        bytes.extend_from_slice(&chunk[..read]);
-    }
-    if bytes.len() > limit {
-        return Err(ReadProblem::TooLarge);
-    }
-    Ok(bytes)
-}
-
-/// Why [`read_bounded`] read nothing.
-#[derive(Debug)]
-pub enum ReadProblem {
-    Io(std::io::Error),
-    /// A directory, FIFO, socket or device, named.
-    NotAFile(&'static str),
-    TooLarge,
-}
-
-impl ReadProblem {
-    /// The finding for a `what` file (`"policy"`, `"query"`) that [`read_bounded`] refused, shown as
-    /// `shown`, read with `limit`.
-    pub fn finding(self, what: &str, limit: usize, shown: &str) -> Diagnostic {
-        let (code, message) = match self {
-            ReadProblem::Io(e) => (
-                Code::UnreadableFile,
-                format!("cannot read {what} file: {e}"),
-            ),
-            ReadProblem::NotAFile(kind) => (
-                Code::UnreadableFile,
-                format!("cannot read {what} file: it is {kind}"),
-            ),
-            ReadProblem::TooLarge => (
-                Code::FileTooLarge,
-                format!("{what} file is larger than {limit} bytes, the largest accepted"),
-            ),
-        };
-        Diagnostic::new(code, message).with_path(shown)
-    }
-}
-
-fn file_kind(metadata: &std::fs::Metadata) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        let kind = metadata.file_type();
-        if kind.is_fifo() {
-            return "a FIFO";
-        }
-        if kind.is_socket() {
-            return "a socket";
-        }
-        if kind.is_char_device() || kind.is_block_device() {
-            return "a device";
-        }
-    }
-    if metadata.is_dir() {
-        "a directory"
-    } else {
-        "not a regular file"
-    }
-}
-
 /// Reads and parses one policy file. Every failure is a diagnostic pointing at the file.
 pub fn read_policy(path: &Path, origin: FileId) -> Result<PolicySource, Box<Diagnostic>> {
-    let shown = display_path(path);
-    let bytes = read_bounded(path, MAX_POLICY_BYTES)
-        .map_err(|problem| Box::new(problem.finding("policy", MAX_POLICY_BYTES, &shown)))?;
-    let unreadable = |e: std::io::Error| {
-        Diagnostic::new(
-            Code::UnreadableFile,
-            format!("cannot read policy file: {e}"),
-        )
-        .with_path(&shown)
-    };
-    let absolute = path.canonicalize().map_err(unreadable)?;
-    let text = match String::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(error) => {
-            let valid_up_to = error.utf8_error().valid_up_to();
-            let bytes = error.into_bytes();
-            let prefix = String::from_utf8_lossy(&bytes[..valid_up_to]).into_owned();
-            let file = Arc::new(SourceFile::new(shown, absolute, prefix));
-            return Err(Box::new(
-                Diagnostic::new(
-                    Code::NotUtf8,
-                    format!("policy files must be UTF-8; byte {valid_up_to} is not valid UTF-8"),
-                )
-                .at(&file, valid_up_to..valid_up_to)
-                .with_help("save the file as UTF-8"),
-            ));
-        }
-    };
-    let file = Arc::new(SourceFile::new(shown, absolute, text));
+    let file = read_source(path, "policy", MAX_POLICY_BYTES)?;
     match Node::parse(&file.text, origin) {
         Ok(tree) => Ok(PolicySource { file, tree }),
         Err((message, span)) => {

@@ -1,14 +1,18 @@
-//! The policy language: the TOML model, reading files with their spans, and `extends`.
+//! The policy language: the TOML model, reading files with their spans, `extends`, and finding policy
+//! files. It knows nothing of DataFusion: what the keys mean is the registry's, checked by `validate`.
 
 pub mod byte_size;
+pub mod discover;
 pub mod document;
 pub mod load;
 pub mod options;
 
 use std::sync::Arc;
 
+use crate::report::SourceFile;
+
 pub use byte_size::ByteSize;
-pub use document::{Node, SourceFile};
+pub use document::Node;
 pub use load::{PolicyChain, PolicySource, load_chain, read_policy};
 pub use options::PolicyOptions;
 

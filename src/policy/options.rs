@@ -10,7 +10,6 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
 use super::byte_size::ByteSize;
-use crate::registry::{ValueKind, registry};
 
 /// How a typed field's value is written and handed to DataFusion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,38 +39,25 @@ pub trait FieldValue {
     fn engine_text(&self) -> String;
 }
 
-impl FieldValue for bool {
-    const KIND: FieldKind = FieldKind::Boolean;
-    fn engine_text(&self) -> String {
-        self.to_string()
-    }
+/// Scalars are handed to DataFusion as Rust prints them: `true`, `8192`, `0.5`, the text itself. This is
+/// the one place a policy value becomes the text `ConfigOptions::set` takes.
+macro_rules! scalar_field_value {
+    ($($ty:ty => $kind:ident),*) => {$(
+        impl FieldValue for $ty {
+            const KIND: FieldKind = FieldKind::$kind;
+            fn engine_text(&self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
 }
 
-impl FieldValue for u64 {
-    const KIND: FieldKind = FieldKind::Integer;
-    fn engine_text(&self) -> String {
-        self.to_string()
-    }
-}
-
-impl FieldValue for f64 {
-    const KIND: FieldKind = FieldKind::Float;
-    fn engine_text(&self) -> String {
-        self.to_string()
-    }
-}
+scalar_field_value!(bool => Boolean, u64 => Integer, i64 => Integer, f64 => Float, String => Text);
 
 impl FieldValue for ByteSize {
     const KIND: FieldKind = FieldKind::Bytes;
     fn engine_text(&self) -> String {
         self.0.to_string()
-    }
-}
-
-impl FieldValue for String {
-    const KIND: FieldKind = FieldKind::Text;
-    fn engine_text(&self) -> String {
-        self.clone()
     }
 }
 
@@ -444,10 +430,10 @@ impl SettingValue {
     /// The string DataFusion's `set` takes.
     pub fn engine_text(&self) -> String {
         match self {
-            SettingValue::Boolean(b) => b.to_string(),
-            SettingValue::Integer(i) => i.to_string(),
-            SettingValue::Float(f) => f.to_string(),
-            SettingValue::Text(s) => s.clone(),
+            SettingValue::Boolean(b) => b.engine_text(),
+            SettingValue::Integer(i) => i.engine_text(),
+            SettingValue::Float(f) => f.engine_text(),
+            SettingValue::Text(s) => s.engine_text(),
         }
     }
 }
@@ -462,78 +448,64 @@ impl JsonSchema for EngineSettings {
         "EngineSettings".into()
     }
 
-    /// One property per DataFusion option, with its description and type, so editors complete keys.
+    /// A table of scalars. The policy model does not know DataFusion's options: the schema generator
+    /// (`validate::schema`) lists them as properties from the registry.
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        let mut properties = serde_json::Map::new();
-        for option in registry().options() {
-            let types: serde_json::Value = match option.kind {
-                ValueKind::Boolean => "boolean".into(),
-                ValueKind::UnsignedInteger | ValueKind::SignedInteger => "integer".into(),
-                ValueKind::Float => serde_json::json!(["number", "integer"]),
-                ValueKind::Text | ValueKind::Choice | ValueKind::Duration => "string".into(),
-                ValueKind::Capacity => serde_json::json!(["string", "integer"]),
-            };
-            let default = option.default.as_deref().unwrap_or("NULL");
-            let mut property = serde_json::Map::new();
-            property.insert(
-                "description".into(),
-                format!("{} (default: {default})", option.description).into(),
-            );
-            property.insert("type".into(), types);
-            if matches!(option.kind, ValueKind::UnsignedInteger) {
-                property.insert("minimum".into(), option.minimum.unwrap_or(0).into());
-            }
-            if let Some(maximum) = option.maximum {
-                property.insert("maximum".into(), maximum.into());
-            }
-            properties.insert(option.key.clone(), property.into());
-        }
         json_schema!({
             "description": "Any DataFusion 55 option by its full key (`\"datafusion.execution.parquet.coerce_int96\" = \"ms\"`), for options without a typed field. A key may not contradict a typed field that sets the same option.",
             "type": "object",
-            "properties": properties,
-            "additionalProperties": false
+            "additionalProperties": { "type": ["boolean", "integer", "number", "string"] }
         })
     }
 }
 
-/// One policy file. Every section but `[policy]` is optional.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(title = "dfpolicy policy")]
-pub struct PolicyOptions {
-    pub policy: PolicyMeta,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub execution: Option<ExecutionOptions>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parquet: Option<ParquetOptions>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub joins: Option<JoinOptions>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<NamespaceOptions>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub optimizer: Option<OptimizerOptions>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub statistics: Option<StatisticsOptions>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub explain: Option<ExplainOptions>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub runtime: Option<RuntimeOptions>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub settings: Option<EngineSettings>,
+/// Declares the policy file: `[policy]`, the typed sections in file order, and `[settings]`. The
+/// struct, the section table [`SECTIONS`] and the collection of engine settings come from this one
+/// list.
+macro_rules! policy_sections {
+    ($($section:ident: $ty:ty,)*) => {
+        /// One policy file. Every section but `[policy]` is optional.
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        #[schemars(title = "dfpolicy policy")]
+        pub struct PolicyOptions {
+            pub policy: PolicyMeta,
+            $(
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                pub $section: Option<$ty>,
+            )*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub settings: Option<EngineSettings>,
+        }
+
+        /// The typed sections and their fields, in file order.
+        pub const SECTIONS: &[(&str, &[FieldSpec])] = &[$((stringify!($section), <$ty>::FIELDS),)*];
+
+        impl PolicyOptions {
+            /// The DataFusion settings the typed sections set, as `(key, value)`, in section order.
+            pub fn typed_engine_settings(&self) -> Vec<(&'static str, String)> {
+                let mut settings = Vec::new();
+                $(
+                    if let Some(section) = &self.$section {
+                        settings.extend(section.engine_settings());
+                    }
+                )*
+                settings
+            }
+        }
+    };
 }
 
-/// The typed sections and their fields, in file order.
-pub const SECTIONS: &[(&str, &[FieldSpec])] = &[
-    ("execution", ExecutionOptions::FIELDS),
-    ("parquet", ParquetOptions::FIELDS),
-    ("joins", JoinOptions::FIELDS),
-    ("namespace", NamespaceOptions::FIELDS),
-    ("optimizer", OptimizerOptions::FIELDS),
-    ("statistics", StatisticsOptions::FIELDS),
-    ("explain", ExplainOptions::FIELDS),
-    ("runtime", RuntimeOptions::FIELDS),
-];
+policy_sections! {
+    execution: ExecutionOptions,
+    parquet: ParquetOptions,
+    joins: JoinOptions,
+    namespace: NamespaceOptions,
+    optimizer: OptimizerOptions,
+    statistics: StatisticsOptions,
+    explain: ExplainOptions,
+    runtime: RuntimeOptions,
+}
 
 /// The typed field that sets a DataFusion key, as `(section, field)`.
 pub fn typed_field_for_key(key: &str) -> Option<(&'static str, &'static FieldSpec)> {
@@ -565,18 +537,14 @@ impl PolicyOptions {
         settings
     }
 
-    /// The DataFusion settings the typed sections set, as `(key, value)`, in section order.
-    pub fn typed_engine_settings(&self) -> Vec<(&'static str, String)> {
-        let mut settings = Vec::new();
-        macro_rules! collect {
-            ($($section:ident),*) => {
-                $( if let Some(section) = &self.$section { settings.extend(section.engine_settings()); } )*
-            };
-        }
-        collect!(
-            execution, parquet, joins, namespace, optimizer, statistics, explain, runtime
-        );
-        settings
+    /// The optimizer rules the policy removes, as a set: `extends` unions the lists, so order and
+    /// repeats carry no meaning.
+    pub fn disabled_rules(&self) -> std::collections::BTreeSet<&str> {
+        self.optimizer
+            .iter()
+            .flat_map(|o| o.disabled_rules.iter().flatten())
+            .map(String::as_str)
+            .collect()
     }
 }
 
@@ -589,20 +557,5 @@ mod tests {
         assert_eq!(MemoryPoolKind::Fair.engine_text(), "fair");
         assert_eq!(ExplainFormat::Pgjson.engine_text(), "pgjson");
         assert_eq!(StatisticsQuality::Estimated.engine_text(), "estimated");
-    }
-
-    #[test]
-    fn every_typed_key_is_a_datafusion_option() {
-        for (section, fields) in SECTIONS {
-            for field in *fields {
-                if let Some(key) = field.key {
-                    assert!(
-                        registry().option(key).is_some(),
-                        "[{section}].{} maps to unknown {key}",
-                        field.name
-                    );
-                }
-            }
-        }
     }
 }

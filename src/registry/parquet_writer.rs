@@ -9,9 +9,11 @@
 
 use datafusion::config::ParquetOptions;
 
-use super::render_within;
+use super::apply::render_within;
+use super::values::RejectedBy;
 
-const PREFIX: &str = "datafusion.execution.parquet.";
+/// The prefix of every Parquet option key.
+pub const PREFIX: &str = "datafusion.execution.parquet.";
 
 /// What a constrained option must satisfy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +107,8 @@ pub struct WriterProblem {
     /// The options involved, the one to point at first.
     pub keys: Vec<&'static str>,
     pub message: String,
+    /// The table here (dfpolicy, mirroring arrow-rs), or DataFusion's conversion of the options.
+    pub rejected_by: RejectedBy,
 }
 
 /// The constraint on one option, if it has one.
@@ -122,22 +126,29 @@ pub fn check(options: &ParquetOptions) -> Vec<WriterProblem> {
             problems.push(WriterProblem {
                 keys: vec![full_key(constraint.option)],
                 message: format!("{message}: {}", constraint.because),
+                rejected_by: RejectedBy::Dfpolicy,
             });
         }
     }
     let cdc = &options.content_defined_chunking;
     if cdc.enabled {
-        let keys = vec![CDC_MIN_CHUNK_SIZE, CDC_MAX_CHUNK_SIZE, CDC_ENABLED];
+        let sizes = vec![CDC_MIN_CHUNK_SIZE, CDC_MAX_CHUNK_SIZE, CDC_ENABLED];
         let (min, max) = (cdc.min_chunk_size as i128, cdc.max_chunk_size as i128);
-        let message = if min == 0 {
-            Some("content-defined chunking needs `min_chunk_size` > 0 (parquet 59.3 `set_content_defined_chunking` asserts it)".to_string())
+        let found = if min == 0 {
+            Some((sizes, "content-defined chunking needs `min_chunk_size` > 0 (parquet 59.3 `set_content_defined_chunking` asserts it)".to_string()))
         } else if max <= min {
-            Some(format!(
-                "content-defined chunking needs `max_chunk_size` ({max}) > `min_chunk_size` ({min}) (parquet 59.3 `set_content_defined_chunking` asserts it)"
+            Some((
+                sizes,
+                format!(
+                    "content-defined chunking needs `max_chunk_size` ({max}) > `min_chunk_size` ({min}) (parquet 59.3 `set_content_defined_chunking` asserts it)"
+                ),
             ))
         } else if max > i64::MAX as i128 {
-            Some(format!(
-                "content-defined chunking sizes must fit in 63 bits; `max_chunk_size` is {max} (parquet 59.3 converts them to i64)"
+            Some((
+                sizes,
+                format!(
+                    "content-defined chunking sizes must fit in 63 bits; `max_chunk_size` is {max} (parquet 59.3 converts them to i64)"
+                ),
             ))
         } else {
             // parquet 59.3 `ContentDefinedChunker::calculate_mask` (column/chunker/cdc.rs), in i128 so
@@ -149,17 +160,19 @@ pub fn check(options: &ParquetOptions) -> Vec<WriterProblem> {
                 0
             };
             let effective = mask_bits - i128::from(cdc.norm_level);
-            (!(1..=63).contains(&effective)).then(|| format!(
+            let mut keys = vec![CDC_NORM_LEVEL];
+            keys.extend(sizes);
+            (!(1..=63).contains(&effective)).then(|| (keys, format!(
                 "content-defined chunking with min {min}, max {max} and norm_level {} gives a {effective}-bit mask; arrow-rs needs 1 to 63 bits (parquet 59.3 `ContentDefinedChunker::calculate_mask`): widen the chunk size range or move `norm_level` towards 0",
                 cdc.norm_level
-            ))
+            )))
         };
-        if let Some(message) = message {
-            let mut keys = keys;
-            if message.contains("norm_level") {
-                keys.insert(0, CDC_NORM_LEVEL);
-            }
-            problems.push(WriterProblem { keys, message });
+        if let Some((keys, message)) = found {
+            problems.push(WriterProblem {
+                keys,
+                message,
+                rejected_by: RejectedBy::Dfpolicy,
+            });
         }
     }
     problems

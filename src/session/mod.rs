@@ -6,15 +6,12 @@ pub mod namespace;
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
-use std::time::Duration;
 
 use datafusion::arrow::array::{Array, StringArray};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::{SessionContext, SessionState};
-use datafusion::execution::memory_pool::{
-    FairSpillPool, GreedyMemoryPool, MemoryPool, TrackConsumersPool,
-};
+use datafusion::execution::memory_pool::{FairSpillPool, GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::optimizer::analyzer::{Analyzer, AnalyzerRule};
 use datafusion::optimizer::optimizer::{Optimizer, OptimizerRule};
@@ -24,11 +21,9 @@ use datafusion::prelude::SessionConfig;
 
 use std::path::Path;
 
-use crate::compile::CompiledPolicy;
-use crate::diagnostic::{Code, Diagnostic};
-use crate::policy::document::{SourceFile, display_path};
-use crate::policy::load::read_bounded;
-use crate::registry::{apply_settings, parse_minutes_seconds};
+use crate::compile::{CompiledPolicy, MemoryPool};
+use crate::registry::apply_settings;
+use crate::report::{Code, Diagnostic, Noun, Report, display_path, normalize, read_source};
 
 pub use namespace::{
     MAX_QUERY_BYTES, SqlError, SqlParsing, UnqualifiedReference, unqualified_references,
@@ -126,17 +121,23 @@ impl SessionFactory {
                 "file_statistics_cache_limit",
                 runtime.file_statistics_cache_limit,
             )?);
-        if let Some(ttl) = &runtime.list_files_cache_ttl {
-            let seconds = parse_minutes_seconds(ttl).map_err(DataFusionError::Configuration)?;
-            builder = builder.with_object_list_cache_ttl(Some(Duration::from_secs(seconds)));
+        if let Some(ttl) = runtime.list_files_cache_ttl {
+            builder = builder.with_object_list_cache_ttl(Some(ttl));
         }
         if let Some(limit) = runtime.memory_limit {
             let limit = usize_of("memory_limit", limit)?;
             let top = NonZeroUsize::new(REPORTED_CONSUMERS).expect("non-zero");
-            let pool: Arc<dyn MemoryPool> = match runtime.memory_pool.as_str() {
-                "fair" => Arc::new(TrackConsumersPool::new(FairSpillPool::new(limit), top)),
-                _ => Arc::new(TrackConsumersPool::new(GreedyMemoryPool::new(limit), top)),
-            };
+            let pool: Arc<dyn datafusion::execution::memory_pool::MemoryPool> =
+                match runtime.memory_pool {
+                    MemoryPool::Fair => {
+                        Arc::new(TrackConsumersPool::new(FairSpillPool::new(limit), top))
+                    }
+                    // A limit always comes with a pool; `unbounded` cannot occur with one, and greedy is
+                    // DataFusion's own choice for `with_memory_limit`.
+                    MemoryPool::Greedy | MemoryPool::Unbounded => {
+                        Arc::new(TrackConsumersPool::new(GreedyMemoryPool::new(limit), top))
+                    }
+                };
             builder = builder.with_memory_pool(pool);
         }
         if let Some(directory) = &runtime.spill_directory {
@@ -179,13 +180,7 @@ pub fn check_namespace(
     compiled: &CompiledPolicy,
     sql: &str,
 ) -> std::result::Result<Vec<UnqualifiedReference>, SqlError> {
-    let required = compiled
-        .options
-        .namespace
-        .as_ref()
-        .and_then(|n| n.require_qualified_references)
-        .unwrap_or(false);
-    if !required {
+    if !compiled.namespace.require_qualified_references {
         return Ok(Vec::new());
     }
     unqualified_references_with(sql, &sql_parsing(compiled))
@@ -195,13 +190,10 @@ pub fn check_namespace(
 /// named without catalog and schema, `invalid-sql` when the file cannot be checked, and a read finding
 /// when it cannot be read (it is read without blocking, at most [`MAX_QUERY_BYTES`]).
 pub fn check_namespace_file(compiled: &CompiledPolicy, query: &Path) -> Vec<Diagnostic> {
-    let shown = display_path(query);
-    let text = match read_bounded(query, MAX_QUERY_BYTES) {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        Err(problem) => return vec![problem.finding("query", MAX_QUERY_BYTES, &shown)],
+    let file = match read_source(query, "query", MAX_QUERY_BYTES) {
+        Ok(file) => file,
+        Err(finding) => return vec![*finding],
     };
-    let absolute = query.canonicalize().unwrap_or_else(|_| query.to_path_buf());
-    let file = Arc::new(SourceFile::new(shown, absolute, text));
     let at = |line: u64, column: u64, length: usize| {
         let start = file.offset_of(line as usize, column as usize);
         start..start + length
@@ -225,6 +217,23 @@ pub fn check_namespace_file(compiled: &CompiledPolicy, query: &Path) -> Vec<Diag
                 .at(&file, at(error.line, error.column, 0)),
         ],
     }
+}
+
+/// [`check_namespace_file`] for several files, as one report (sorted, capped per code and file).
+pub fn check_namespace_files(compiled: &CompiledPolicy, queries: &[impl AsRef<Path>]) -> Report {
+    let mut report = Report {
+        noun: Noun::QUERY,
+        ..Report::default()
+    };
+    for query in queries {
+        report.files.push(display_path(query.as_ref()));
+        report
+            .diagnostics
+            .extend(check_namespace_file(compiled, query.as_ref()));
+    }
+    report.files.sort();
+    normalize(&mut report.diagnostics);
+    report
 }
 
 /// The parser settings of a compiled policy.

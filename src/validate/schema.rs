@@ -1,19 +1,16 @@
-//! The JSON schema generated from [`PolicyOptions`], and the validation layer that runs it.
+//! The JSON schema of policy files: generated from the policy model ([`PolicyOptions`], doc comments
+//! become descriptions), with `[settings]` listing every option of the embedded DataFusion from the
+//! registry. Editors use the checked-in copy; validation runs the same schema.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use jsonschema::error::{TypeKind, ValidationErrorKind};
 use schemars::generate::SchemaSettings;
 use schemars::transform::RecursiveTransform;
 use serde_json::Value;
 
-use super::suggest::{closest, unknown_name, unknown_name_without_help};
-use crate::diagnostic::MAX_FINDINGS_PER_KIND;
-use crate::diagnostic::{Code, Diagnostic};
-use crate::policy::document::{
-    Node, NodeValue, PathSegment, SourceFile, path_text, pointer_to_path,
-};
+use crate::policy::document::PathSegment;
 use crate::policy::options::PolicyOptions;
+use crate::registry::{ValueKind, registry};
 
 /// Where the checked-in schema lives, relative to the repository root.
 pub const SCHEMA_PATH: &str = "schema/policy.schema.json";
@@ -27,7 +24,9 @@ pub fn policy_schema() -> &'static Value {
             .with_transform(RecursiveTransform(drop_null))
             .into_generator();
         let schema = generator.into_root_schema_for::<PolicyOptions>();
-        serde_json::to_value(schema).expect("a generated schema is JSON")
+        let mut schema = serde_json::to_value(schema).expect("a generated schema is JSON");
+        schema["properties"]["settings"] = settings_schema();
+        schema
     })
 }
 
@@ -70,10 +69,38 @@ fn drop_null(schema: &mut schemars::Schema) {
     }
 }
 
-fn validator() -> &'static jsonschema::Validator {
-    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
-    VALIDATOR.get_or_init(|| {
-        jsonschema::draft7::new(policy_schema()).expect("the generated schema is valid draft-07")
+/// `[settings]`: one property per DataFusion option, with its description, default and type, so editors
+/// complete keys and the schema layer rejects unknown ones.
+fn settings_schema() -> Value {
+    let mut properties = serde_json::Map::new();
+    for option in registry().options() {
+        let types: Value = match option.kind {
+            ValueKind::Boolean => "boolean".into(),
+            ValueKind::UnsignedInteger | ValueKind::SignedInteger => "integer".into(),
+            ValueKind::Float => serde_json::json!(["number", "integer"]),
+            ValueKind::Text | ValueKind::Choice | ValueKind::Duration => "string".into(),
+            ValueKind::Capacity => serde_json::json!(["string", "integer"]),
+        };
+        let default = option.default.as_deref().unwrap_or("NULL");
+        let mut property = serde_json::Map::new();
+        property.insert(
+            "description".into(),
+            format!("{} (default: {default})", option.description).into(),
+        );
+        property.insert("type".into(), types);
+        if matches!(option.kind, ValueKind::UnsignedInteger) {
+            property.insert("minimum".into(), option.minimum.unwrap_or(0).into());
+        }
+        if let Some(maximum) = option.maximum {
+            property.insert("maximum".into(), maximum.into());
+        }
+        properties.insert(option.key.clone(), property.into());
+    }
+    serde_json::json!({
+        "description": "Any DataFusion 55 option by its full key (`\"datafusion.execution.parquet.coerce_int96\" = \"ms\"`), for options without a typed field. A key may not contradict a typed field that sets the same option.",
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": false
     })
 }
 
@@ -96,269 +123,23 @@ pub fn allowed_keys(path: &[PathSegment]) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The tree as the JSON instance the schema checks. Values JSON cannot carry faithfully become
-/// `null`, which no type of the schema admits, so the schema reports them where they stand: datetimes,
-/// non-finite floats, integers beyond 64 bits, and whole-number floats where an integer is expected
-/// (JSON Schema counts `4096.0` as an integer, DataFusion does not).
-fn instance(node: &Node, schema: Option<&Value>) -> Value {
-    match &node.value {
-        NodeValue::Table(table) => Value::Object(
-            table
-                .iter()
-                .map(|(key, child)| {
-                    let sub = schema
-                        .and_then(|s| s.get("properties"))
-                        .and_then(|p| p.get(key));
-                    (key.clone(), instance(child, sub))
-                })
-                .collect(),
-        ),
-        NodeValue::Array(items) => {
-            let sub = schema.and_then(|s| s.get("items"));
-            Value::Array(items.iter().map(|item| instance(item, sub)).collect())
+#[cfg(test)]
+mod tests {
+    use crate::policy::options::SECTIONS;
+    use crate::registry::registry;
+
+    #[test]
+    fn every_typed_key_is_a_datafusion_option() {
+        for (section, fields) in SECTIONS {
+            for field in *fields {
+                if let Some(key) = field.key {
+                    assert!(
+                        registry().option(key).is_some(),
+                        "[{section}].{} maps to unknown {key}",
+                        field.name
+                    );
+                }
+            }
         }
-        NodeValue::Datetime(_) | NodeValue::HugeInteger(_) => Value::Null,
-        NodeValue::Float(f) if !f.is_finite() => Value::Null,
-        NodeValue::Float(f) if f.fract() == 0.0 && schema.is_some_and(wants_integer_only) => {
-            Value::Null
-        }
-        _ => node.to_json(),
-    }
-}
-
-fn wants_integer_only(schema: &Value) -> bool {
-    let types: Vec<&str> = match schema.get("type") {
-        Some(Value::String(t)) => vec![t.as_str()],
-        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
-        _ => return false,
-    };
-    types.contains(&"integer") && !types.contains(&"number")
-}
-
-/// Why a value that became `null` in the instance does not fit, where the schema expected `expected`.
-fn unrepresentable(node: &Node, file: &SourceFile, at: &str, expected: &str) -> Diagnostic {
-    let written = node.written(&file.text);
-    match &node.value {
-        NodeValue::HugeInteger(_) => Diagnostic::new(
-            Code::OutOfRange,
-            format!("`{at}` is {written}, which does not fit in a 64-bit integer"),
-        ),
-        NodeValue::Float(f) if !f.is_finite() => Diagnostic::new(
-            Code::WrongType,
-            format!("`{at}` must be {expected}, found `{written}`, which is not a finite number"),
-        ),
-        NodeValue::Float(f) => Diagnostic::new(
-            Code::WrongType,
-            format!("`{at}` must be {expected}, found the float `{written}`"),
-        )
-        .with_help(format!("write it without a fraction: {f:.0}")),
-        NodeValue::Datetime(_) => Diagnostic::new(
-            Code::WrongType,
-            format!("`{at}` must be {expected}, found the datetime `{written}`"),
-        )
-        .with_help("TOML reads an unquoted date or time as a datetime; quote text values"),
-        _ => Diagnostic::new(
-            Code::WrongType,
-            format!(
-                "`{at}` must be {expected}, found {}",
-                node.value.type_name()
-            ),
-        ),
-    }
-}
-
-/// The schema layer: every place where the file's tree does not match the schema.
-pub fn check(file: &Arc<SourceFile>, tree: &Node) -> Vec<Diagnostic> {
-    let instance = instance(tree, Some(policy_schema()));
-    let mut diagnostics = Vec::new();
-    let mut unknown_names = 0usize;
-    let mut unrepresentable_reported = std::collections::HashSet::new();
-    for error in validator().iter_errors(&instance) {
-        let path = pointer_to_path(error.instance_path.as_str(), tree);
-        let node = tree.deepest(&path);
-        let at = path_text(&path);
-        let diagnostic = match &error.kind {
-            // A value JSON cannot carry: one finding, whichever keyword (type, enum) noticed it.
-            _ if error.instance.is_null() => {
-                if !unrepresentable_reported.insert(node.span.start) {
-                    continue;
-                }
-                let expected = match &error.kind {
-                    ValidationErrorKind::Type { kind } => expected_types(kind, &path),
-                    ValidationErrorKind::Enum { options } => format!("one of {options}"),
-                    _ => "a string, number or boolean".to_string(),
-                };
-                unrepresentable(node, file, &at, &expected)
-            }
-            ValidationErrorKind::AdditionalProperties { unexpected } => {
-                for name in unexpected {
-                    let child = node.get(name);
-                    let span = child
-                        .and_then(|c| c.key_span.clone())
-                        .unwrap_or_else(|| node.span.clone());
-                    unknown_names += 1;
-                    // Past the cap the report keeps only a count, so skip the costly suggestion.
-                    let diagnostic = if unknown_names > MAX_FINDINGS_PER_KIND {
-                        unknown_name_without_help(&path, name, child)
-                    } else {
-                        unknown_name(&path, name, child)
-                    };
-                    diagnostics.push(diagnostic.at(file, span));
-                }
-                continue;
-            }
-            ValidationErrorKind::Required { property } => {
-                let name = property.as_str().unwrap_or_default();
-                let table = if path.is_empty() {
-                    "the file".to_string()
-                } else {
-                    format!("[{at}]")
-                };
-                let message = if path.is_empty() {
-                    format!("missing required table `[{name}]`")
-                } else {
-                    format!("missing required key `{name}` in {table}")
-                };
-                let help = if path.is_empty() && name == "policy" {
-                    "start the file with:\n[policy]\nname = \"my-policy\"".to_string()
-                } else {
-                    format!("add `{name} = ...` to {table}")
-                };
-                Diagnostic::new(Code::MissingKey, message).with_help(help)
-            }
-            ValidationErrorKind::Type { kind } => {
-                let expected = expected_types(kind, &path);
-                Diagnostic::new(
-                    Code::WrongType,
-                    format!(
-                        "`{at}` must be {expected}, found {}",
-                        node.value.type_name()
-                    ),
-                )
-                .with_help_opt(type_help(node, &expected))
-            }
-            ValidationErrorKind::Minimum { limit }
-            | ValidationErrorKind::ExclusiveMinimum { limit } => Diagnostic::new(
-                Code::OutOfRange,
-                format!("`{at}` is {}, below the minimum of {limit}", error.instance),
-            ),
-            ValidationErrorKind::Maximum { limit }
-            | ValidationErrorKind::ExclusiveMaximum { limit } => Diagnostic::new(
-                Code::OutOfRange,
-                format!("`{at}` is {}, above the maximum of {limit}", error.instance),
-            ),
-            ValidationErrorKind::Enum { options } => {
-                let choices: Vec<String> = options
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let given = error
-                    .instance
-                    .as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| error.instance.to_string());
-                let suggestion = closest(&given, choices.iter().map(String::as_str));
-                Diagnostic::new(
-                    Code::InvalidEnum,
-                    format!("`{given}` is not a valid value for `{at}`"),
-                )
-                .with_help(match suggestion {
-                    Some(s) => format!(
-                        "did you mean `{s}`? expected one of: {}",
-                        choices.join(", ")
-                    ),
-                    None => format!("expected one of: {}", choices.join(", ")),
-                })
-            }
-            ValidationErrorKind::Pattern { pattern } => {
-                let given = error.instance.as_str().unwrap_or_default();
-                if is_byte_size(&path) {
-                    Diagnostic::new(Code::InvalidValue, format!("`{given}` is not a byte size"))
-                        .with_help("write an integer number of bytes or a number with a unit: \"512KiB\", \"64MiB\", \"4GiB\"")
-                } else if at == "policy.name" {
-                    Diagnostic::new(Code::InvalidValue, format!("`{given}` is not a valid policy name"))
-                        .with_help(format!(
-                            "use lowercase letters, digits and `-`, starting with a letter or digit, e.g. `{}`",
-                            suggest_name(given)
-                        ))
-                } else {
-                    Diagnostic::new(
-                        Code::InvalidValue,
-                        format!("`{given}` does not match `{pattern}`"),
-                    )
-                }
-            }
-            ValidationErrorKind::MinLength { .. } | ValidationErrorKind::MinItems { .. } => {
-                Diagnostic::new(Code::InvalidValue, format!("`{at}` must not be empty"))
-            }
-            _ => Diagnostic::new(Code::InvalidValue, format!("`{at}`: {error}")),
-        };
-        diagnostics.push(diagnostic.at(file, node.span.clone()));
-    }
-    diagnostics
-}
-
-fn expected_types(kind: &TypeKind, path: &[PathSegment]) -> String {
-    if is_byte_size(path) {
-        return "a byte size (an integer or a string such as \"64MiB\")".to_string();
-    }
-    match kind {
-        TypeKind::Single(t) => article(&t.to_string()),
-        TypeKind::Multiple(set) => set
-            .iter()
-            .map(|t| article(&t.to_string()))
-            .collect::<Vec<_>>()
-            .join(" or "),
-    }
-}
-
-fn article(type_name: &str) -> String {
-    match type_name {
-        "integer" => "an integer".into(),
-        "object" => "a table".into(),
-        "array" => "an array".into(),
-        other => format!("a {other}"),
-    }
-}
-
-fn is_byte_size(path: &[PathSegment]) -> bool {
-    let [PathSegment::Key(section), PathSegment::Key(field)] = path else {
-        return false;
-    };
-    crate::policy::options::SECTIONS.iter().any(|(s, fields)| {
-        s == section
-            && fields
-                .iter()
-                .any(|f| f.name == field && f.kind == crate::policy::options::FieldKind::Bytes)
-    })
-}
-
-fn type_help(node: &Node, expected: &str) -> Option<String> {
-    let text = node.as_str()?;
-    if expected.contains("boolean") && (text == "true" || text == "false") {
-        return Some(format!("remove the quotes: {text}"));
-    }
-    if expected.contains("integer") && text.parse::<i64>().is_ok() {
-        return Some(format!("remove the quotes: {text}"));
-    }
-    None
-}
-
-fn suggest_name(given: &str) -> String {
-    let mut name: String = given
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    name = name.trim_matches('-').to_string();
-    if name.is_empty() {
-        "my-policy".into()
-    } else {
-        name
     }
 }

@@ -3,15 +3,17 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::diagnostic::{Code, Diagnostic, Location, MAX_FINDINGS_PER_KIND};
 use crate::policy::byte_size::ByteSize;
-use crate::policy::document::{Node, NodeValue, PathSegment, SourceFile};
+use crate::policy::document::{Node, NodeValue, PathSegment};
 use crate::policy::load::PolicyChain;
+use crate::policy::options::FieldValue;
 use crate::policy::options::{FieldKind, SECTIONS};
 use crate::registry::{
     DATAFUSION_VERSION, DYNAMIC_FILTER_SUB_FLAGS, DYNAMIC_FILTER_UMBRELLA, FORCED_SETTINGS,
     MACHINE_DEPENDENT_KEYS, ValueKind, registry,
 };
+use crate::registry::{RejectedBy, ValueError, ValueProblem};
+use crate::report::{Code, Diagnostic, Location, MAX_FINDINGS_PER_KIND, SourceFile};
 
 use super::suggest::closest;
 
@@ -22,8 +24,8 @@ pub enum Checked {
     Canonical(String),
     /// The right TOML type, but not a value at all (a byte size that does not parse).
     Unreadable(String),
-    /// DataFusion (or one of its parsers) rejects the value.
-    Rejected(String),
+    /// DataFusion, or dfpolicy on its behalf, rejects the value.
+    Rejected(ValueError),
     /// The wrong TOML type: the schema layer reports it.
     WrongType,
 }
@@ -61,7 +63,7 @@ pub fn explicit_settings(tree: &Node) -> Settings<'_> {
     let registry = registry();
     let check = |key: &str, text: String| match registry.check_value(key, &text) {
         Ok(canonical) => Checked::Canonical(canonical.0),
-        Err(message) => Checked::Rejected(message),
+        Err(error) => Checked::Rejected(error),
     };
     let mut out: Settings<'_> = BTreeMap::new();
     for (section, fields) in SECTIONS {
@@ -131,26 +133,25 @@ pub fn effective<'a, 'b>(per_source: &'b [Settings<'a>]) -> BTreeMap<&'b str, Ve
 /// A typed field's value as DataFusion's `set` takes it. `Ok(None)` when the TOML type is wrong
 /// (the schema layer reports that); `Err` when the value has the right type but cannot be read.
 pub fn field_text(node: &Node, kind: FieldKind) -> Result<Option<String>, String> {
-    Ok(match (kind, &node.value) {
-        (FieldKind::Boolean, NodeValue::Boolean(b)) => Some(b.to_string()),
-        (FieldKind::Integer, NodeValue::Integer(i)) if *i >= 0 => Some(i.to_string()),
-        (FieldKind::Float, NodeValue::Float(f)) => Some(f.to_string()),
-        (FieldKind::Float, NodeValue::Integer(i)) => Some(i.to_string()),
-        (FieldKind::Bytes, NodeValue::Integer(i)) => Some(
-            ByteSize::from_integer(*i)
-                .map_err(|e| e.to_string())?
-                .0
-                .to_string(),
-        ),
-        (FieldKind::Bytes, NodeValue::String(s)) => Some(
-            s.parse::<ByteSize>()
-                .map_err(|e| e.to_string())?
-                .0
-                .to_string(),
-        ),
-        (FieldKind::Text | FieldKind::Choice, NodeValue::String(s)) => Some(s.clone()),
-        _ => None,
-    })
+    let fits = match (kind, &node.value) {
+        (FieldKind::Boolean, NodeValue::Boolean(_))
+        | (FieldKind::Float, NodeValue::Float(_) | NodeValue::Integer(_))
+        | (FieldKind::Text | FieldKind::Choice, NodeValue::String(_)) => true,
+        (FieldKind::Integer, NodeValue::Integer(i)) => *i >= 0,
+        (FieldKind::Bytes, NodeValue::Integer(i)) => {
+            return ByteSize::from_integer(*i)
+                .map(|size| Some(size.engine_text()))
+                .map_err(|e| e.to_string());
+        }
+        (FieldKind::Bytes, NodeValue::String(s)) => {
+            return s
+                .parse::<ByteSize>()
+                .map(|size| Some(size.engine_text()))
+                .map_err(|e| e.to_string());
+        }
+        _ => false,
+    };
+    Ok(fits.then(|| node.scalar_text()).flatten())
 }
 
 /// A `[settings]` value as text, when its TOML type fits the option's kind.
@@ -167,11 +168,12 @@ fn setting_text(node: &Node, kind: ValueKind) -> Option<String> {
     }
 }
 
-fn rejection_code(message: &str) -> Code {
-    if message.contains("out of range") || message.contains("must be greater than") {
-        Code::OutOfRange
-    } else {
-        Code::InvalidValue
+/// The finding code for a value the registry rejects.
+fn rejection_code(error: &ValueError) -> Code {
+    match error.problem {
+        ValueProblem::OutOfRange => Code::OutOfRange,
+        ValueProblem::UnknownKey => Code::UnknownSetting,
+        ValueProblem::Invalid => Code::InvalidValue,
     }
 }
 
@@ -197,10 +199,14 @@ pub fn check_source(
             Checked::Unreadable(message) => out.push(
                 Diagnostic::new(Code::InvalidValue, format!("`{label}`: {message}")).at(file, span),
             ),
-            Checked::Rejected(message) => {
+            Checked::Rejected(error) => {
+                let who = match error.rejected_by {
+                    RejectedBy::DataFusion => "DataFusion",
+                    RejectedBy::Dfpolicy => "dfpolicy",
+                };
                 let diagnostic = Diagnostic::new(
-                    rejection_code(message),
-                    format!("DataFusion rejects `{label}`: {message}"),
+                    rejection_code(error),
+                    format!("{who} rejects `{label}`: {}", error.message),
                 )
                 .at(file, span);
                 out.push(if setter.is_settings_entry() {

@@ -1,9 +1,9 @@
 //! "Did you mean": suggestions for misspelled names.
 
-use crate::diagnostic::{Code, Diagnostic};
 use crate::policy::document::{Node, PathSegment, path_text};
 use crate::policy::options::{SECTIONS, typed_field_for_key};
 use crate::registry::registry;
+use crate::report::{Code, Diagnostic};
 
 use super::schema::allowed_keys;
 

@@ -2,11 +2,11 @@
 //! to a non-default value, and the logical and physical plans of all 22 TPC-H queries over real
 //! (empty) Parquet tables must stay the same.
 
-use dfpolicy::compile::{SettingClass, classify};
 use dfpolicy::datafusion::physical_plan::displayable;
 use dfpolicy::datafusion::prelude::SessionContext;
 use dfpolicy::policy::PolicyOptions;
 use dfpolicy::registry::{EngineOption, ValueKind, registry};
+use dfpolicy::registry::{SettingClass, classify};
 use dfpolicy::workload::tpch;
 use dfpolicy::{SessionFactory, compile};
 

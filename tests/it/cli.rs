@@ -137,7 +137,16 @@ fn settings_lists_every_option_with_its_policy_field() {
     let output = dfpolicy(&["settings", "--format", "json"]);
     assert_eq!(output.status.code(), Some(0));
     let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&output)).unwrap();
-    assert_eq!(rows.len(), 155);
+    // One row per option, in key order: the `ConfigOptions` entries and the runtime keys.
+    let expected = dfpolicy::datafusion::config::ConfigOptions::new()
+        .entries()
+        .len()
+        + dfpolicy::datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
+            .entries()
+            .len();
+    assert_eq!(rows.len(), expected);
+    let keys: Vec<&str> = rows.iter().map(|r| r["key"].as_str().unwrap()).collect();
+    assert!(keys.windows(2).all(|pair| pair[0] < pair[1]), "not sorted");
     let batch = rows
         .iter()
         .find(|r| r["key"] == "datafusion.execution.batch_size")
@@ -155,7 +164,8 @@ fn compile_prints_toml_and_json() {
     let toml_out = dfpolicy(&["compile", "policies/baseline.toml"]);
     assert_eq!(toml_out.status.code(), Some(0));
     let text = stdout(&toml_out);
-    assert!(text.contains("\"datafusion.execution.target_partitions\" = \"4\""));
+    assert!(text.contains("\"datafusion.execution.target_partitions\" = 4\n"));
+    assert!(text.contains("\"datafusion.execution.time_zone\" = \"+00:00\"\n"));
     let json_out = dfpolicy(&["compile", "--format", "json", "policies/baseline.toml"]);
     let value: serde_json::Value = serde_json::from_str(&stdout(&json_out)).unwrap();
     assert_eq!(value["policy"], "baseline");
@@ -230,10 +240,41 @@ fn namespace_reports_unqualified_tables_in_sql_files() {
     ]);
     assert_eq!(output.status.code(), Some(1));
     let text = stdout(&output);
-    assert!(text.ends_with(":3:6: error[unqualified-table]: `customer` is not written as catalog.schema.table, which policy `analytics-namespace` requires\n"), "{text}");
-    assert_eq!(text.lines().count(), 1);
+    assert!(text.starts_with("error[unqualified-table]: `customer` is not written as catalog.schema.table, which policy `analytics-namespace` requires\n"), "{text}");
+    assert!(text.contains("q.sql:3:6\n"), "{text}");
+    assert!(
+        text.ends_with("1 query file checked: 1 error, 0 warnings\n"),
+        "{text}"
+    );
+    // The same renderers as `validate`: one finding in JSON, one annotation for GitHub.
+    let json = dfpolicy(&[
+        "namespace",
+        "--format",
+        "json",
+        "policies/analytics-namespace.toml",
+        sql.to_str().unwrap(),
+    ]);
+    let findings: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(findings.as_array().unwrap().len(), 1);
+    assert_eq!(
+        (
+            &findings[0]["line"],
+            &findings[0]["column"],
+            &findings[0]["code"]
+        ),
+        (&3.into(), &6.into(), &"unqualified-table".into())
+    );
+    let github = dfpolicy(&[
+        "namespace",
+        "--format",
+        "github",
+        "policies/analytics-namespace.toml",
+        sql.to_str().unwrap(),
+    ]);
+    assert!(stdout(&github).starts_with("::error file="));
+    assert!(stdout(&github).contains(",line=3,col=6,title=unqualified-table::"));
     // A policy that does not require qualified names has nothing to say.
     let lax = dfpolicy(&["namespace", "policies/baseline.toml", sql.to_str().unwrap()]);
     assert_eq!(lax.status.code(), Some(0));
-    assert_eq!(stdout(&lax), "");
+    assert_eq!(stdout(&lax), "1 query file checked: 0 errors, 0 warnings\n");
 }

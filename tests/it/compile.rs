@@ -1,9 +1,11 @@
 //! Compiling policies: complete settings, portability, the rule recipe, and hashes that change when,
 //! and only when, the environment changes.
 
-use dfpolicy::compile::{SettingClass, classify, compile, hash::plan_shape_keys};
+use dfpolicy::compile::{compile, hash::plan_shape_keys};
 use dfpolicy::policy::PolicyOptions;
 use dfpolicy::registry::registry;
+use dfpolicy::registry::{SettingClass, classify};
+use dfpolicy::validate::validate_paths;
 use dfpolicy::{CompiledPolicy, Policy};
 
 use crate::repo;
@@ -17,7 +19,7 @@ pub fn policy_from(text: &str) -> CompiledPolicy {
         .root(dir.path())
         .load(&path)
         .unwrap_or_else(|e| panic!("{e}"));
-    policy.compile().unwrap()
+    policy.compiled
 }
 
 const PINNED: &str =
@@ -139,8 +141,7 @@ fn hashes_ignore_order_comments_units_extends_and_spelling() {
         .root(dir.path())
         .load(dir.path().join("p.toml"))
         .unwrap()
-        .compile()
-        .unwrap();
+        .compiled;
     assert_eq!(flat.hashes, split.hashes);
 }
 
@@ -184,10 +185,23 @@ fn display_and_writer_settings_change_the_settings_hash_only() {
 }
 
 #[test]
-fn every_option_is_classified_with_a_reason() {
+fn the_classification_tables_name_real_options_and_writers_are_never_plan_shape() {
+    // A key misspelled or removed in a DataFusion release would silently fall back to plan-shape.
+    for key in dfpolicy::registry::classify::EXECUTION_ONLY
+        .iter()
+        .map(|(key, _)| *key)
+        .chain(
+            dfpolicy::registry::classify::WRITER_EXECUTION_KEYS
+                .iter()
+                .copied(),
+        )
+    {
+        assert!(registry().option(key).is_some(), "{key} is not an option");
+    }
     for option in registry().options() {
-        let (_, reason) = classify(option);
-        assert!(!reason.is_empty(), "{}", option.key);
+        if option.description.starts_with("(writing)") {
+            assert_eq!(classify(option).0, SettingClass::Writer, "{}", option.key);
+        }
     }
     let plan_shape = plan_shape_keys();
     assert!(plan_shape.contains(&"datafusion.execution.target_partitions"));
@@ -213,7 +227,7 @@ fn golden_hashes_of_the_bundled_policies() {
         .collect();
     paths.sort();
     for path in paths {
-        let compiled = Policy::load(&path).unwrap().compile().unwrap();
+        let compiled = Policy::load(&path).unwrap().compiled;
         golden.push_str(&format!(
             "{}\n  policy_hash: {}\n  settings_hash: {}\n  plan_environment_hash: {}\n",
             compiled.policy,
@@ -229,8 +243,7 @@ fn golden_hashes_of_the_bundled_policies() {
 fn compiled_json_has_the_documented_shape() {
     let compiled = Policy::load(repo().join("policies/low-memory-smj.toml"))
         .unwrap()
-        .compile()
-        .unwrap();
+        .compiled;
     let json: serde_json::Value = serde_json::from_str(&compiled.to_json()).unwrap();
     let keys: Vec<&str> = json
         .as_object()
@@ -241,7 +254,16 @@ fn compiled_json_has_the_documented_shape() {
     assert_eq!(
         keys,
         [
-            "policy", "engine", "portable", "settings", "runtime", "rules", "hashes"
+            "policy",
+            "engine",
+            "portable",
+            "settings",
+            "runtime",
+            "rules",
+            "namespace",
+            "statistics",
+            "explain",
+            "hashes"
         ]
     );
     assert_eq!(
@@ -281,5 +303,42 @@ fn a_policy_that_validates_always_compiles() {
         dfpolicy::SessionFactory::new(compiled)
             .and_then(|f| f.state())
             .unwrap_or_else(|e| panic!("{}: {e}", option.key));
+    }
+}
+
+#[test]
+fn every_compiled_setting_line_pasted_into_a_policy_validates() {
+    for entry in std::fs::read_dir(repo().join("policies")).unwrap() {
+        let path = entry.unwrap().path();
+        let compiled = Policy::load(&path).unwrap().compiled;
+        let toml = compiled.to_toml();
+        let section = toml
+            .split("\n[settings]\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\n\n").next())
+            .unwrap();
+        let lines: Vec<&str> = section.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(
+            lines.len(),
+            compiled.settings.values().filter(|v| v.is_some()).count()
+        );
+        for line in lines {
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("p.toml");
+            std::fs::write(
+                &file,
+                format!("[policy]\nname = \"p\"\n[settings]\n{line}\n"),
+            )
+            .unwrap();
+            let report = validate_paths(std::slice::from_ref(&file), Some(dir.path()));
+            // Warnings (a repeated default, an unpinned CPU count) are fine: the line is accepted.
+            assert_eq!(
+                report.errors(),
+                0,
+                "{}: {line}\n{}",
+                path.display(),
+                dfpolicy::report::render::human_report(&report)
+            );
+        }
     }
 }

@@ -13,8 +13,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use dfpolicy::registry::{ValueKind, registry};
-use dfpolicy::validate::{render, validate_paths};
-use dfpolicy::{Policy, SessionFactory};
+use dfpolicy::report::render;
+use dfpolicy::validate::validate_paths;
+use dfpolicy::{Policy, PolicyError, SessionFactory};
 use proptest::prelude::*;
 
 /// Values for any option, whatever its kind.
@@ -209,13 +210,11 @@ fn exercise(text: String) -> Result<(), String> {
         // Long runs report how many documents got past validation (`grep -c` the output).
         eprintln!("fuzz: accepted, exercising");
     }
-    let policy = Policy::loader()
-        .root(dir.path())
-        .load(&path)
-        .map_err(|e| format!("validated but does not load: {e}"))?;
-    let compiled = policy
-        .compile()
-        .map_err(|e| format!("validated but does not compile: {e}"))?;
+    let compiled = match Policy::loader().root(dir.path()).load(&path) {
+        Ok(policy) => policy.compiled,
+        Err(PolicyError::Compile(e)) => return Err(format!("validated but does not compile: {e}")),
+        Err(e) => return Err(format!("validated but does not load: {e}")),
+    };
     let factory =
         SessionFactory::new(compiled).map_err(|e| format!("compiled but no session: {e}"))?;
     let ctx = factory.context().map_err(|e| format!("no context: {e}"))?;

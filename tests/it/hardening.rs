@@ -7,7 +7,8 @@ use std::process::{Command, Output};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use dfpolicy::validate::{Report, render, validate_paths};
+use dfpolicy::report::{Report, render};
+use dfpolicy::validate::validate_paths;
 use dfpolicy::{Code, Policy};
 
 use crate::repo;

@@ -7,6 +7,7 @@ mod fixtures;
 mod fuzz;
 mod hardening;
 mod policies;
+mod readme;
 mod registry_coverage;
 mod robustness;
 mod schema_drift;

@@ -1,7 +1,8 @@
 //! The bundled policies are realistic and clean: they validate under `--strict` and resolve.
 
 use dfpolicy::Policy;
-use dfpolicy::validate::{render, validate_paths};
+use dfpolicy::report::render;
+use dfpolicy::validate::validate_paths;
 
 use crate::repo;
 

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use dfpolicy::Code;
-use dfpolicy::policy::document::SourceFile;
 use dfpolicy::policy::{Node, PolicyChain, PolicySource};
 use dfpolicy::registry::{FORCED_SETTINGS, ValueKind, registry};
+use dfpolicy::report::SourceFile;
 use dfpolicy::validate::validate_chain;
 
 fn chain_of(text: &str) -> PolicyChain {

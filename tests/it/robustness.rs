@@ -3,12 +3,13 @@
 use std::path::Path;
 
 use dfpolicy::Code;
-use dfpolicy::validate::{render, validate_paths};
+use dfpolicy::report::render;
+use dfpolicy::validate::validate_paths;
 use proptest::prelude::*;
 
 /// Validates `bytes` as a policy file and renders the findings in every format, which must not panic
 /// either.
-fn validate_text(dir: &Path, bytes: &[u8]) -> dfpolicy::validate::Report {
+fn validate_text(dir: &Path, bytes: &[u8]) -> dfpolicy::report::Report {
     let path = dir.join("policy.toml");
     std::fs::write(&path, bytes).unwrap();
     let report = validate_paths(&[path], Some(dir));

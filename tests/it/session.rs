@@ -2,6 +2,7 @@
 //! the runtime, the rule recipe and the pinned default catalog and schema.
 
 use dfpolicy::datafusion::arrow::util::pretty::pretty_format_batches;
+use dfpolicy::datafusion::execution::memory_pool::MemoryLimit;
 use dfpolicy::session::unqualified_references;
 use dfpolicy::workload::tpch;
 use dfpolicy::{Policy, SessionFactory, capture_session_settings};
@@ -20,7 +21,7 @@ fn bundled() -> Vec<std::path::PathBuf> {
 #[tokio::test]
 async fn session_settings_equal_the_compiled_settings_for_every_bundled_policy() {
     for path in bundled() {
-        let compiled = Policy::load(&path).unwrap().compile().unwrap();
+        let compiled = Policy::load(&path).unwrap().compiled;
         let ctx = SessionFactory::new(compiled.clone())
             .unwrap()
             .context()
@@ -54,8 +55,7 @@ async fn session_settings_equal_the_compiled_settings_for_every_bundled_policy()
 async fn the_runtime_carries_the_memory_limit_and_pool() {
     let compiled = Policy::load(repo().join("policies/low-memory-smj.toml"))
         .unwrap()
-        .compile()
-        .unwrap();
+        .compiled;
     let runtime = SessionFactory::new(compiled)
         .unwrap()
         .runtime_env()
@@ -72,8 +72,7 @@ async fn the_runtime_carries_the_memory_limit_and_pool() {
 fn disabled_rules_are_really_removed_from_the_session() {
     let compiled = Policy::load(repo().join("policies/deterministic-trace.toml"))
         .unwrap()
-        .compile()
-        .unwrap();
+        .compiled;
     let state = SessionFactory::new(compiled.clone())
         .unwrap()
         .state()
@@ -95,8 +94,7 @@ fn disabled_rules_are_really_removed_from_the_session() {
 async fn the_default_catalog_and_schema_are_created_and_pinned() {
     let compiled = Policy::load(repo().join("policies/analytics-namespace.toml"))
         .unwrap()
-        .compile()
-        .unwrap();
+        .compiled;
     let ctx = SessionFactory::new(compiled).unwrap().context().unwrap();
     let tables = tempfile::tempdir().unwrap();
     tpch::write_empty_tables(tables.path()).unwrap();
@@ -159,8 +157,7 @@ fn every_tpch_query_names_unqualified_tables() {
 fn the_factory_applies_the_namespace_check_only_when_the_policy_requires_it() {
     let strict = Policy::load(repo().join("policies/analytics-namespace.toml"))
         .unwrap()
-        .compile()
-        .unwrap();
+        .compiled;
     let strict = SessionFactory::new(strict).unwrap();
     let found = strict
         .unqualified_references("select * from region")
@@ -179,8 +176,7 @@ fn the_factory_applies_the_namespace_check_only_when_the_policy_requires_it() {
 
     let lax = Policy::load(repo().join("policies/baseline.toml"))
         .unwrap()
-        .compile()
-        .unwrap();
+        .compiled;
     assert!(
         SessionFactory::new(lax)
             .unwrap()
@@ -188,4 +184,61 @@ fn the_factory_applies_the_namespace_check_only_when_the_policy_requires_it() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// What a session built from a compiled policy does, as comparable values: its settings as
+/// `df_settings` reports them, its rules, its runtime, and its answer to the namespace check.
+async fn session_behaviour(compiled: dfpolicy::CompiledPolicy) -> String {
+    let factory = SessionFactory::new(compiled).unwrap();
+    let state = factory.state().unwrap();
+    let names = |rules: Vec<&str>| rules.join(",");
+    let rules = [
+        names(state.analyzer().rules.iter().map(|r| r.name()).collect()),
+        names(state.optimizers().iter().map(|r| r.name()).collect()),
+        names(
+            state
+                .physical_optimizers()
+                .iter()
+                .map(|r| r.name())
+                .collect(),
+        ),
+    ];
+    let runtime = factory.runtime_env().unwrap();
+    let ctx = factory.context().unwrap();
+    let settings = capture_session_settings(&ctx).await.unwrap();
+    let namespace = factory
+        .unqualified_references("select * from lineitem join warehouse.tpch.orders on true")
+        .unwrap();
+    let limit = match runtime.memory_pool.memory_limit() {
+        MemoryLimit::Finite(bytes) => format!("finite {bytes}"),
+        MemoryLimit::Infinite => "infinite".to_string(),
+        MemoryLimit::Unknown => "unknown".to_string(),
+    };
+    format!(
+        "{settings:?}\n{rules:?}\n{limit} {:?} {}\n{namespace:?}",
+        runtime.memory_pool,
+        runtime.disk_manager.max_temp_directory_size(),
+    )
+}
+
+#[tokio::test]
+async fn a_compiled_policy_read_back_from_json_builds_the_same_session() {
+    for path in bundled() {
+        let original = Policy::load(&path).unwrap().compiled;
+        let read_back = dfpolicy::CompiledPolicy::from_json(&original.to_json()).unwrap();
+        assert_eq!(read_back, original, "{}", path.display());
+        assert_eq!(read_back.hashes, original.hashes);
+        let (a, b) = (
+            session_behaviour(original.clone()).await,
+            session_behaviour(read_back).await,
+        );
+        assert_eq!(a, b, "{}", path.display());
+        // The namespace rule survived: the policy that requires qualified names still reports.
+        assert_eq!(
+            a.ends_with("[]"),
+            !original.namespace.require_qualified_references,
+            "{}",
+            path.display()
+        );
+    }
 }

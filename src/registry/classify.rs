@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::registry::EngineOption;
+use super::catalog::EngineOption;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -31,7 +31,7 @@ impl SettingClass {
 }
 
 /// Options read only at execution time, with the reason they cannot change a plan.
-const EXECUTION_ONLY: &[(&str, &str)] = &[
+pub const EXECUTION_ONLY: &[(&str, &str)] = &[
     (
         "datafusion.execution.batch_size",
         "rows per record batch produced while executing",
@@ -151,7 +151,7 @@ const EXECUTION_ONLY: &[(&str, &str)] = &[
 ];
 
 /// Execution keys that only matter when writing files.
-const WRITER_EXECUTION_KEYS: &[&str] = &[
+pub const WRITER_EXECUTION_KEYS: &[&str] = &[
     "datafusion.execution.minimum_parallel_output_files",
     "datafusion.execution.soft_max_rows_per_output_file",
     "datafusion.execution.max_buffered_batches_per_output_file",

@@ -5,11 +5,30 @@ use annotate_snippets::{
 };
 use serde::Serialize;
 
-use crate::diagnostic::{Diagnostic, Location, Note, Severity};
-use crate::policy::document::Span;
+use super::diagnostic::{Diagnostic, Location, Note, Report, Severity};
+use super::source::Span;
 use crate::secrets::{mask, redact};
 
-use super::Report;
+/// How findings are written: for people, for tools, or as GitHub workflow annotations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// rustc-style text with the offending line, notes, help and a summary line.
+    #[default]
+    Human,
+    /// An array of `{file, line, column, severity, code, message, help}`.
+    Json,
+    /// `::error file=…,line=…,col=…,title=code::message`.
+    Github,
+}
+
+/// A whole report in one format. Every stage's findings are written with this.
+pub fn render(report: &Report, format: Format) -> String {
+    match format {
+        Format::Human => human_report(report),
+        Format::Json => json(&report.diagnostics),
+        Format::Github => github(&report.diagnostics),
+    }
+}
 
 /// One finding in `--format json`.
 #[derive(Debug, Serialize)]
@@ -121,10 +140,9 @@ pub fn human_report(report: &Report) -> String {
         out.push_str(&human(diagnostic));
         out.push_str("\n\n");
     }
-    let files = report.files.len();
-    let noun = if files == 1 { "policy" } else { "policies" };
     out.push_str(&format!(
-        "{files} {noun} checked: {} error{}, {} warning{}\n",
+        "{} checked: {} error{}, {} warning{}\n",
+        report.noun.count(report.files.len()),
         report.errors(),
         plural(report.errors()),
         report.warnings(),

@@ -1,11 +1,11 @@
-//! Findings about policy files, as values: what is wrong, where, and how to fix it.
+//! Findings as values: what is wrong, where, and how to fix it. Every stage reports with these.
 
 use std::fmt;
 use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::policy::document::{SourceFile, Span};
+use super::source::{SourceFile, Span};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -23,116 +23,66 @@ impl fmt::Display for Severity {
     }
 }
 
-/// Every kind of finding, with a stable name used in output and documentation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Code {
-    UnreadableFile,
-    NotUtf8,
-    FileTooLarge,
-    TomlSyntax,
-    MissingKey,
-    WrongType,
-    OutOfRange,
-    InvalidValue,
-    InvalidEnum,
-    UnknownSection,
-    UnknownKey,
-    UnknownSetting,
-    ConflictingSetting,
-    ForcedSetting,
-    IncompatibleWriterOptions,
-    DynamicFilterConflict,
-    UnknownRule,
-    MemoryPoolWithoutLimit,
-    ExtendsMissing,
-    ExtendsCycle,
-    ExtendsOutsideRoot,
-    ExtendsTooDeep,
-    InvalidEngineRequirement,
-    EngineMismatch,
-    UnpinnedMachineSetting,
-    RedundantDefault,
-    DuplicateSetting,
-    UnqualifiedTable,
-    InvalidSql,
+/// Declares every finding code once: its variant, the stable name used in output and documentation,
+/// and its severity.
+macro_rules! codes {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal, $severity:ident;)*) => {
+        /// Every kind of finding, with a stable name used in output and documentation (the README's table
+        /// of codes lists each; a test checks it).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $name,)*
+                }
+            }
+
+            /// Warnings are findings that do not fail a run unless `--strict`.
+            pub fn severity(self) -> Severity {
+                match self {
+                    $(Code::$variant => Severity::$severity,)*
+                }
+            }
+        }
+    };
 }
 
-impl Code {
-    pub const ALL: &'static [Code] = &[
-        Code::UnreadableFile,
-        Code::NotUtf8,
-        Code::FileTooLarge,
-        Code::TomlSyntax,
-        Code::MissingKey,
-        Code::WrongType,
-        Code::OutOfRange,
-        Code::InvalidValue,
-        Code::InvalidEnum,
-        Code::UnknownSection,
-        Code::UnknownKey,
-        Code::UnknownSetting,
-        Code::ConflictingSetting,
-        Code::ForcedSetting,
-        Code::IncompatibleWriterOptions,
-        Code::DynamicFilterConflict,
-        Code::UnknownRule,
-        Code::MemoryPoolWithoutLimit,
-        Code::ExtendsMissing,
-        Code::ExtendsCycle,
-        Code::ExtendsOutsideRoot,
-        Code::ExtendsTooDeep,
-        Code::InvalidEngineRequirement,
-        Code::EngineMismatch,
-        Code::UnpinnedMachineSetting,
-        Code::RedundantDefault,
-        Code::DuplicateSetting,
-        Code::UnqualifiedTable,
-        Code::InvalidSql,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::UnreadableFile => "unreadable-file",
-            Code::NotUtf8 => "not-utf8",
-            Code::FileTooLarge => "file-too-large",
-            Code::TomlSyntax => "toml-syntax",
-            Code::MissingKey => "missing-key",
-            Code::WrongType => "wrong-type",
-            Code::OutOfRange => "out-of-range",
-            Code::InvalidValue => "invalid-value",
-            Code::InvalidEnum => "invalid-enum",
-            Code::UnknownSection => "unknown-section",
-            Code::UnknownKey => "unknown-key",
-            Code::UnknownSetting => "unknown-setting",
-            Code::ConflictingSetting => "conflicting-setting",
-            Code::ForcedSetting => "forced-setting",
-            Code::IncompatibleWriterOptions => "incompatible-writer-options",
-            Code::DynamicFilterConflict => "dynamic-filter-conflict",
-            Code::UnknownRule => "unknown-rule",
-            Code::MemoryPoolWithoutLimit => "memory-pool-without-limit",
-            Code::ExtendsMissing => "extends-missing",
-            Code::ExtendsCycle => "extends-cycle",
-            Code::ExtendsOutsideRoot => "extends-outside-root",
-            Code::ExtendsTooDeep => "extends-too-deep",
-            Code::InvalidEngineRequirement => "invalid-engine-requirement",
-            Code::EngineMismatch => "engine-mismatch",
-            Code::UnpinnedMachineSetting => "unpinned-machine-setting",
-            Code::RedundantDefault => "redundant-default",
-            Code::DuplicateSetting => "duplicate-setting",
-            Code::UnqualifiedTable => "unqualified-table",
-            Code::InvalidSql => "invalid-sql",
-        }
-    }
-
-    /// Warnings are findings that do not fail validation unless `--strict`.
-    pub fn severity(self) -> Severity {
-        match self {
-            Code::UnpinnedMachineSetting | Code::RedundantDefault | Code::DuplicateSetting => {
-                Severity::Warning
-            }
-            _ => Severity::Error,
-        }
-    }
+codes! {
+    UnreadableFile = "unreadable-file", Error;
+    NotUtf8 = "not-utf8", Error;
+    FileTooLarge = "file-too-large", Error;
+    TomlSyntax = "toml-syntax", Error;
+    MissingKey = "missing-key", Error;
+    WrongType = "wrong-type", Error;
+    OutOfRange = "out-of-range", Error;
+    InvalidValue = "invalid-value", Error;
+    InvalidEnum = "invalid-enum", Error;
+    UnknownSection = "unknown-section", Error;
+    UnknownKey = "unknown-key", Error;
+    UnknownSetting = "unknown-setting", Error;
+    ConflictingSetting = "conflicting-setting", Error;
+    ForcedSetting = "forced-setting", Error;
+    IncompatibleWriterOptions = "incompatible-writer-options", Error;
+    DynamicFilterConflict = "dynamic-filter-conflict", Error;
+    UnknownRule = "unknown-rule", Error;
+    MemoryPoolWithoutLimit = "memory-pool-without-limit", Error;
+    ExtendsMissing = "extends-missing", Error;
+    ExtendsCycle = "extends-cycle", Error;
+    ExtendsOutsideRoot = "extends-outside-root", Error;
+    ExtendsTooDeep = "extends-too-deep", Error;
+    InvalidEngineRequirement = "invalid-engine-requirement", Error;
+    EngineMismatch = "engine-mismatch", Error;
+    UnpinnedMachineSetting = "unpinned-machine-setting", Warning;
+    RedundantDefault = "redundant-default", Warning;
+    DuplicateSetting = "duplicate-setting", Warning;
+    UnqualifiedTable = "unqualified-table", Error;
+    InvalidSql = "invalid-sql", Error;
 }
 
 impl fmt::Display for Code {
@@ -141,7 +91,7 @@ impl fmt::Display for Code {
     }
 }
 
-/// A place in a policy file.
+/// A place in a source file.
 #[derive(Debug, Clone)]
 pub struct Location {
     pub file: Arc<SourceFile>,
@@ -323,4 +273,64 @@ pub fn normalize(diagnostics: &mut Vec<Diagnostic>) {
         }
     }
     *diagnostics = kept;
+}
+
+/// What kind of file a report is about, for its summary line ("3 policies checked").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Noun {
+    pub one: &'static str,
+    pub many: &'static str,
+}
+
+impl Noun {
+    pub const POLICY: Noun = Noun {
+        one: "policy",
+        many: "policies",
+    };
+    pub const QUERY: Noun = Noun {
+        one: "query file",
+        many: "query files",
+    };
+
+    pub fn count(self, n: usize) -> String {
+        format!("{n} {}", if n == 1 { self.one } else { self.many })
+    }
+}
+
+impl Default for Noun {
+    fn default() -> Self {
+        Noun::POLICY
+    }
+}
+
+/// The findings of a run over some files.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// The files checked, as shown to users, sorted.
+    pub files: Vec<String>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub noun: Noun,
+}
+
+impl Report {
+    pub fn errors(&self) -> usize {
+        self.count(Severity::Error)
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.count(Severity::Warning)
+    }
+
+    fn count(&self, severity: Severity) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .map(Diagnostic::weight)
+            .sum()
+    }
+
+    /// Whether the run fails: any error, or any warning under `strict`.
+    pub fn fails(&self, strict: bool) -> bool {
+        self.errors() > 0 || (strict && self.warnings() > 0)
+    }
 }

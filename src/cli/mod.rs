@@ -1,0 +1,173 @@
+//! The `dfpolicy` command line: argument parsing only. Each command is one file that maps its
+//! arguments to one library call and one renderer.
+
+mod compile;
+mod diff;
+mod namespace;
+mod resolve;
+mod schema;
+mod settings;
+mod validate;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::compile::{Policy, PolicyError};
+use crate::report::{self, render};
+use crate::secrets::redact;
+
+/// Exit code for success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code when the input has findings (errors, or warnings under `--strict`).
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit code for usage errors and internal failures.
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dfpolicy",
+    version,
+    about = "Policy-as-code for Apache DataFusion sessions"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate policy files and directories (every *.toml below a directory).
+    Validate(validate::Args),
+    /// Print a policy merged with its `extends` parents.
+    Resolve(resolve::Args),
+    /// Print the JSON schema of policy files, or check the checked-in copy.
+    Schema(schema::Args),
+    /// Compile a policy into its complete environment with hashes.
+    Compile(compile::Args),
+    /// Compare the environments of two policies; exit 0 when they are plan-equivalent, 1 when not.
+    Diff(diff::Args),
+    /// Check SQL files against the policy's namespace rule (`require_qualified_references`): every table
+    /// named without catalog and schema is reported with its position; exit 1 when there are any.
+    Namespace(namespace::Args),
+    /// List every DataFusion option with its type, default and the policy field that sets it.
+    Settings(settings::Args),
+}
+
+/// How findings are written (every command that reports findings takes it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FindingsFormat {
+    Human,
+    Json,
+    Github,
+}
+
+impl From<FindingsFormat> for report::Format {
+    fn from(format: FindingsFormat) -> Self {
+        match format {
+            FindingsFormat::Human => report::Format::Human,
+            FindingsFormat::Json => report::Format::Json,
+            FindingsFormat::Github => report::Format::Github,
+        }
+    }
+}
+
+/// How a document (a policy, a compiled environment) is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DocumentFormat {
+    Toml,
+    Json,
+}
+
+/// How a listing or a comparison is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    match run(cli.command, &mut stdout) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("dfpolicy: {e}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+/// Runs one command, writing its output to `out`; returns the exit code.
+pub fn run(command: Command, out: &mut dyn Write) -> std::io::Result<u8> {
+    let result = match command {
+        Command::Validate(args) => validate::run(args, out),
+        Command::Resolve(args) => resolve::run(args, out),
+        Command::Schema(args) => schema::run(args, out),
+        Command::Compile(args) => compile::run(args, out),
+        Command::Diff(args) => diff::run(args, out),
+        Command::Namespace(args) => namespace::run(args, out),
+        Command::Settings(args) => settings::run(args, out),
+    };
+    match result {
+        Ok(code) => Ok(code),
+        Err(Stop::Findings) => Ok(EXIT_FINDINGS),
+        Err(Stop::Failed(error)) => Err(error),
+    }
+}
+
+/// Why a command ended before its output: findings already reported on stderr, or a failure.
+enum Stop {
+    Findings,
+    Failed(std::io::Error),
+}
+
+impl From<std::io::Error> for Stop {
+    fn from(error: std::io::Error) -> Self {
+        Stop::Failed(error)
+    }
+}
+
+/// Writes a command's output. Everything goes through [`redact`] on its way out, whatever the library
+/// already redacted: a net under outputs (resolved policies, diffs) that carry values as written.
+fn emit(out: &mut dyn Write, text: &str) -> Result<(), Stop> {
+    out.write_all(redact(text).as_bytes())?;
+    Ok(())
+}
+
+fn exit_code(findings: bool) -> u8 {
+    if findings { EXIT_FINDINGS } else { EXIT_OK }
+}
+
+/// Pretty JSON with a final newline. Only for values that always serialize (no non-string map keys).
+fn pretty_json(value: &impl serde::Serialize) -> String {
+    let mut text = serde_json::to_string_pretty(value).expect("the value serializes to JSON");
+    text.push('\n');
+    text
+}
+
+/// Loads a policy through the front door, printing its findings to stderr when it does not load.
+fn load(file: &Path, root: Option<PathBuf>) -> Result<Policy, Stop> {
+    let loader = match root {
+        Some(root) => Policy::loader().root(root),
+        None => Policy::loader(),
+    };
+    loader.load(file).map_err(|error| match error {
+        PolicyError::Invalid(diagnostics) => {
+            for d in &diagnostics {
+                eprintln!("{}\n", render::human(d));
+            }
+            Stop::Findings
+        }
+        PolicyError::Compile(error) => Stop::Failed(std::io::Error::other(error.to_string())),
+    })
+}

@@ -1,0 +1,29 @@
+//! `dfpolicy validate PATH... [--strict] [--format human|json|github] [--root DIR]`
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use super::{FindingsFormat, Stop, emit, exit_code};
+use crate::report::render;
+use crate::validate::validate_paths;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Policy files or directories.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = FindingsFormat::Human)]
+    format: FindingsFormat,
+    /// Fail on warnings too.
+    #[arg(long)]
+    strict: bool,
+    /// Directory that `extends` parents must live under (default: the working directory).
+    #[arg(long)]
+    root: Option<PathBuf>,
+}
+
+pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
+    let report = validate_paths(&args.paths, args.root.as_deref());
+    emit(out, &render::render(&report, args.format.into()))?;
+    Ok(exit_code(report.fails(args.strict)))
+}

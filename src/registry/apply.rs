@@ -1,0 +1,80 @@
+//! Applying settings to DataFusion's `ConfigOptions` and reading back DataFusion's rendering of them.
+
+use std::collections::BTreeMap;
+
+use datafusion::config::{ConfigField, ConfigOptions, Visit};
+use datafusion::error::DataFusionError;
+
+use super::exceptions::{DYNAMIC_FILTER_UMBRELLA, MACHINE_DEPENDENT_KEYS};
+
+/// DataFusion's rendering of one option's value, as `entries()` would show it, without rendering the
+/// other options.
+pub fn render(options: &ConfigOptions, key: &str) -> Option<String> {
+    render_within(options, "datafusion", key)
+}
+
+/// [`render`] for one namespace of options (`ParquetOptions` under `datafusion.execution.parquet`).
+pub fn render_within(options: &impl ConfigField, prefix: &str, key: &str) -> Option<String> {
+    struct One<'a> {
+        key: &'a str,
+        value: Option<String>,
+    }
+    impl Visit for One<'_> {
+        fn some<V: std::fmt::Display>(&mut self, key: &str, value: V, _: &'static str) {
+            if key == self.key {
+                self.value = Some(value.to_string());
+            }
+        }
+        fn none(&mut self, _: &str, _: &'static str) {}
+    }
+    let mut visitor = One { key, value: None };
+    options.visit(&mut visitor, prefix, "");
+    visitor.value
+}
+
+/// Applies settings to `options` in the order DataFusion needs — the dynamic-filter umbrella first,
+/// since setting it overwrites its three sub-flags — with `None` resetting an option to its default.
+/// Returns DataFusion's rendering of each value set; an error names the key.
+pub fn apply_settings<'a>(
+    options: &mut ConfigOptions,
+    settings: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+) -> Result<BTreeMap<String, String>, (String, DataFusionError)> {
+    let mut settings: Vec<(&str, Option<&str>)> = settings.into_iter().collect();
+    settings.sort_by_key(|(key, _)| *key != DYNAMIC_FILTER_UMBRELLA);
+    let mut rendered = BTreeMap::new();
+    for (key, value) in settings {
+        let result = match value {
+            Some(value) => options.set(key, value),
+            None => ConfigField::reset(options, key),
+        };
+        result.map_err(|e| (key.to_string(), e))?;
+        if let Some(value) = value
+            && let Some(shown) = render(options, key)
+        {
+            rendered.insert(key.to_string(), machine_independent(key, value, shown));
+        }
+    }
+    Ok(rendered)
+}
+
+/// DataFusion's error text without backtraces, its `caused by` chain joined with `: `.
+pub fn engine_message(error: &DataFusionError) -> String {
+    let text = error.to_string();
+    let text = text.split("\n\nbacktrace").next().unwrap_or(&text);
+    text.split("\ncaused by\n")
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+/// DataFusion renders a machine-dependent option set to `0` as this machine's CPU count. Compiled
+/// settings and hashes keep the `0` (DataFusion's own spelling of "one per CPU"), so that they are the
+/// same on every machine; a session resolves it when it is built.
+pub(super) fn machine_independent(key: &str, given: &str, rendered: String) -> String {
+    if MACHINE_DEPENDENT_KEYS.contains(&key) && given.trim().parse::<u64>() == Ok(0) {
+        "0".to_string()
+    } else {
+        rendered
+    }
+}

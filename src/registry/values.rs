@@ -1,0 +1,380 @@
+//! Typed checks of one value for one option, the way DataFusion will use it. Each failure is a
+//! [`ValueError`] that says what is wrong (malformed, out of range, ...) and who refuses it (DataFusion
+//! itself, or dfpolicy because DataFusion would accept the value and then fail or misbehave with it).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use datafusion::arrow::array::timezone::Tz;
+use datafusion::common::config::TableParquetOptions;
+use datafusion::common::file_options::parquet_writer::ParquetWriterOptions;
+use datafusion::config::ConfigOptions;
+use datafusion::execution::context::SessionContext;
+
+use super::apply::{engine_message, machine_independent, render};
+use super::catalog::{DATAFUSION_VERSION, Registry, ValueKind};
+use super::exceptions::{CATALOG_LOCATION, COERCE_INT96, MEMORY_LIMIT, TIME_ZONE_KEYS};
+use super::{panic_guard, parquet_writer};
+
+/// What is wrong with a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueProblem {
+    /// The key is not an option of the embedded DataFusion.
+    UnknownKey,
+    /// A well-formed number outside the range the option takes.
+    OutOfRange,
+    /// Not a value the option takes (`"x"` for an integer, `"NaNG"` for a capacity, an unknown word).
+    Invalid,
+}
+
+/// Who refuses a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectedBy {
+    /// DataFusion's setter or one of the parsers it runs when the value is used; the message is
+    /// DataFusion's (or arrow-rs's).
+    DataFusion,
+    /// dfpolicy: DataFusion accepts the value but then fails, panics, loops or silently does something
+    /// else with it (the tables of [`super::exceptions`] and [`parquet_writer::WRITER_CONSTRAINTS`]).
+    Dfpolicy,
+}
+
+/// Why a value cannot be used for an option.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueError {
+    pub problem: ValueProblem,
+    pub rejected_by: RejectedBy,
+    pub message: String,
+}
+
+impl ValueError {
+    pub fn invalid(rejected_by: RejectedBy, message: impl Into<String>) -> Self {
+        ValueError {
+            problem: ValueProblem::Invalid,
+            rejected_by,
+            message: message.into(),
+        }
+    }
+
+    pub fn out_of_range(rejected_by: RejectedBy, message: impl Into<String>) -> Self {
+        ValueError {
+            problem: ValueProblem::OutOfRange,
+            rejected_by,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ValueError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ValueError {}
+
+/// A value in DataFusion's own rendering.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CanonicalValue(pub String);
+
+impl Registry {
+    /// Checks one value for one key the way DataFusion will use it, and returns it in DataFusion's own
+    /// rendering (the canonical form: `TRUE` becomes `true`, `1048576` stays `1048576`).
+    pub fn check_value(&self, key: &str, value: &str) -> Result<CanonicalValue, ValueError> {
+        use RejectedBy::{DataFusion, Dfpolicy};
+        let option = self.option(key).ok_or_else(|| ValueError {
+            problem: ValueProblem::UnknownKey,
+            rejected_by: DataFusion,
+            message: format!("`{key}` is not a DataFusion {DATAFUSION_VERSION} option"),
+        })?;
+        if option.runtime {
+            return check_runtime_value(key, option.kind, value);
+        }
+        let integer = matches!(
+            option.kind,
+            ValueKind::UnsignedInteger | ValueKind::SignedInteger
+        );
+        if integer {
+            // DataFusion reads a single character as its byte value for `u8` fields ("x" is 120).
+            let numeric = value.strip_prefix('-').unwrap_or(value);
+            if numeric.is_empty() || !numeric.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(ValueError::invalid(
+                    Dfpolicy,
+                    format!("`{value}` is not an integer"),
+                ));
+            }
+        }
+        if option.kind == ValueKind::Float && !value.trim().parse::<f64>().is_ok_and(f64::is_finite)
+        {
+            // Rust's float parser, which DataFusion uses, also reads `NaN` and `inf`.
+            return Err(ValueError::invalid(
+                Dfpolicy,
+                format!("`{value}` is not a finite number"),
+            ));
+        }
+        let mut scratch = ConfigOptions::new();
+        if let Err(error) = scratch.set(key, value) {
+            // A well-formed integer can only be refused for its size (below the option's minimum, or
+            // beyond its Rust type).
+            let problem = if integer {
+                ValueProblem::OutOfRange
+            } else {
+                ValueProblem::Invalid
+            };
+            return Err(ValueError {
+                problem,
+                rejected_by: DataFusion,
+                message: engine_message(&error),
+            });
+        }
+        let rendered = machine_independent(key, value, render(&scratch, key).unwrap_or_default());
+        if let (Some(maximum), Ok(number)) = (option.maximum, rendered.parse::<u64>())
+            && number > maximum
+        {
+            return Err(ValueError::out_of_range(
+                Dfpolicy,
+                format!("{number} is out of range: the largest allowed value is {maximum}"),
+            ));
+        }
+        if TIME_ZONE_KEYS.contains(&key) {
+            Tz::from_str(value).map_err(|e| {
+                ValueError::invalid(DataFusion, format!("`{value}` is not a time zone: {e}"))
+            })?;
+        }
+        let (coerce_key, units) = COERCE_INT96;
+        if key == coerce_key && !units.contains(&value.to_lowercase().as_str()) {
+            // DataFusion's own message, from the function that runs only at scan time.
+            return Err(ValueError::invalid(
+                DataFusion,
+                format!(
+                    "Unknown or unsupported parquet coerce_int96: {value}. Valid values are: ns, us, ms, and s."
+                ),
+            ));
+        }
+        if key.starts_with(parquet_writer::PREFIX) {
+            check_parquet_writer_options(&scratch.execution.parquet).map_err(|p| ValueError {
+                problem: ValueProblem::Invalid,
+                rejected_by: p.rejected_by,
+                message: p.message,
+            })?;
+        }
+        if key == CATALOG_LOCATION {
+            check_catalog_location(value)?;
+        }
+        Ok(CanonicalValue(rendered))
+    }
+}
+
+/// Builds the default schema from `location` the way every session does when
+/// `datafusion.catalog.format` is set (`SessionStateDefaults::register_default_schema`), which panics
+/// on a location that is not a URL with an object-store path.
+fn check_catalog_location(location: &str) -> Result<(), ValueError> {
+    use datafusion::catalog::MemoryCatalogProvider;
+    use datafusion::execution::SessionStateDefaults;
+    use datafusion::prelude::SessionConfig;
+
+    let mut config = SessionConfig::new();
+    let options = config.options_mut();
+    options.catalog.location = Some(location.to_string());
+    options.catalog.format = Some("parquet".to_string());
+    let runtime = std::sync::Arc::new(datafusion::execution::runtime_env::RuntimeEnv::default());
+    panic_guard::without_panicking(|| {
+        SessionStateDefaults::register_default_schema(
+            &config,
+            &Default::default(),
+            &runtime,
+            &MemoryCatalogProvider::new(),
+        )
+    })
+    .map_err(|panic| {
+        ValueError::invalid(RejectedBy::DataFusion, format!(
+            "`{location}` is not a location DataFusion can open ({panic}); write a URL such as \"file:///data/warehouse/\" or \"s3://bucket/path/\""
+        ))
+    })
+}
+
+/// Checks a complete set of Parquet writer options: the values arrow-rs asserts on (see
+/// [`parquet_writer::WRITER_CONSTRAINTS`]), then DataFusion's own conversion, with any panic it still
+/// raises turned into an error. A failure names the options involved.
+pub fn check_parquet_writer_options(
+    parquet: &datafusion::config::ParquetOptions,
+) -> Result<(), parquet_writer::WriterProblem> {
+    if let Some(problem) = parquet_writer::check(parquet).into_iter().next() {
+        return Err(problem);
+    }
+    let mut global = parquet.clone();
+    // The writer also insists on an embedded Arrow schema, which only exists when a file is written.
+    global.skip_arrow_metadata = true;
+    let table = TableParquetOptions {
+        global,
+        ..TableParquetOptions::default()
+    };
+    let problem = |message: String| parquet_writer::WriterProblem {
+        keys: Vec::new(),
+        message,
+        rejected_by: RejectedBy::DataFusion,
+    };
+    panic_guard::without_panicking(|| ParquetWriterOptions::try_from(&table).map(|_| ()))
+        .map_err(|panic| problem(format!("the Parquet writer rejects these options: {panic}")))?
+        .map_err(|e| problem(engine_message(&e)))
+}
+
+/// A runtime value, checked with the parser `SessionContext::set_runtime_variable` applies to its key.
+pub(super) fn check_runtime_value(
+    key: &str,
+    kind: ValueKind,
+    value: &str,
+) -> Result<CanonicalValue, ValueError> {
+    match kind {
+        ValueKind::Capacity => match parse_capacity(key, value)? {
+            0 if key == MEMORY_LIMIT => Err(ValueError::invalid(
+                RejectedBy::Dfpolicy,
+                "a memory limit of 0 bytes fails every query; leave the limit unset for none",
+            )),
+            bytes => Ok(CanonicalValue(bytes.to_string())),
+        },
+        ValueKind::UnsignedInteger => value
+            .parse::<usize>()
+            .map(|n| CanonicalValue(n.to_string()))
+            .map_err(|e| {
+                ValueError::invalid(
+                    RejectedBy::DataFusion,
+                    format!("`{value}` is not an unsigned integer: {e}"),
+                )
+            }),
+        ValueKind::Duration => parse_duration(value).map(|d| CanonicalValue(render_duration(d))),
+        _ => {
+            if value.trim().is_empty() {
+                Err(ValueError::invalid(
+                    RejectedBy::Dfpolicy,
+                    "the value must not be empty",
+                ))
+            } else {
+                Ok(CanonicalValue(value.to_string()))
+            }
+        }
+    }
+}
+
+/// A runtime capacity as `SET datafusion.runtime.*` takes it — a byte count, or a number with a `K`,
+/// `M` or `G` unit — in bytes.
+///
+/// DataFusion's own parser (`SessionContext::parse_capacity_limit`) reads the number as a float, so it
+/// turns `"NaNG"` into 0 and saturates `"99999999999G"` to the largest `usize`. This one accepts only
+/// digits with an optional fraction, computes the bytes exactly, rejects results that are not whole
+/// bytes or do not fit a `usize`, and then requires DataFusion to read the same number.
+pub fn parse_capacity(key: &str, value: &str) -> Result<u64, ValueError> {
+    let invalid = || {
+        ValueError::invalid(
+            RejectedBy::Dfpolicy,
+            format!(
+                "`{value}` is not a byte capacity; write a number of bytes or a number with a unit K, M or G, such as \"512M\" or \"1.5G\""
+            ),
+        )
+    };
+    let (number, multiplier) = match value.char_indices().next_back() {
+        None => return Err(invalid()),
+        Some((at, 'K')) => (&value[..at], 1u128 << 10),
+        Some((at, 'M')) => (&value[..at], 1 << 20),
+        Some((at, 'G')) => (&value[..at], 1 << 30),
+        Some(_) => (value, 1),
+    };
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || (number.contains('.') && !digits(fraction)) || fraction.len() > 18 {
+        return Err(invalid());
+    }
+    let too_large = || {
+        ValueError::out_of_range(
+            RejectedBy::Dfpolicy,
+            format!(
+                "`{value}` is larger than this machine can address ({} bytes)",
+                usize::MAX
+            ),
+        )
+    };
+    let whole: u128 = whole.parse().map_err(|_| too_large())?;
+    let mut bytes = whole.checked_mul(multiplier).ok_or_else(too_large)?;
+    if !fraction.is_empty() {
+        let denominator = 10u128.pow(fraction.len() as u32);
+        let scaled = fraction.parse::<u128>().map_err(|_| invalid())? * multiplier;
+        if !scaled.is_multiple_of(denominator) {
+            return Err(ValueError::invalid(
+                RejectedBy::Dfpolicy,
+                format!("`{value}` is not a whole number of bytes"),
+            ));
+        }
+        bytes += scaled / denominator;
+    }
+    let bytes = usize::try_from(bytes).map_err(|_| too_large())?;
+    if multiplier > 1 {
+        let engine = SessionContext::parse_capacity_limit(key, value)
+            .map_err(|e| ValueError::invalid(RejectedBy::DataFusion, engine_message(&e)))?;
+        if engine != bytes {
+            return Err(ValueError::invalid(
+                RejectedBy::Dfpolicy,
+                format!(
+                    "DataFusion reads `{value}` as {engine} bytes rather than {bytes}; write the number of bytes"
+                ),
+            ));
+        }
+    }
+    Ok(bytes as u64)
+}
+
+/// The `5m`, `30s`, `5m30s` form that `SET datafusion.runtime.list_files_cache_ttl` takes
+/// (DataFusion's `parse_duration`), as a duration of whole seconds.
+pub fn parse_duration(value: &str) -> Result<Duration, ValueError> {
+    let invalid = || {
+        ValueError::invalid(
+            RejectedBy::DataFusion,
+            format!(
+                "`{value}` is not a duration; write minutes and/or seconds such as \"5m\", \"90s\" or \"1m30s\""
+            ),
+        )
+    };
+    let mut rest = value.trim();
+    let mut total: u64 = 0;
+    let mut seen_minutes = false;
+    let mut seen_seconds = false;
+    if rest.is_empty() {
+        return Err(invalid());
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .ok_or_else(invalid)?;
+        if digits == 0 {
+            return Err(invalid());
+        }
+        let number: u64 = rest[..digits].parse().map_err(|_| invalid())?;
+        let unit = rest[digits..].chars().next().ok_or_else(invalid)?;
+        match unit {
+            'm' if !seen_minutes && !seen_seconds => {
+                seen_minutes = true;
+                total = number
+                    .checked_mul(60)
+                    .and_then(|m| m.checked_add(total))
+                    .ok_or_else(invalid)?;
+            }
+            's' if !seen_seconds => {
+                seen_seconds = true;
+                total = total.checked_add(number).ok_or_else(invalid)?;
+            }
+            _ => return Err(invalid()),
+        }
+        rest = &rest[digits + 1..];
+    }
+    if total == 0 {
+        return Err(ValueError::invalid(
+            RejectedBy::Dfpolicy,
+            "the duration must be greater than zero",
+        ));
+    }
+    Ok(Duration::from_secs(total))
+}
+
+/// A duration as DataFusion's `SET` takes and dfpolicy prints it: `{minutes}m{seconds}s`.
+pub fn render_duration(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    format!("{}m{}s", seconds / 60, seconds % 60)
+}

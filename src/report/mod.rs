@@ -1,0 +1,13 @@
+//! Reporting shared by every stage: source files and spans, findings ([`Diagnostic`] with a [`Code`]),
+//! and their renderings for people, tools and GitHub workflows. It depends on nothing but
+//! [`crate::secrets`], so every stage can use it.
+
+pub mod diagnostic;
+pub mod render;
+pub mod source;
+
+pub use diagnostic::{
+    Code, Diagnostic, Location, MAX_FINDINGS_PER_KIND, Note, Noun, Report, Severity, normalize,
+};
+pub use render::Format;
+pub use source::{ReadProblem, SourceFile, Span, display_path, read_bounded, read_source};

@@ -1,0 +1,270 @@
+//! Source files of every kind dfpolicy reads (policies, queries, workloads): their text, the map from
+//! byte offsets to `line:column`, and reading them without blocking and within a size limit.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::diagnostic::{Code, Diagnostic};
+
+/// Byte range in a source file.
+pub type Span = std::ops::Range<usize>;
+
+/// A policy file's text with what is needed to turn byte offsets into `line:column`.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The path shown to users: relative to the working directory when possible, `/`-separated.
+    pub display_path: String,
+    /// The canonical absolute path (used for `extends` and cycle detection).
+    pub path: PathBuf,
+    pub text: String,
+    line_starts: Vec<usize>,
+    /// Characters before every [`CHECKPOINT_BYTES`]-th byte, so that a column is found in constant
+    /// time even on a line of a megabyte.
+    char_checkpoints: Vec<usize>,
+}
+
+const CHECKPOINT_BYTES: usize = 256;
+
+impl SourceFile {
+    pub fn new(display_path: String, path: PathBuf, text: String) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        let mut char_checkpoints = Vec::with_capacity(text.len() / CHECKPOINT_BYTES + 1);
+        let mut chars = 0;
+        for block in text.as_bytes().chunks(CHECKPOINT_BYTES) {
+            char_checkpoints.push(chars);
+            chars += count_chars(block);
+        }
+        char_checkpoints.push(chars);
+        SourceFile {
+            display_path,
+            path,
+            text,
+            line_starts,
+            char_checkpoints,
+        }
+    }
+
+    /// Characters before a byte offset (counting the character it falls inside, if any).
+    fn chars_before(&self, offset: usize) -> usize {
+        let block = offset / CHECKPOINT_BYTES;
+        let start = block * CHECKPOINT_BYTES;
+        self.char_checkpoints[block] + count_chars(&self.text.as_bytes()[start..offset])
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_column(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self.line_of(offset);
+        let start = self.line_starts[line];
+        let column = self.chars_before(offset) - self.chars_before(start);
+        (line + 1, column + 1)
+    }
+
+    /// The byte offset of a 1-based line and column (in characters), clamped to the text; the
+    /// inverse of [`SourceFile::line_column`], for positions other parsers report.
+    pub fn offset_of(&self, line: usize, column: usize) -> usize {
+        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
+            return self.text.len();
+        };
+        self.text[start..]
+            .char_indices()
+            .take_while(|(_, c)| *c != '\n')
+            .nth(column.saturating_sub(1))
+            .map_or_else(
+                || {
+                    self.line_starts
+                        .get(line)
+                        .map_or(self.text.len(), |next| next - 1)
+                },
+                |(i, _)| start + i,
+            )
+    }
+
+    /// 0-based index of the line holding a byte offset.
+    fn line_of(&self, offset: usize) -> usize {
+        self.line_starts.partition_point(|&start| start <= offset) - 1
+    }
+
+    /// The whole lines covering `span`: their byte range and the 1-based number of the first, for
+    /// showing an excerpt instead of the whole file.
+    pub fn lines_around(&self, span: &Span) -> (Span, usize) {
+        let first = self.line_of(span.start.min(self.text.len()));
+        let last = self.line_of(span.end.min(self.text.len()));
+        let end = self
+            .line_starts
+            .get(last + 1)
+            .copied()
+            .unwrap_or(self.text.len());
+        (self.line_starts[first]..end, first + 1)
+    }
+}
+
+/// Characters in a byte slice of UTF-8 text that may start or end inside a character: the bytes that
+/// are not continuation bytes.
+fn count_chars(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
+}
+
+/// The path shown to users for `path`: relative to the working directory if below it, with `/`.
+pub fn display_path(path: &Path) -> String {
+    let cwd = std::env::current_dir()
+        .ok()
+        .and_then(|d| d.canonicalize().ok());
+    let shown = match (&cwd, path.canonicalize()) {
+        (Some(cwd), Ok(abs)) => abs.strip_prefix(cwd).map(Path::to_path_buf).unwrap_or(abs),
+        _ => path.to_path_buf(),
+    };
+    let text = shown.to_string_lossy().replace('\\', "/");
+    text.strip_prefix("./").map(str::to_string).unwrap_or(text)
+}
+
+/// Reads a UTF-8 text file of the kind `what` (`"policy"`, `"query"`) with [`read_bounded`]: every
+/// failure is a finding located in the file or naming it.
+pub fn read_source(
+    path: &Path,
+    what: &str,
+    limit: usize,
+) -> Result<Arc<SourceFile>, Box<Diagnostic>> {
+    let shown = display_path(path);
+    let bytes = read_bounded(path, limit)
+        .map_err(|problem| Box::new(problem.finding(what, limit, &shown)))?;
+    let absolute = path.canonicalize().map_err(|e| {
+        Box::new(
+            Diagnostic::new(
+                Code::UnreadableFile,
+                format!("cannot read {what} file: {e}"),
+            )
+            .with_path(&shown),
+        )
+    })?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Arc::new(SourceFile::new(shown, absolute, text))),
+        Err(error) => {
+            let valid_up_to = error.utf8_error().valid_up_to();
+            let bytes = error.into_bytes();
+            let prefix = String::from_utf8_lossy(&bytes[..valid_up_to]).into_owned();
+            let file = Arc::new(SourceFile::new(shown, absolute, prefix));
+            Err(Box::new(
+                Diagnostic::new(
+                    Code::NotUtf8,
+                    format!("{what} files must be UTF-8; byte {valid_up_to} is not valid UTF-8"),
+                )
+                .at(&file, valid_up_to..valid_up_to)
+                .with_help("save the file as UTF-8"),
+            ))
+        }
+    }
+}
+
+/// Reads at most `limit + 1` bytes of a regular file, without blocking on FIFOs or devices and without
+/// trusting the size the file system reports (`/proc` files report 0 and then read gigabytes).
+pub fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>, ReadProblem> {
+    use std::io::Read;
+    // Checked before opening: opening a FIFO for reading waits for a writer.
+    let metadata = std::fs::metadata(path).map_err(ReadProblem::Io)?;
+    if !metadata.is_file() {
+        return Err(ReadProblem::NotAFile(file_kind(&metadata)));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // If the path was swapped for a FIFO since the check, opening must still not wait.
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let mut file = options.open(path).map_err(ReadProblem::Io)?;
+    let opened = file.metadata().map_err(ReadProblem::Io)?;
+    if !opened.is_file() {
+        return Err(ReadProblem::NotAFile(file_kind(&opened)));
+    }
+    // Fixed, aligned chunks: some kernel files (`/proc/self/pagemap`) refuse reads of odd sizes.
+    let mut bytes = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    while bytes.len() <= limit {
+        let read = match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ReadProblem::Io(e)),
+        };
+        bytes.extend_from_slice(&chunk[..read]);
+    }
+    if bytes.len() > limit {
+        return Err(ReadProblem::TooLarge);
+    }
+    Ok(bytes)
+}
+
+/// Why [`read_bounded`] read nothing.
+#[derive(Debug)]
+pub enum ReadProblem {
+    Io(std::io::Error),
+    /// A directory, FIFO, socket or device, named.
+    NotAFile(&'static str),
+    TooLarge,
+}
+
+impl ReadProblem {
+    /// The finding for a `what` file (`"policy"`, `"query"`) that [`read_bounded`] refused, shown as
+    /// `shown`, read with `limit`.
+    pub fn finding(self, what: &str, limit: usize, shown: &str) -> Diagnostic {
+        let (code, message) = match self {
+            ReadProblem::Io(e) => (
+                Code::UnreadableFile,
+                format!("cannot read {what} file: {e}"),
+            ),
+            ReadProblem::NotAFile(kind) => (
+                Code::UnreadableFile,
+                format!("cannot read {what} file: it is {kind}"),
+            ),
+            ReadProblem::TooLarge => (
+                Code::FileTooLarge,
+                format!("{what} file is larger than {limit} bytes, the largest accepted"),
+            ),
+        };
+        Diagnostic::new(code, message).with_path(shown)
+    }
+}
+
+fn file_kind(metadata: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let kind = metadata.file_type();
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+    }
+    if metadata.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_columns_count_characters() {
+        let file = SourceFile::new(
+            "p.toml".into(),
+            "p.toml".into(),
+            "a = 1\nbé = \"x\"\n".into(),
+        );
+        assert_eq!(file.line_column(0), (1, 1));
+        assert_eq!(file.line_column(6), (2, 1));
+        // byte 12 is just after "bé = " (é is two bytes)
+        assert_eq!(file.line_column(12), (2, 6));
+    }
+}
