@@ -1,4 +1,4 @@
-//! Loading and validating a policy, against DataFusion applying the same settings itself.
+//! Loading (validating, resolving and compiling) a policy, against DataFusion applying the same settings itself.
 //!
 //! Both run in the same process and build, so the ratio is meaningful:
 //! `cargo bench --bench policy` prints the medians.
@@ -43,13 +43,13 @@ fn load_and_validate(c: &mut Criterion) {
 
 fn compile_and_create_sessions(c: &mut Criterion) {
     let policy = Policy::load(POLICY).expect("the bundled policy is valid");
-    let compiled = policy.compile().expect("the bundled policy compiles");
+    let compiled = policy.compiled.clone();
     let factory = SessionFactory::new(compiled.clone()).unwrap();
     let config = factory.session_config().clone();
 
     let mut group = c.benchmark_group("session");
     group.bench_function("dfpolicy_compile", |b| {
-        b.iter(|| black_box(policy.compile().unwrap()))
+        b.iter(|| black_box(dfpolicy::compile(&policy.resolved.options).unwrap()))
     });
     group.bench_function("dfpolicy_session_from_compiled", |b| {
         b.iter(|| black_box(factory.context().unwrap()))

@@ -11,48 +11,25 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use serde::Serialize;
 
-use super::exceptions::{MACHINE_DEPENDENT_KEYS, RUNTIME_KINDS, UPPER_BOUNDS};
-use super::values::check_runtime_value;
+use std::str::FromStr;
+
+use datafusion::arrow::array::timezone::Tz;
+
+use super::apply::{engine_message, machine_independent, render};
+use super::exceptions::{
+    CATALOG_LOCATION, COERCE_INT96, MACHINE_DEPENDENT_KEYS, TIME_ZONE_KEYS, UPPER_BOUNDS,
+};
+use super::parquet_writer::{self, check_parquet_writer_options};
+use super::values::{
+    CanonicalValue, RejectedBy, ValueError, ValueKind, ValueProblem, check_catalog_location,
+    check_runtime_value,
+};
 
 /// The DataFusion release this build of dfpolicy embeds.
 pub const DATAFUSION_VERSION: &str = datafusion::DATAFUSION_VERSION;
 
 /// Prefix of the runtime keys, which live on `RuntimeEnv` rather than `ConfigOptions`.
 pub const RUNTIME_PREFIX: &str = "datafusion.runtime.";
-
-/// The kind of value an option takes, as DataFusion's parser accepts it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ValueKind {
-    Boolean,
-    /// A non-negative integer; `minimum` on the option says whether 0 or 1 is rejected.
-    UnsignedInteger,
-    SignedInteger,
-    Float,
-    /// Free text, checked (if at all) when DataFusion uses it.
-    Text,
-    /// One of a fixed set of words that DataFusion checks when the option is set.
-    Choice,
-    /// A runtime byte capacity such as `"512M"` (`K`, `M`, `G` units, as `SET datafusion.runtime.*` takes).
-    Capacity,
-    /// A runtime duration such as `"5m30s"`.
-    Duration,
-}
-
-impl ValueKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            ValueKind::Boolean => "boolean",
-            ValueKind::UnsignedInteger => "unsigned integer",
-            ValueKind::SignedInteger => "integer",
-            ValueKind::Float => "float",
-            ValueKind::Text => "string",
-            ValueKind::Choice => "choice",
-            ValueKind::Capacity => "byte capacity",
-            ValueKind::Duration => "duration",
-        }
-    }
-}
 
 /// One DataFusion option.
 #[derive(Debug, Clone, Serialize)]
@@ -246,3 +223,108 @@ fn runtime_kind(key: &str) -> ValueKind {
         .find(|(k, _)| *k == key)
         .map_or(ValueKind::Capacity, |(_, kind)| *kind)
 }
+
+impl Registry {
+    /// Checks one value for one key the way DataFusion will use it, and returns it in DataFusion's own
+    /// rendering (the canonical form: `TRUE` becomes `true`, `1048576` stays `1048576`).
+    pub fn check_value(&self, key: &str, value: &str) -> Result<CanonicalValue, ValueError> {
+        use RejectedBy::{DataFusion, Dfpolicy};
+        let option = self.option(key).ok_or_else(|| ValueError {
+            problem: ValueProblem::UnknownKey,
+            rejected_by: DataFusion,
+            message: format!("`{key}` is not a DataFusion {DATAFUSION_VERSION} option"),
+        })?;
+        if option.runtime {
+            return check_runtime_value(key, option.kind, value);
+        }
+        let integer = matches!(
+            option.kind,
+            ValueKind::UnsignedInteger | ValueKind::SignedInteger
+        );
+        if integer {
+            // DataFusion reads a single character as its byte value for `u8` fields ("x" is 120).
+            let numeric = value.strip_prefix('-').unwrap_or(value);
+            if numeric.is_empty() || !numeric.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(ValueError::invalid(
+                    Dfpolicy,
+                    format!("`{value}` is not an integer"),
+                ));
+            }
+        }
+        if option.kind == ValueKind::Float && !value.trim().parse::<f64>().is_ok_and(f64::is_finite)
+        {
+            // Rust's float parser, which DataFusion uses, also reads `NaN` and `inf`.
+            return Err(ValueError::invalid(
+                Dfpolicy,
+                format!("`{value}` is not a finite number"),
+            ));
+        }
+        let mut scratch = ConfigOptions::new();
+        if let Err(error) = scratch.set(key, value) {
+            // A well-formed integer can only be refused for its size (below the option's minimum, or
+            // beyond its Rust type).
+            let problem = if integer {
+                ValueProblem::OutOfRange
+            } else {
+                ValueProblem::Invalid
+            };
+            return Err(ValueError {
+                problem,
+                rejected_by: DataFusion,
+                message: engine_message(&error),
+            });
+        }
+        let rendered = machine_independent(key, value, render(&scratch, key).unwrap_or_default());
+        if let (Some(maximum), Ok(number)) = (option.maximum, rendered.parse::<u64>())
+            && number > maximum
+        {
+            return Err(ValueError::out_of_range(
+                Dfpolicy,
+                format!("{number} is out of range: the largest allowed value is {maximum}"),
+            ));
+        }
+        if TIME_ZONE_KEYS.contains(&key) {
+            Tz::from_str(value).map_err(|e| {
+                ValueError::invalid(DataFusion, format!("`{value}` is not a time zone: {e}"))
+            })?;
+        }
+        let (coerce_key, units) = COERCE_INT96;
+        if key == coerce_key && !units.contains(&value.to_lowercase().as_str()) {
+            // DataFusion's own message, from the function that runs only at scan time.
+            return Err(ValueError::invalid(
+                DataFusion,
+                format!(
+                    "Unknown or unsupported parquet coerce_int96: {value}. Valid values are: ns, us, ms, and s."
+                ),
+            ));
+        }
+        if key.starts_with(parquet_writer::PREFIX) {
+            check_parquet_writer_options(&scratch.execution.parquet).map_err(|p| ValueError {
+                problem: ValueProblem::Invalid,
+                rejected_by: p.rejected_by,
+                message: p.message,
+            })?;
+        }
+        if key == CATALOG_LOCATION {
+            check_catalog_location(value)?;
+        }
+        Ok(CanonicalValue(rendered))
+    }
+}
+
+/// The value kinds of the runtime keys. `RuntimeEnvBuilder::entries()` lists the keys but not their
+/// types; these are the parsers `SessionContext::set_runtime_variable` applies to each
+/// (datafusion 55.2.0 `src/execution/context/mod.rs:1172`): `parse_capacity_limit` for the
+/// capacities, `parse_duration` for the TTL, `usize::from_str` for the fan-in, the text as a path for
+/// the spill directory. A runtime key missing here is a capacity, as every new one so far has been.
+pub const RUNTIME_KINDS: &[(&str, ValueKind)] = &[
+    ("datafusion.runtime.temp_directory", ValueKind::Text),
+    (
+        "datafusion.runtime.list_files_cache_ttl",
+        ValueKind::Duration,
+    ),
+    (
+        "datafusion.runtime.max_spill_merge_fan_in",
+        ValueKind::UnsignedInteger,
+    ),
+];

@@ -2,8 +2,6 @@
 //! DataFusion 55.2 source it mirrors. Everything else in the registry is discovered at run time
 //! (see [`super::catalog`]).
 
-use super::catalog::ValueKind;
-
 /// Keys whose DataFusion default is the number of CPUs of the machine running the query:
 /// `default = get_available_parallelism()` in datafusion-common 55.2.0 `src/config.rs:853` and `:868`.
 pub const MACHINE_DEPENDENT_KEYS: &[&str] = &[
@@ -110,20 +108,3 @@ pub const COERCE_INT96: (&str, &[&str]) = (
 /// (`SessionStateDefaults::register_default_schema`, datafusion 55.2.0
 /// `src/execution/session_state_defaults.rs:190`, which panics on a location it cannot open).
 pub const CATALOG_LOCATION: &str = "datafusion.catalog.location";
-
-/// The value kinds of the runtime keys. `RuntimeEnvBuilder::entries()` lists the keys but not their
-/// types; these are the parsers `SessionContext::set_runtime_variable` applies to each
-/// (datafusion 55.2.0 `src/execution/context/mod.rs:1172`): `parse_capacity_limit` for the
-/// capacities, `parse_duration` for the TTL, `usize::from_str` for the fan-in, the text as a path for
-/// the spill directory. A runtime key missing here is a capacity, as every new one so far has been.
-pub const RUNTIME_KINDS: &[(&str, ValueKind)] = &[
-    ("datafusion.runtime.temp_directory", ValueKind::Text),
-    (
-        "datafusion.runtime.list_files_cache_ttl",
-        ValueKind::Duration,
-    ),
-    (
-        "datafusion.runtime.max_spill_merge_fan_in",
-        ValueKind::UnsignedInteger,
-    ),
-];

@@ -18,16 +18,17 @@ pub mod values;
 
 pub use apply::{apply_settings, engine_message, render, render_within};
 pub use catalog::{
-    DATAFUSION_VERSION, EngineOption, RUNTIME_PREFIX, Registry, RuleStage, ValueKind, registry,
+    DATAFUSION_VERSION, EngineOption, RUNTIME_PREFIX, Registry, RuleStage, registry,
 };
 pub use classify::{SettingClass, classify};
 pub use exceptions::{
     CATALOG_LOCATION, DYNAMIC_FILTER_SUB_FLAGS, DYNAMIC_FILTER_UMBRELLA, FORCED_SETTINGS,
     MACHINE_DEPENDENT_KEYS, MEMORY_LIMIT, UPPER_BOUNDS, UpperBound,
 };
+pub use parquet_writer::check_parquet_writer_options;
 pub use values::{
-    CanonicalValue, RejectedBy, ValueError, ValueProblem, check_parquet_writer_options,
-    parse_capacity, parse_duration, render_duration,
+    CanonicalValue, RejectedBy, ValueError, ValueKind, ValueProblem, parse_capacity,
+    parse_duration, render_duration,
 };
 
 #[cfg(test)]

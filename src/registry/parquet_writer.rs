@@ -7,9 +7,12 @@
 //! mirrors; [`check`] applies the table (and the cross-option rules of content-defined chunking) to a
 //! complete set of Parquet options before any of them reaches arrow-rs.
 
+use datafusion::common::config::TableParquetOptions;
+use datafusion::common::file_options::parquet_writer::ParquetWriterOptions;
 use datafusion::config::ParquetOptions;
 
-use super::apply::render_within;
+use super::apply::{engine_message, render_within};
+use super::panic_guard;
 use super::values::RejectedBy;
 
 /// The prefix of every Parquet option key.
@@ -104,11 +107,37 @@ const GEARHASH_TABLES: i128 = 8;
 /// A value the writer cannot use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriterProblem {
-    /// The options involved, the one to point at first.
-    pub keys: Vec<&'static str>,
+    /// The options involved (full keys), the one to point at first.
+    pub keys: Vec<String>,
     pub message: String,
     /// The table here (dfpolicy, mirroring arrow-rs), or DataFusion's conversion of the options.
     pub rejected_by: RejectedBy,
+}
+
+/// Checks a complete set of Parquet writer options: the values arrow-rs asserts on (see
+/// [`WRITER_CONSTRAINTS`]), then DataFusion's own conversion, with any panic it still
+/// raises turned into an error. A failure names the options involved.
+pub fn check_parquet_writer_options(
+    parquet: &datafusion::config::ParquetOptions,
+) -> Result<(), WriterProblem> {
+    if let Some(problem) = check(parquet).into_iter().next() {
+        return Err(problem);
+    }
+    let mut global = parquet.clone();
+    // The writer also insists on an embedded Arrow schema, which only exists when a file is written.
+    global.skip_arrow_metadata = true;
+    let table = TableParquetOptions {
+        global,
+        ..TableParquetOptions::default()
+    };
+    let problem = |message: String| WriterProblem {
+        keys: Vec::new(),
+        message,
+        rejected_by: RejectedBy::DataFusion,
+    };
+    panic_guard::without_panicking(|| ParquetWriterOptions::try_from(&table).map(|_| ()))
+        .map_err(|panic| problem(format!("the Parquet writer rejects these options: {panic}")))?
+        .map_err(|e| problem(engine_message(&e)))
 }
 
 /// The constraint on one option, if it has one.
@@ -124,7 +153,7 @@ pub fn check(options: &ParquetOptions) -> Vec<WriterProblem> {
     for constraint in WRITER_CONSTRAINTS {
         if let Some(message) = violation(options, constraint) {
             problems.push(WriterProblem {
-                keys: vec![full_key(constraint.option)],
+                keys: vec![format!("{PREFIX}{}", constraint.option)],
                 message: format!("{message}: {}", constraint.because),
                 rejected_by: RejectedBy::Dfpolicy,
             });
@@ -132,7 +161,9 @@ pub fn check(options: &ParquetOptions) -> Vec<WriterProblem> {
     }
     let cdc = &options.content_defined_chunking;
     if cdc.enabled {
-        let sizes = vec![CDC_MIN_CHUNK_SIZE, CDC_MAX_CHUNK_SIZE, CDC_ENABLED];
+        let sizes: Vec<String> = [CDC_MIN_CHUNK_SIZE, CDC_MAX_CHUNK_SIZE, CDC_ENABLED]
+            .map(str::to_string)
+            .to_vec();
         let (min, max) = (cdc.min_chunk_size as i128, cdc.max_chunk_size as i128);
         let found = if min == 0 {
             Some((sizes, "content-defined chunking needs `min_chunk_size` > 0 (parquet 59.3 `set_content_defined_chunking` asserts it)".to_string()))
@@ -160,7 +191,7 @@ pub fn check(options: &ParquetOptions) -> Vec<WriterProblem> {
                 0
             };
             let effective = mask_bits - i128::from(cdc.norm_level);
-            let mut keys = vec![CDC_NORM_LEVEL];
+            let mut keys = vec![CDC_NORM_LEVEL.to_string()];
             keys.extend(sizes);
             (!(1..=63).contains(&effective)).then(|| (keys, format!(
                 "content-defined chunking with min {min}, max {max} and norm_level {} gives a {effective}-bit mask; arrow-rs needs 1 to 63 bits (parquet 59.3 `ContentDefinedChunker::calculate_mask`): widen the chunk size range or move `norm_level` towards 0",
@@ -178,20 +209,13 @@ pub fn check(options: &ParquetOptions) -> Vec<WriterProblem> {
     problems
 }
 
-/// The registry's `&'static` copy of a constrained option's full key.
-fn full_key(option: &'static str) -> &'static str {
-    crate::registry::registry()
-        .option(&format!("{PREFIX}{option}"))
-        .map_or(option, |o| o.key.as_str())
-}
-
 fn violation(options: &ParquetOptions, constraint: &WriterConstraint) -> Option<String> {
     // DataFusion's rendering of the value; `None` for an unset optional option, which is never a
     // violation.
     let text = render_within(
         options,
         PREFIX.trim_end_matches('.'),
-        full_key(constraint.option),
+        &format!("{PREFIX}{}", constraint.option),
     )?;
     let ok = match constraint.rule {
         Rule::NonZero => text != "0",

@@ -2,19 +2,14 @@
 //! [`ValueError`] that says what is wrong (malformed, out of range, ...) and who refuses it (DataFusion
 //! itself, or dfpolicy because DataFusion would accept the value and then fail or misbehave with it).
 
-use std::str::FromStr;
 use std::time::Duration;
 
-use datafusion::arrow::array::timezone::Tz;
-use datafusion::common::config::TableParquetOptions;
-use datafusion::common::file_options::parquet_writer::ParquetWriterOptions;
-use datafusion::config::ConfigOptions;
 use datafusion::execution::context::SessionContext;
+use serde::Serialize;
 
-use super::apply::{engine_message, machine_independent, render};
-use super::catalog::{DATAFUSION_VERSION, Registry, ValueKind};
-use super::exceptions::{CATALOG_LOCATION, COERCE_INT96, MEMORY_LIMIT, TIME_ZONE_KEYS};
-use super::{panic_guard, parquet_writer};
+use super::apply::engine_message;
+use super::exceptions::MEMORY_LIMIT;
+use super::panic_guard;
 
 /// What is wrong with a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,8 +29,42 @@ pub enum RejectedBy {
     /// DataFusion's (or arrow-rs's).
     DataFusion,
     /// dfpolicy: DataFusion accepts the value but then fails, panics, loops or silently does something
-    /// else with it (the tables of [`super::exceptions`] and [`parquet_writer::WRITER_CONSTRAINTS`]).
+    /// else with it (the tables of [`super::exceptions`] and [`super::parquet_writer::WRITER_CONSTRAINTS`]).
     Dfpolicy,
+}
+
+/// The kind of value an option takes, as DataFusion's parser accepts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueKind {
+    Boolean,
+    /// A non-negative integer; `minimum` on the option says whether 0 or 1 is rejected.
+    UnsignedInteger,
+    SignedInteger,
+    Float,
+    /// Free text, checked (if at all) when DataFusion uses it.
+    Text,
+    /// One of a fixed set of words that DataFusion checks when the option is set.
+    Choice,
+    /// A runtime byte capacity such as `"512M"` (`K`, `M`, `G` units, as `SET datafusion.runtime.*` takes).
+    Capacity,
+    /// A runtime duration such as `"5m30s"`.
+    Duration,
+}
+
+impl ValueKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueKind::Boolean => "boolean",
+            ValueKind::UnsignedInteger => "unsigned integer",
+            ValueKind::SignedInteger => "integer",
+            ValueKind::Float => "float",
+            ValueKind::Text => "string",
+            ValueKind::Choice => "choice",
+            ValueKind::Capacity => "byte capacity",
+            ValueKind::Duration => "duration",
+        }
+    }
 }
 
 /// Why a value cannot be used for an option.
@@ -76,98 +105,10 @@ impl std::error::Error for ValueError {}
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CanonicalValue(pub String);
 
-impl Registry {
-    /// Checks one value for one key the way DataFusion will use it, and returns it in DataFusion's own
-    /// rendering (the canonical form: `TRUE` becomes `true`, `1048576` stays `1048576`).
-    pub fn check_value(&self, key: &str, value: &str) -> Result<CanonicalValue, ValueError> {
-        use RejectedBy::{DataFusion, Dfpolicy};
-        let option = self.option(key).ok_or_else(|| ValueError {
-            problem: ValueProblem::UnknownKey,
-            rejected_by: DataFusion,
-            message: format!("`{key}` is not a DataFusion {DATAFUSION_VERSION} option"),
-        })?;
-        if option.runtime {
-            return check_runtime_value(key, option.kind, value);
-        }
-        let integer = matches!(
-            option.kind,
-            ValueKind::UnsignedInteger | ValueKind::SignedInteger
-        );
-        if integer {
-            // DataFusion reads a single character as its byte value for `u8` fields ("x" is 120).
-            let numeric = value.strip_prefix('-').unwrap_or(value);
-            if numeric.is_empty() || !numeric.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(ValueError::invalid(
-                    Dfpolicy,
-                    format!("`{value}` is not an integer"),
-                ));
-            }
-        }
-        if option.kind == ValueKind::Float && !value.trim().parse::<f64>().is_ok_and(f64::is_finite)
-        {
-            // Rust's float parser, which DataFusion uses, also reads `NaN` and `inf`.
-            return Err(ValueError::invalid(
-                Dfpolicy,
-                format!("`{value}` is not a finite number"),
-            ));
-        }
-        let mut scratch = ConfigOptions::new();
-        if let Err(error) = scratch.set(key, value) {
-            // A well-formed integer can only be refused for its size (below the option's minimum, or
-            // beyond its Rust type).
-            let problem = if integer {
-                ValueProblem::OutOfRange
-            } else {
-                ValueProblem::Invalid
-            };
-            return Err(ValueError {
-                problem,
-                rejected_by: DataFusion,
-                message: engine_message(&error),
-            });
-        }
-        let rendered = machine_independent(key, value, render(&scratch, key).unwrap_or_default());
-        if let (Some(maximum), Ok(number)) = (option.maximum, rendered.parse::<u64>())
-            && number > maximum
-        {
-            return Err(ValueError::out_of_range(
-                Dfpolicy,
-                format!("{number} is out of range: the largest allowed value is {maximum}"),
-            ));
-        }
-        if TIME_ZONE_KEYS.contains(&key) {
-            Tz::from_str(value).map_err(|e| {
-                ValueError::invalid(DataFusion, format!("`{value}` is not a time zone: {e}"))
-            })?;
-        }
-        let (coerce_key, units) = COERCE_INT96;
-        if key == coerce_key && !units.contains(&value.to_lowercase().as_str()) {
-            // DataFusion's own message, from the function that runs only at scan time.
-            return Err(ValueError::invalid(
-                DataFusion,
-                format!(
-                    "Unknown or unsupported parquet coerce_int96: {value}. Valid values are: ns, us, ms, and s."
-                ),
-            ));
-        }
-        if key.starts_with(parquet_writer::PREFIX) {
-            check_parquet_writer_options(&scratch.execution.parquet).map_err(|p| ValueError {
-                problem: ValueProblem::Invalid,
-                rejected_by: p.rejected_by,
-                message: p.message,
-            })?;
-        }
-        if key == CATALOG_LOCATION {
-            check_catalog_location(value)?;
-        }
-        Ok(CanonicalValue(rendered))
-    }
-}
-
 /// Builds the default schema from `location` the way every session does when
 /// `datafusion.catalog.format` is set (`SessionStateDefaults::register_default_schema`), which panics
 /// on a location that is not a URL with an object-store path.
-fn check_catalog_location(location: &str) -> Result<(), ValueError> {
+pub(super) fn check_catalog_location(location: &str) -> Result<(), ValueError> {
     use datafusion::catalog::MemoryCatalogProvider;
     use datafusion::execution::SessionStateDefaults;
     use datafusion::prelude::SessionConfig;
@@ -190,32 +131,6 @@ fn check_catalog_location(location: &str) -> Result<(), ValueError> {
             "`{location}` is not a location DataFusion can open ({panic}); write a URL such as \"file:///data/warehouse/\" or \"s3://bucket/path/\""
         ))
     })
-}
-
-/// Checks a complete set of Parquet writer options: the values arrow-rs asserts on (see
-/// [`parquet_writer::WRITER_CONSTRAINTS`]), then DataFusion's own conversion, with any panic it still
-/// raises turned into an error. A failure names the options involved.
-pub fn check_parquet_writer_options(
-    parquet: &datafusion::config::ParquetOptions,
-) -> Result<(), parquet_writer::WriterProblem> {
-    if let Some(problem) = parquet_writer::check(parquet).into_iter().next() {
-        return Err(problem);
-    }
-    let mut global = parquet.clone();
-    // The writer also insists on an embedded Arrow schema, which only exists when a file is written.
-    global.skip_arrow_metadata = true;
-    let table = TableParquetOptions {
-        global,
-        ..TableParquetOptions::default()
-    };
-    let problem = |message: String| parquet_writer::WriterProblem {
-        keys: Vec::new(),
-        message,
-        rejected_by: RejectedBy::DataFusion,
-    };
-    panic_guard::without_panicking(|| ParquetWriterOptions::try_from(&table).map(|_| ()))
-        .map_err(|panic| problem(format!("the Parquet writer rejects these options: {panic}")))?
-        .map_err(|e| problem(engine_message(&e)))
 }
 
 /// A runtime value, checked with the parser `SessionContext::set_runtime_variable` applies to its key.

@@ -3,11 +3,13 @@
 //! [`crate::secrets`], so every stage can use it.
 
 pub mod diagnostic;
+pub mod read;
 pub mod render;
 pub mod source;
 
 pub use diagnostic::{
     Code, Diagnostic, Location, MAX_FINDINGS_PER_KIND, Note, Noun, Report, Severity, normalize,
 };
+pub use read::{ReadProblem, read_bounded, read_source};
 pub use render::Format;
-pub use source::{ReadProblem, SourceFile, Span, display_path, read_bounded, read_source};
+pub use source::{SourceFile, Span, display_path};

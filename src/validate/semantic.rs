@@ -416,7 +416,7 @@ fn check_writer_options(
     let set: Vec<&Setter<'_>> = problem
         .keys
         .iter()
-        .filter_map(|key| settings.get(key).and_then(|s| s.first()).copied())
+        .filter_map(|key| settings.get(key.as_str()).and_then(|s| s.first()).copied())
         .collect();
     let mut diagnostic = Diagnostic::new(Code::IncompatibleWriterOptions, problem.message);
     match set.first() {
