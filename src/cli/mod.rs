@@ -42,11 +42,11 @@ pub enum Command {
     /// Validate policy files and directories (every *.toml below a directory).
     Validate(validate::Args),
     /// Print a policy merged with its `extends` parents.
-    Resolve(resolve::Args),
+    Resolve(DocumentArgs),
     /// Print the JSON schema of policy files, or check the checked-in copy.
     Schema(schema::Args),
     /// Compile a policy into its complete environment with hashes.
-    Compile(compile::Args),
+    Compile(DocumentArgs),
     /// Compare the environments of two policies; exit 0 when they are plan-equivalent, 1 when not.
     Diff(diff::Args),
     /// Check SQL files against the policy's namespace rule (`require_qualified_references`): every table
@@ -79,6 +79,17 @@ impl From<FindingsFormat> for report::Format {
 pub enum DocumentFormat {
     Toml,
     Json,
+}
+
+/// The arguments of a command that prints one policy as a document (`resolve`, `compile`).
+#[derive(Debug, clap::Args)]
+pub struct DocumentArgs {
+    file: PathBuf,
+    #[arg(long, value_enum, default_value_t = DocumentFormat::Toml)]
+    format: DocumentFormat,
+    /// Directory that `extends` parents must live under (default: the working directory).
+    #[arg(long)]
+    root: Option<PathBuf>,
 }
 
 /// How a listing or a comparison is written.

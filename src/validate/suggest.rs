@@ -122,13 +122,17 @@ fn key_outside_section(name: &str) -> Diagnostic {
         Code::UnknownKey,
         format!("`{name}` is not inside a section"),
     );
-    let home = std::iter::once(("policy", vec!["name", "description", "extends", "engine"]))
-        .chain(
-            SECTIONS
-                .iter()
-                .map(|(s, fields)| (*s, fields.iter().map(|f| f.name).collect())),
-        )
-        .find(|(_, fields)| fields.contains(&name));
+    let policy_keys = allowed_keys(&[PathSegment::Key("policy".into())]);
+    let home = std::iter::once((
+        "policy",
+        policy_keys.iter().map(String::as_str).collect::<Vec<_>>(),
+    ))
+    .chain(
+        SECTIONS
+            .iter()
+            .map(|(s, fields)| (*s, fields.iter().map(|f| f.name).collect())),
+    )
+    .find(|(_, fields)| fields.contains(&name));
     match home {
         Some((section, _)) => diagnostic.with_help(format!("move it under `[{section}]`")),
         None if registry().option(name).is_some() => diagnostic.with_help(format!(

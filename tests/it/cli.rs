@@ -170,6 +170,12 @@ fn compile_prints_toml_and_json() {
     let value: serde_json::Value = serde_json::from_str(&stdout(&json_out)).unwrap();
     assert_eq!(value["policy"], "baseline");
     assert_eq!(value["portable"], true);
+    // The JSON is the compiled policy itself: it reads back into the same value.
+    let read_back = dfpolicy::CompiledPolicy::from_json(&stdout(&json_out)).unwrap();
+    let loaded = dfpolicy::Policy::load(crate::repo().join("policies/baseline.toml"))
+        .unwrap()
+        .compiled;
+    assert_eq!(read_back, loaded);
     // Byte-identical across processes.
     assert_eq!(
         stdout(&json_out),
