@@ -82,6 +82,30 @@ pub fn diff(left: &CompiledPolicy, right: &CompiledPolicy) -> EnvironmentDiff {
             });
         }
     }
+    // What dfpolicy itself reads: no session sees it, but a reviewer should.
+    let own = |compiled: &CompiledPolicy| {
+        let mut fields = Vec::new();
+        for (section, value) in [
+            ("namespace", serde_json::to_value(&compiled.namespace)),
+            ("statistics", serde_json::to_value(&compiled.statistics)),
+            ("explain", serde_json::to_value(&compiled.explain)),
+        ] {
+            if let Ok(serde_json::Value::Object(map)) = value {
+                fields.extend(map.into_iter().map(|(k, v)| (format!("{section}.{k}"), v)));
+            }
+        }
+        fields
+    };
+    for ((key, l), (_, r)) in own(left).iter().zip(own(right).iter()) {
+        if l != r {
+            differences.push(SettingDifference {
+                key: key.clone(),
+                left: text(l),
+                right: text(r),
+                class: SettingClass::DfpolicyOnly,
+            });
+        }
+    }
     EnvironmentDiff {
         left: left.policy.clone(),
         right: right.policy.clone(),

@@ -17,6 +17,9 @@ pub enum SettingClass {
     Writer,
     /// Read only when printing results or plans.
     Display,
+    /// Not a DataFusion option: read by dfpolicy itself (the namespace check, the statistics
+    /// expectation, what a plan bundle captures), never by a session.
+    DfpolicyOnly,
 }
 
 impl SettingClass {
@@ -26,6 +29,7 @@ impl SettingClass {
             SettingClass::ExecutionOnly => "execution-only",
             SettingClass::Writer => "writer",
             SettingClass::Display => "display",
+            SettingClass::DfpolicyOnly => "dfpolicy-only",
         }
     }
 }

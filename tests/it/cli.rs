@@ -214,7 +214,7 @@ fn diff_exits_0_for_plan_equivalent_policies() {
     std::fs::write(dir.path().join("a.toml"), base).unwrap();
     std::fs::write(
         dir.path().join("b.toml"),
-        format!("{}[settings]\n\"datafusion.format.null\" = \"NULL\"\n[runtime]\nmemory_limit = \"1GiB\"\n", base.replace("\"a\"", "\"b\"")),
+        format!("{}[settings]\n\"datafusion.format.null\" = \"NULL\"\n[runtime]\nmemory_limit = \"1GiB\"\n[namespace]\nrequire_qualified_references = true\n[explain]\nformats = [\"indent\", \"tree\"]\n", base.replace("\"a\"", "\"b\"")),
     )
     .unwrap();
     let a = dir.path().join("a.toml");
@@ -231,6 +231,13 @@ fn diff_exits_0_for_plan_equivalent_policies() {
     let text = stdout(&output);
     assert!(text.contains("datafusion.format.null [display]"));
     assert!(text.contains("runtime.memory_limit [execution-only]"));
+    // What dfpolicy alone reads is listed too, and never makes plans differ.
+    assert!(
+        text.contains(
+            "namespace.require_qualified_references [dfpolicy-only]\n  - false\n  + true\n"
+        )
+    );
+    assert!(text.contains("explain.formats [dfpolicy-only]"));
     assert!(text.contains("plan-equivalent"));
 }
 
