@@ -28,6 +28,7 @@ pub use datafusion;
 pub use policy::{PolicyOptions, ResolvedPolicy};
 pub use report::{Code, Diagnostic, Severity};
 pub use session::{SessionFactory, capture_session_settings};
+pub use workload::{Workload, WorkloadError};
 
 /// The README's Rust examples, compiled as doctests so that they follow the API.
 #[cfg(doctest)]

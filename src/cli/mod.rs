@@ -2,12 +2,14 @@
 //! arguments to one library call and one renderer.
 
 mod compile;
+mod data;
 mod diff;
 mod namespace;
 mod resolve;
 mod schema;
 mod settings;
 mod validate;
+mod workload;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -43,7 +45,7 @@ pub enum Command {
     Validate(validate::Args),
     /// Print a policy merged with its `extends` parents.
     Resolve(DocumentArgs),
-    /// Print the JSON schema of policy files, or check the checked-in copy.
+    /// Print the JSON schema of policy or workload files, or check the checked-in copies.
     Schema(schema::Args),
     /// Compile a policy into its complete environment with hashes.
     Compile(DocumentArgs),
@@ -54,6 +56,12 @@ pub enum Command {
     Namespace(namespace::Args),
     /// List every DataFusion option with its type, default and the policy field that sets it.
     Settings(settings::Args),
+    /// Validate workloads and show their tables.
+    #[command(subcommand)]
+    Workload(workload::Args),
+    /// Generate the built-in workloads' data.
+    #[command(subcommand)]
+    Data(data::Args),
 }
 
 /// How findings are written (every command that reports findings takes it).
@@ -128,6 +136,8 @@ pub fn run(command: Command, out: &mut dyn Write) -> std::io::Result<u8> {
         Command::Diff(args) => diff::run(args, out),
         Command::Namespace(args) => namespace::run(args, out),
         Command::Settings(args) => settings::run(args, out),
+        Command::Workload(args) => workload::run(args, out),
+        Command::Data(args) => data::run(args, out),
     };
     match result {
         Ok(code) => Ok(code),
@@ -164,6 +174,15 @@ fn pretty_json(value: &impl serde::Serialize) -> String {
     let mut text = serde_json::to_string_pretty(value).expect("the value serializes to JSON");
     text.push('\n');
     text
+}
+
+/// Runs a library future to completion on a multi-threaded runtime (commands are synchronous).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts")
+        .block_on(future)
 }
 
 /// Loads a policy through the front door, printing its findings to stderr when it does not load.

@@ -1,36 +1,78 @@
-//! `dfpolicy schema [--check] [--path schema/policy.schema.json]`
+//! `dfpolicy schema [policy|workload] [--check] [--path FILE]`
 
 use std::io::Write;
 use std::path::PathBuf;
 
+use clap::ValueEnum;
+
 use super::{EXIT_FINDINGS, EXIT_OK, Stop, emit};
-use crate::validate::schema::{SCHEMA_PATH, schema_text};
+use crate::validate::schema as policy;
+use crate::workload::file as workload;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Kind {
+    Policy,
+    Workload,
+}
+
+impl Kind {
+    fn generated(self) -> String {
+        match self {
+            Kind::Policy => policy::schema_text(),
+            Kind::Workload => workload::schema_text(),
+        }
+    }
+
+    fn checked_in(self) -> &'static str {
+        match self {
+            Kind::Policy => policy::SCHEMA_PATH,
+            Kind::Workload => workload::SCHEMA_PATH,
+        }
+    }
+}
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Exit 1 if the schema file differs from the generated schema.
+    /// Which schema (default: policy; with --check and no kind, both).
+    #[arg(value_enum)]
+    kind: Option<Kind>,
+    /// Exit 1 if the checked-in schema differs from the generated one.
     #[arg(long)]
     check: bool,
-    /// The checked-in schema, for --check.
-    #[arg(long, default_value = SCHEMA_PATH)]
-    path: PathBuf,
+    /// The checked-in schema, for --check with one kind (default: schema/<kind>.schema.json).
+    #[arg(long, requires = "kind")]
+    path: Option<PathBuf>,
 }
 
 pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
-    let generated = schema_text();
     if !args.check {
-        emit(out, &generated)?;
+        emit(out, &args.kind.unwrap_or(Kind::Policy).generated())?;
         return Ok(EXIT_OK);
     }
-    let path = args.path.display();
-    if std::fs::read_to_string(&args.path).unwrap_or_default() == generated {
-        emit(out, &format!("{path} is up to date\n"))?;
-        Ok(EXIT_OK)
-    } else {
-        emit(
-            out,
-            &format!("{path} is stale; regenerate it with: dfpolicy schema > {path}\n"),
-        )?;
-        Ok(EXIT_FINDINGS)
+    let kinds = match args.kind {
+        Some(kind) => vec![kind],
+        None => vec![Kind::Policy, Kind::Workload],
+    };
+    let mut stale = false;
+    for kind in kinds {
+        let path = args
+            .path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(kind.checked_in()));
+        let shown = path.display();
+        if std::fs::read_to_string(&path).unwrap_or_default() == kind.generated() {
+            emit(out, &format!("{shown} is up to date\n"))?;
+        } else {
+            let name = kind.to_possible_value().expect("a named kind");
+            emit(
+                out,
+                &format!(
+                    "{shown} is stale; regenerate it with: dfpolicy schema {} > {shown}\n",
+                    name.get_name()
+                ),
+            )?;
+            stale = true;
+        }
     }
+    Ok(if stale { EXIT_FINDINGS } else { EXIT_OK })
 }

@@ -83,6 +83,17 @@ codes! {
     DuplicateSetting = "duplicate-setting", Warning;
     UnqualifiedTable = "unqualified-table", Error;
     InvalidSql = "invalid-sql", Error;
+    OptionNotForFormat = "option-not-for-format", Error;
+    DuplicateTable = "duplicate-table", Error;
+    LocationNotFound = "location-not-found", Error;
+    NotADeltaTable = "not-a-delta-table", Error;
+    DeltaVersionMissing = "delta-version-missing", Error;
+    NoMatchingQueries = "no-matching-queries", Error;
+    DuplicateQueryName = "duplicate-query-name", Error;
+    SettingInQuery = "setting-in-query", Error;
+    NoQueryStatement = "no-query-statement", Error;
+    UnsupportedStatement = "unsupported-statement", Error;
+    UnknownWorkload = "unknown-workload", Error;
 }
 
 impl fmt::Display for Code {
@@ -290,6 +301,10 @@ impl Noun {
     pub const QUERY: Noun = Noun {
         one: "query file",
         many: "query files",
+    };
+    pub const WORKLOAD: Noun = Noun {
+        one: "workload",
+        many: "workloads",
     };
 
     pub fn count(self, n: usize) -> String {

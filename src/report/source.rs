@@ -111,6 +111,11 @@ pub fn display_path(path: &Path) -> String {
         .and_then(|d| d.canonicalize().ok());
     let shown = match (&cwd, path.canonicalize()) {
         (Some(cwd), Ok(abs)) => abs.strip_prefix(cwd).map(Path::to_path_buf).unwrap_or(abs),
+        // A path that does not exist (yet) is shortened as written.
+        (Some(cwd), Err(_)) => path
+            .strip_prefix(cwd)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|_| path.to_path_buf()),
         _ => path.to_path_buf(),
     };
     let text = shown.to_string_lossy().replace('\\', "/");

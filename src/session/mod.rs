@@ -26,8 +26,8 @@ use crate::registry::apply_settings;
 use crate::report::{Code, Diagnostic, Noun, Report, display_path, normalize, read_source};
 
 pub use namespace::{
-    MAX_QUERY_BYTES, SqlError, SqlParsing, UnqualifiedReference, unqualified_references,
-    unqualified_references_with,
+    MAX_QUERY_BYTES, SqlError, SqlParsing, UnqualifiedReference, parse_statements,
+    unqualified_references, unqualified_references_with,
 };
 
 /// How many memory consumers an out-of-memory error names.

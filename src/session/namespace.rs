@@ -93,6 +93,18 @@ struct References {
 }
 
 impl References {
+    fn new(normalize: bool) -> Self {
+        References {
+            found: Vec::new(),
+            normalize,
+            scopes: Vec::new(),
+            cte_bodies: HashMap::new(),
+            table_functions: HashSet::new(),
+            depth: 0,
+            too_deep: None,
+        }
+    }
+
     fn name(&self, ident: &Ident) -> String {
         if self.normalize && ident.quote_style.is_none() {
             ident.value.to_lowercase()
@@ -253,6 +265,18 @@ pub fn unqualified_references_with(
     sql: &str,
     parsing: &SqlParsing,
 ) -> Result<Vec<UnqualifiedReference>, SqlError> {
+    let statements = parse_statements(sql, parsing)?;
+    let mut references = References::new(parsing.normalize_identifiers);
+    for statement in &statements {
+        let _ = visit_statement(statement, &mut references);
+    }
+    Ok(references.found)
+}
+
+/// Parses SQL text into statements with DataFusion's parser and a policy's parser settings, refusing
+/// expressions nested deeper than [`MAX_EXPRESSION_DEPTH`] (their trees are too deep to free, see
+/// there). Errors carry the 1-based position DataFusion reports.
+pub fn parse_statements(sql: &str, parsing: &SqlParsing) -> Result<Vec<DFStatement>, SqlError> {
     let dialect = dialect_from_str(&parsing.dialect).ok_or_else(|| SqlError {
         message: format!("unsupported SQL dialect `{}`", parsing.dialect),
         line: 0,
@@ -264,26 +288,18 @@ pub fn unqualified_references_with(
         .build()
         .and_then(|mut parser| parser.parse_statements())
         .map_err(|e| parse_error(&e, parsing.recursion_limit))?;
-    let mut references = References {
-        found: Vec::new(),
-        normalize: parsing.normalize_identifiers,
-        scopes: Vec::new(),
-        cte_bodies: HashMap::new(),
-        table_functions: HashSet::new(),
-        depth: 0,
-        too_deep: None,
-    };
+    let mut depth_check = References::new(parsing.normalize_identifiers);
     for statement in &statements {
-        if visit_statement(statement, &mut references).is_break() {
+        if visit_statement(statement, &mut depth_check).is_break() {
             break;
         }
     }
-    if let Some(error) = references.too_deep {
+    if let Some(error) = depth_check.too_deep {
         // Freeing a tree this deep would overflow the stack (see MAX_EXPRESSION_DEPTH).
         std::mem::forget(statements);
         return Err(error);
     }
-    Ok(references.found)
+    Ok(statements.into())
 }
 
 fn visit_statement(statement: &DFStatement, references: &mut References) -> ControlFlow<()> {

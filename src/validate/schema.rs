@@ -19,20 +19,32 @@ pub const SCHEMA_PATH: &str = "schema/policy.schema.json";
 pub fn policy_schema() -> &'static Value {
     static SCHEMA: OnceLock<Value> = OnceLock::new();
     SCHEMA.get_or_init(|| {
-        let generator = SchemaSettings::draft07()
-            .with(|settings| settings.inline_subschemas = true)
-            .with_transform(RecursiveTransform(drop_null))
-            .into_generator();
-        let schema = generator.into_root_schema_for::<PolicyOptions>();
-        let mut schema = serde_json::to_value(schema).expect("a generated schema is JSON");
+        let mut schema = generate_schema::<PolicyOptions>();
         schema["properties"]["settings"] = settings_schema();
         schema
     })
 }
 
-/// The schema as the text checked in at [`SCHEMA_PATH`].
+/// The draft-07 schema of a document type, as every dfpolicy document schema is made: subschemas
+/// inlined (one self-contained file for editors), doc comments as descriptions, no `null` (TOML has
+/// none).
+pub fn generate_schema<T: schemars::JsonSchema>() -> Value {
+    let generator = SchemaSettings::draft07()
+        .with(|settings| settings.inline_subschemas = true)
+        .with_transform(RecursiveTransform(drop_null))
+        .into_generator();
+    let schema = generator.into_root_schema_for::<T>();
+    serde_json::to_value(schema).expect("a generated schema is JSON")
+}
+
+/// The policy schema as the text checked in at [`SCHEMA_PATH`].
 pub fn schema_text() -> String {
-    let mut text = serde_json::to_string_pretty(policy_schema()).expect("a schema serializes");
+    document_text(policy_schema())
+}
+
+/// A schema as checked-in text: pretty JSON with a final newline.
+pub fn document_text(schema: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(schema).expect("a schema serializes");
     text.push('\n');
     text
 }
@@ -104,14 +116,19 @@ fn settings_schema() -> Value {
     })
 }
 
-/// The property names the schema allows at `path` (sections at the root, fields in a section).
+/// The property names the policy schema allows at `path` (sections at the root, fields in a section).
 pub fn allowed_keys(path: &[PathSegment]) -> Vec<String> {
-    let mut schema = policy_schema();
+    keys_at(policy_schema(), path)
+}
+
+/// The property names `schema` allows at `path`, following tables by key and arrays into their items.
+pub fn keys_at(mut schema: &Value, path: &[PathSegment]) -> Vec<String> {
     for segment in path {
-        let PathSegment::Key(key) = segment else {
-            return Vec::new();
+        let next = match segment {
+            PathSegment::Key(key) => schema.get("properties").and_then(|p| p.get(key)),
+            PathSegment::Index(_) => schema.get("items"),
         };
-        match schema.get("properties").and_then(|p| p.get(key)) {
+        match next {
             Some(s) => schema = s,
             None => return Vec::new(),
         }

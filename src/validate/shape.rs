@@ -7,16 +7,35 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value;
 
 use super::schema::policy_schema;
-use super::suggest::{closest, unknown_name, unknown_name_without_help};
+use super::suggest::{closest, unknown_document_key, unknown_name, unknown_name_without_help};
 use crate::policy::document::{Node, NodeValue, PathSegment, path_text, pointer_to_path};
 use crate::policy::options::{FieldKind, SECTIONS};
 use crate::report::{Code, Diagnostic, MAX_FINDINGS_PER_KIND, SourceFile};
 
-fn validator() -> &'static jsonschema::Validator {
-    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
-    VALIDATOR.get_or_init(|| {
-        jsonschema::draft7::new(policy_schema()).expect("the generated schema is valid draft-07")
-    })
+/// A kind of TOML document the schema layer checks: its generated schema, compiled once, and the name
+/// of the table every such file starts with (`[policy]`, `[workload]`).
+pub struct DocumentSchema {
+    pub schema: &'static Value,
+    pub validator: &'static jsonschema::Validator,
+    pub top: &'static str,
+}
+
+impl DocumentSchema {
+    /// Compiles a generated schema (draft-07) for checking.
+    pub fn new(schema: &'static Value, top: &'static str) -> Self {
+        let validator =
+            jsonschema::draft7::new(schema).expect("a generated schema is valid draft-07");
+        DocumentSchema {
+            schema,
+            validator: Box::leak(Box::new(validator)),
+            top,
+        }
+    }
+}
+
+fn policy_document() -> &'static DocumentSchema {
+    static POLICY: OnceLock<DocumentSchema> = OnceLock::new();
+    POLICY.get_or_init(|| DocumentSchema::new(policy_schema(), "policy"))
 }
 
 /// The tree as the JSON instance the schema checks. Values JSON cannot carry faithfully become
@@ -90,13 +109,24 @@ fn unrepresentable(node: &Node, file: &SourceFile, at: &str, expected: &str) -> 
     }
 }
 
-/// The schema layer: every place where the file's tree does not match the schema.
+/// The schema layer of a policy file: every place where the file's tree does not match the schema.
 pub fn check(file: &Arc<SourceFile>, tree: &Node) -> Vec<Diagnostic> {
-    let instance = instance(tree, Some(policy_schema()));
+    check_document(policy_document(), file, tree)
+}
+
+/// The schema layer for any kind of document: every place where the file's tree does not match the
+/// document's schema.
+pub fn check_document(
+    document: &DocumentSchema,
+    file: &Arc<SourceFile>,
+    tree: &Node,
+) -> Vec<Diagnostic> {
+    let top = document.top;
+    let instance = instance(tree, Some(document.schema));
     let mut diagnostics = Vec::new();
     let mut unknown_names = 0usize;
     let mut unrepresentable_reported = std::collections::HashSet::new();
-    for error in validator().iter_errors(&instance) {
+    for error in document.validator.iter_errors(&instance) {
         let path = pointer_to_path(error.instance_path.as_str(), tree);
         let node = tree.deepest(&path);
         let at = path_text(&path);
@@ -121,7 +151,9 @@ pub fn check(file: &Arc<SourceFile>, tree: &Node) -> Vec<Diagnostic> {
                         .unwrap_or_else(|| node.span.clone());
                     unknown_names += 1;
                     // Past the cap the report keeps only a count, so skip the costly suggestion.
-                    let diagnostic = if unknown_names > MAX_FINDINGS_PER_KIND {
+                    let diagnostic = if top != "policy" {
+                        unknown_document_key(document.schema, &path, name, child)
+                    } else if unknown_names > MAX_FINDINGS_PER_KIND {
                         unknown_name_without_help(&path, name, child)
                     } else {
                         unknown_name(&path, name, child)
@@ -142,8 +174,8 @@ pub fn check(file: &Arc<SourceFile>, tree: &Node) -> Vec<Diagnostic> {
                 } else {
                     format!("missing required key `{name}` in {table}")
                 };
-                let help = if path.is_empty() && name == "policy" {
-                    "start the file with:\n[policy]\nname = \"my-policy\"".to_string()
+                let help = if path.is_empty() && name == top {
+                    format!("start the file with:\n[{top}]\nname = \"my-{top}\"")
                 } else {
                     format!("add `{name} = ...` to {table}")
                 };
@@ -203,11 +235,11 @@ pub fn check(file: &Arc<SourceFile>, tree: &Node) -> Vec<Diagnostic> {
                 if is_byte_size(&path) {
                     Diagnostic::new(Code::InvalidValue, format!("`{given}` is not a byte size"))
                         .with_help("write an integer number of bytes or a number with a unit: \"512KiB\", \"64MiB\", \"4GiB\"")
-                } else if at == "policy.name" {
-                    Diagnostic::new(Code::InvalidValue, format!("`{given}` is not a valid policy name"))
+                } else if at == format!("{top}.name") {
+                    Diagnostic::new(Code::InvalidValue, format!("`{given}` is not a valid {top} name"))
                         .with_help(format!(
                             "use lowercase letters, digits and `-`, starting with a letter or digit, e.g. `{}`",
-                            suggest_name(given)
+                            suggest_name(given, top)
                         ))
                 } else {
                     Diagnostic::new(
@@ -272,7 +304,7 @@ fn type_help(node: &Node, expected: &str) -> Option<String> {
     None
 }
 
-fn suggest_name(given: &str) -> String {
+fn suggest_name(given: &str, top: &str) -> String {
     let mut name: String = given
         .to_lowercase()
         .chars()
@@ -280,7 +312,7 @@ fn suggest_name(given: &str) -> String {
         .collect();
     name = name.trim_matches('-').to_string();
     if name.is_empty() {
-        "my-policy".into()
+        format!("my-{top}")
     } else {
         name
     }

@@ -34,6 +34,39 @@ pub fn unknown_name(path: &[PathSegment], name: &str, node: Option<&Node>) -> Di
     }
 }
 
+/// The finding for a key a document's schema does not allow at `path`, for documents other than
+/// policies (which have sections and DataFusion keys to point to): did-you-mean among the keys allowed
+/// there, else the list of them.
+pub fn unknown_document_key(
+    schema: &serde_json::Value,
+    path: &[PathSegment],
+    name: &str,
+    node: Option<&Node>,
+) -> Diagnostic {
+    let allowed = super::schema::keys_at(schema, path);
+    let is_table = node.is_some_and(|n| n.as_table().is_some());
+    let diagnostic = match path {
+        [] if is_table => {
+            Diagnostic::new(Code::UnknownSection, format!("unknown section `[{name}]`"))
+        }
+        [] => Diagnostic::new(
+            Code::UnknownKey,
+            format!("`{name}` is not inside a section"),
+        ),
+        _ => Diagnostic::new(
+            Code::UnknownKey,
+            format!("unknown key `{name}` in `[{}]`", path_text(path)),
+        ),
+    };
+    match closest(name, allowed.iter().map(String::as_str)) {
+        Some(s) if path.is_empty() && is_table => {
+            diagnostic.with_help(format!("did you mean `[{s}]`?"))
+        }
+        Some(s) => diagnostic.with_help(format!("did you mean `{s}`?")),
+        None => diagnostic.with_help(format!("allowed here: {}", allowed.join(", "))),
+    }
+}
+
 /// The same finding as [`unknown_name`] without a suggestion (computing one costs a comparison with
 /// every candidate), for findings past the report's cap.
 pub fn unknown_name_without_help(
@@ -99,6 +132,11 @@ fn unknown_section(name: &str) -> Diagnostic {
     let sections = allowed_keys(&[]);
     let mut diagnostic =
         Diagnostic::new(Code::UnknownSection, format!("unknown section `[{name}]`"));
+    if name == "workload" {
+        return diagnostic.with_help(
+            "this is a workload file, not a policy: check it with `dfpolicy workload validate FILE`",
+        );
+    }
     if let Some(s) = closest(name, sections.iter().map(String::as_str)) {
         return diagnostic.with_help(format!("did you mean `[{s}]`?"));
     }

@@ -1,3 +1,397 @@
-//! The embedded workloads: query sets with the schemas they run over.
+//! Workloads: the tables a set of queries runs over (Parquet, CSV, Delta Lake at pinned versions) and
+//! the queries, from a workload file or built in (`tpch`, `tpch-delta`, over generated data).
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use dfpolicy::{Policy, SessionFactory, Workload};
+//! let policy = Policy::load("policies/baseline.toml")?;
+//! let factory = SessionFactory::new(policy.compiled)?;
+//! let workload = Workload::load("tpch")?; // or a workload file
+//! for query in workload.queries() {
+//!     let session = workload.query_session(&factory, query).await?;
+//!     let plan = session.state().create_logical_plan(query.sql()).await?;
+//!     println!("{}: {}", query.name, plan.display());
+//! }
+//! # Ok(()) }
+//! ```
 
+pub mod delta;
+pub mod file;
+mod load;
+pub mod query;
+mod register;
+pub mod show;
 pub mod tpch;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::common::DataFusionError;
+use datafusion::prelude::SessionContext;
+
+use crate::report::{Code, Diagnostic, Noun, Report, SourceFile, Span, display_path, normalize};
+use crate::session::{SessionFactory, SqlParsing};
+
+pub use delta::{DeltaFacts, DeltaScanFiles, RegisteredDelta, delta_scans};
+pub use file::{TableFormat, WorkloadFile};
+pub use query::{Query, WrittenStatement};
+use tpch::data::{DataError, TpchData};
+
+/// The finding codes only workloads report (they also report the syntax and schema codes policies
+/// share, and `invalid-sql`).
+pub const WORKLOAD_CODES: &[Code] = &[
+    Code::OptionNotForFormat,
+    Code::DuplicateTable,
+    Code::LocationNotFound,
+    Code::NotADeltaTable,
+    Code::DeltaVersionMissing,
+    Code::NoMatchingQueries,
+    Code::DuplicateQueryName,
+    Code::SettingInQuery,
+    Code::NoQueryStatement,
+    Code::UnsupportedStatement,
+    Code::UnknownWorkload,
+];
+
+/// The names of the built-in workloads.
+pub const BUILTIN: &[&str] = &["tpch", "tpch-delta"];
+
+/// A loaded workload: its tables and the queries that loaded.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    pub name: String,
+    pub description: Option<String>,
+    /// The workload file as shown to users, or the built-in name.
+    pub origin: String,
+    pub tables: Vec<Table>,
+    queries: Vec<Query>,
+    /// Findings about query files that did not load; each such query is left out, the others load.
+    pub query_problems: Vec<Diagnostic>,
+    /// For the built-in workloads: the data generated on first use.
+    builtin: Option<Builtin>,
+}
+
+#[derive(Debug, Clone)]
+struct Builtin {
+    data: TpchData,
+    delta: bool,
+}
+
+/// One table of a workload.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// As written: `table`, `schema.table` or `catalog.schema.table`.
+    pub name: String,
+    pub format: TableFormat,
+    pub location: Location,
+    /// CSV options by DataFusion's `CsvOptions` names.
+    pub csv_options: Vec<(&'static str, String)>,
+    /// Delta: the pinned version; `None` reads the latest.
+    pub version: Option<u64>,
+    /// Where the workload file declares the table (its name), for errors found later.
+    declared: Option<(Arc<SourceFile>, Span)>,
+}
+
+/// Where a table's files are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A local file or folder, absolute.
+    Local(PathBuf),
+    /// An object store URL (`s3://…`), with the matching cargo feature.
+    Remote(url::Url),
+}
+
+impl Location {
+    /// The location as a URL (`file:///…/`, with a final `/` for a folder).
+    pub fn url(&self) -> Result<url::Url, DataFusionError> {
+        match self {
+            Location::Remote(url) => Ok(url.clone()),
+            Location::Local(path) => if path.is_dir() {
+                url::Url::from_directory_path(path)
+            } else {
+                url::Url::from_file_path(path)
+            }
+            .map_err(|()| {
+                DataFusionError::Configuration(format!(
+                    "{} cannot be written as a file URL",
+                    path.display()
+                ))
+            }),
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Local(path) => f.write_str(&display_path(path)),
+            Location::Remote(url) => write!(f, "{url}"),
+        }
+    }
+}
+
+/// Why a workload could not be loaded or set up in a session.
+#[derive(Debug)]
+pub enum WorkloadError {
+    /// The workload file has errors (syntax, schema, tables, query globs), each located.
+    Invalid(Vec<Diagnostic>),
+    /// A table could not be registered.
+    Table {
+        workload: String,
+        table: String,
+        /// `file:line:column` of the table's declaration, when it has one.
+        declared: Option<String>,
+        error: DataFusionError,
+    },
+    /// A query file's preparatory statement failed in the session.
+    Statement {
+        query: String,
+        /// `file:line:column` of the statement.
+        at: String,
+        error: DataFusionError,
+    },
+    /// The built-in data could not be generated.
+    Data(DataError),
+}
+
+impl fmt::Display for WorkloadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WorkloadError::Invalid(findings) => {
+                write!(f, "the workload has {} error(s)", findings.len())?;
+                for finding in findings {
+                    write!(f, "\n  {finding}")?;
+                }
+                Ok(())
+            }
+            WorkloadError::Table {
+                workload,
+                table,
+                declared,
+                error,
+            } => {
+                write!(f, "workload `{workload}`")?;
+                if let Some(at) = declared {
+                    write!(f, " ({at})")?;
+                }
+                write!(f, ": table `{table}`: {error}")
+            }
+            WorkloadError::Statement { query, at, error } => {
+                write!(f, "query `{query}` ({at}): {error}")
+            }
+            WorkloadError::Data(error) => write!(f, "TPC-H data: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for WorkloadError {}
+
+impl From<DataError> for WorkloadError {
+    fn from(error: DataError) -> Self {
+        WorkloadError::Data(error)
+    }
+}
+
+impl Workload {
+    /// Loads a workload file, or a built-in workload by name (`tpch`, `tpch-delta`; a file of that
+    /// name is read as `./tpch`). Errors in the workload file are an error; a query file with errors
+    /// is left out and its findings are kept in [`Workload::query_problems`].
+    pub fn load(path: impl AsRef<Path>) -> Result<Workload, WorkloadError> {
+        let path = path.as_ref();
+        if let Some(name) = path.to_str().filter(|n| BUILTIN.contains(n)) {
+            return Ok(Workload::tpch(
+                TpchData::default_location(),
+                name == "tpch-delta",
+            ));
+        }
+        let loaded = load::load_file(path);
+        match loaded.declaration {
+            Some((declaration, tables)) => Ok(Workload {
+                name: declaration.workload.name,
+                description: declaration.workload.description,
+                origin: loaded
+                    .file
+                    .map_or_else(|| display_path(path), |f| f.display_path.clone()),
+                tables,
+                queries: loaded.queries,
+                query_problems: loaded.query_problems,
+                builtin: None,
+            }),
+            None => Err(WorkloadError::Invalid(loaded.findings)),
+        }
+    }
+
+    /// The built-in TPC-H workload over `data` (generated on first use): Parquet, or Delta with
+    /// `lineitem` partitioned by `l_shipmode` in two versions.
+    pub fn tpch(data: TpchData, delta: bool) -> Workload {
+        let tables = tpch::TABLES
+            .iter()
+            .map(|table| Table {
+                name: table.to_string(),
+                format: if delta {
+                    TableFormat::Delta
+                } else {
+                    TableFormat::Parquet
+                },
+                location: Location::Local(if delta {
+                    data.delta_table(table)
+                } else {
+                    data.parquet_file(table)
+                }),
+                csv_options: Vec::new(),
+                version: None,
+                declared: None,
+            })
+            .collect();
+        let mut queries = Vec::new();
+        let mut query_problems = Vec::new();
+        for query in tpch::QUERIES {
+            let shown = format!("tpch/{}.sql", query.name);
+            let source = Arc::new(SourceFile::new(
+                shown.clone(),
+                PathBuf::from(shown),
+                query.sql.to_string(),
+            ));
+            let (parsed, problems) =
+                query::parse_query_file(query.name, &source, &SqlParsing::default());
+            queries.extend(parsed);
+            query_problems.extend(problems);
+        }
+        let name = if delta { "tpch-delta" } else { "tpch" };
+        Workload {
+            name: name.to_string(),
+            description: Some(format!(
+                "TPC-H at scale factor {} ({}), the 22 queries with the specification's validation parameters",
+                data.scale_factor,
+                if delta { "Delta Lake" } else { "Parquet" }
+            )),
+            origin: name.to_string(),
+            tables,
+            queries,
+            query_problems,
+            builtin: Some(Builtin { data, delta }),
+        }
+    }
+
+    /// The queries that loaded, sorted by file.
+    pub fn queries(&self) -> &[Query] {
+        &self.queries
+    }
+
+    /// Generates a built-in workload's data if it is missing; nothing for a workload file.
+    pub async fn prepare_data(&self) -> Result<(), WorkloadError> {
+        if let Some(builtin) = &self.builtin {
+            tpch::data::ensure(&builtin.data, builtin.delta).await?;
+        }
+        Ok(())
+    }
+
+    /// A fresh session from `factory` with the workload's tables registered.
+    pub async fn session(&self, factory: &SessionFactory) -> Result<SessionContext, WorkloadError> {
+        Ok(self.session_with_tables(factory).await?.0)
+    }
+
+    /// [`Workload::session`], also returning the Delta tables registered (for [`delta_scans`]).
+    pub async fn session_with_tables(
+        &self,
+        factory: &SessionFactory,
+    ) -> Result<(SessionContext, Vec<RegisteredDelta>), WorkloadError> {
+        self.prepare_data().await?;
+        let ctx = factory.context().map_err(|error| WorkloadError::Table {
+            workload: self.name.clone(),
+            table: String::new(),
+            declared: None,
+            error,
+        })?;
+        let mut deltas = Vec::new();
+        for table in &self.tables {
+            match register::register(&ctx, table).await {
+                Ok(delta) => deltas.extend(delta),
+                Err(error) => {
+                    return Err(WorkloadError::Table {
+                        workload: self.name.clone(),
+                        table: table.name.clone(),
+                        declared: table.declared.as_ref().map(|(file, span)| {
+                            let (line, column) = file.line_column(span.start);
+                            format!("{}:{line}:{column}", file.display_path)
+                        }),
+                        error,
+                    });
+                }
+            }
+        }
+        Ok((ctx, deltas))
+    }
+
+    /// A fresh session for one query: the tables registered, then the query file's preparatory
+    /// statements run in order.
+    pub async fn query_session(
+        &self,
+        factory: &SessionFactory,
+        query: &Query,
+    ) -> Result<SessionContext, WorkloadError> {
+        let ctx = self.session(factory).await?;
+        prepare(&ctx, query).await?;
+        Ok(ctx)
+    }
+
+    /// Every finding of the workload: none for a workload that loaded cleanly, else the query
+    /// problems, as a report over the query files.
+    pub fn report(&self) -> Report {
+        let mut report = Report {
+            noun: Noun::WORKLOAD,
+            files: vec![self.origin.clone()],
+            diagnostics: self.query_problems.clone(),
+        };
+        normalize(&mut report.diagnostics);
+        report
+    }
+}
+
+/// Runs a query's preparatory statements in a session.
+pub async fn prepare(ctx: &SessionContext, query: &Query) -> Result<(), WorkloadError> {
+    for statement in &query.preparation {
+        let at = format!("{}:{}:{}", query.file, statement.line, statement.column);
+        let failed = |error| WorkloadError::Statement {
+            query: query.name.clone(),
+            at: at.clone(),
+            error,
+        };
+        ctx.sql(&statement.text)
+            .await
+            .map_err(failed)?
+            .collect()
+            .await
+            .map_err(failed)?;
+    }
+    Ok(())
+}
+
+/// Validates workload files (or built-in names): the file itself and every query file, as one report.
+pub fn validate_workloads(paths: &[PathBuf]) -> Report {
+    let mut report = Report {
+        noun: Noun::WORKLOAD,
+        ..Report::default()
+    };
+    for path in paths {
+        if let Some(name) = path.to_str().filter(|n| BUILTIN.contains(n)) {
+            let workload = Workload::tpch(TpchData::default_location(), name == "tpch-delta");
+            report.files.push(workload.origin.clone());
+            report.diagnostics.extend(workload.query_problems);
+            continue;
+        }
+        let loaded = load::load_file(path);
+        report.files.push(
+            loaded
+                .file
+                .as_ref()
+                .map_or_else(|| display_path(path), |f| f.display_path.clone()),
+        );
+        report.diagnostics.extend(loaded.findings);
+        report.diagnostics.extend(loaded.query_problems);
+    }
+    report.files.sort();
+    normalize(&mut report.diagnostics);
+    report
+}

@@ -99,8 +99,22 @@ fn schema_check_fails_on_a_stale_schema() {
     let stale = dir.path().join("schema.json");
     std::fs::write(&stale, "{}\n").unwrap();
     let output = dfpolicy(&["schema", "--check", "--path", stale.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(1));
-    assert!(stdout(&output).contains("dfpolicy schema >"));
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "--path names one schema: it needs the kind"
+    );
+    for kind in ["policy", "workload"] {
+        let output = dfpolicy(&["schema", kind, "--check", "--path", stale.to_str().unwrap()]);
+        assert_eq!(output.status.code(), Some(1));
+        assert!(stdout(&output).contains(&format!("dfpolicy schema {kind} >")));
+    }
+    let output = dfpolicy(&["schema", "--check"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        stdout(&output),
+        "schema/policy.schema.json is up to date\nschema/workload.schema.json is up to date\n"
+    );
 }
 
 #[test]
@@ -290,4 +304,79 @@ fn namespace_reports_unqualified_tables_in_sql_files() {
     let lax = dfpolicy(&["namespace", "policies/baseline.toml", sql.to_str().unwrap()]);
     assert_eq!(lax.status.code(), Some(0));
     assert_eq!(stdout(&lax), "1 query file checked: 0 errors, 0 warnings\n");
+}
+
+#[test]
+fn workload_validate_reports_in_every_format_with_exit_codes() {
+    let clean = dfpolicy(&[
+        "workload",
+        "validate",
+        "workloads/sales/sales.toml",
+        "tpch",
+        "tpch-delta",
+    ]);
+    assert_eq!(clean.status.code(), Some(0), "{}", stdout(&clean));
+    assert!(
+        stdout(&clean).contains("3 workloads checked"),
+        "{}",
+        stdout(&clean)
+    );
+    let bad = "tests/fixtures/workloads/invalid/location-not-found.toml";
+    let human = dfpolicy(&["workload", "validate", bad]);
+    assert_eq!(human.status.code(), Some(1));
+    assert!(
+        stdout(&human).contains(&format!("{bad}:7:12")),
+        "{}",
+        stdout(&human)
+    );
+    let github = dfpolicy(&["workload", "validate", "--format", "github", bad]);
+    assert!(stdout(&github).starts_with(&format!(
+        "::error file={bad},line=7,col=12,title=location-not-found::"
+    )));
+    let json = dfpolicy(&["workload", "validate", "--format", "json", bad]);
+    let parsed: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(parsed[0]["code"], "location-not-found");
+}
+
+#[test]
+fn workload_show_of_an_invalid_workload_exits_1_with_its_findings() {
+    let output = dfpolicy(&[
+        "workload",
+        "show",
+        "tests/fixtures/workloads/invalid/duplicate-table.toml",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("error[duplicate-table]"));
+}
+
+#[test]
+fn data_tpch_generates_both_forms_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_str().unwrap();
+    let first = dfpolicy(&["data", "tpch", "--dir", root]);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let sf = dir.path().join("tpch/sf0.01");
+    assert!(sf.join("parquet/lineitem.parquet").is_file());
+    assert!(
+        sf.join("delta/lineitem/_delta_log/00000000000000000001.json")
+            .is_file()
+    );
+    let modified = std::fs::metadata(sf.join("parquet/lineitem.parquet"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let again = dfpolicy(&["data", "tpch", "--dir", root]);
+    assert_eq!(again.status.code(), Some(0));
+    let after = std::fs::metadata(sf.join("parquet/lineitem.parquet"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(modified, after, "existing data is reused");
+    let bad = dfpolicy(&["data", "tpch", "--sf", "0", "--dir", root]);
+    assert_eq!(bad.status.code(), Some(2));
 }

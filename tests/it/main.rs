@@ -12,6 +12,7 @@ mod registry_coverage;
 mod robustness;
 mod schema_drift;
 mod session;
+mod workload;
 
 use std::path::{Path, PathBuf};
 

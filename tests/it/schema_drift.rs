@@ -1,24 +1,50 @@
 //! The checked-in schema is exactly what the Rust types generate.
 
 use dfpolicy::validate::schema::{SCHEMA_PATH, schema_text};
+use dfpolicy::workload::file as workload;
 
 use crate::repo;
 
-#[test]
-fn checked_in_schema_is_current() {
-    let path = repo().join(SCHEMA_PATH);
-    let current = std::fs::read_to_string(&path).unwrap_or_default();
-    let generated = schema_text();
+fn assert_current(path: &str, kind: &str, generated: String) {
+    let current = std::fs::read_to_string(repo().join(path)).unwrap_or_default();
     if current != generated {
         let diff = similar::TextDiff::from_lines(&current, &generated)
             .unified_diff()
             .context_radius(2)
-            .header(SCHEMA_PATH, "generated")
+            .header(path, "generated")
             .to_string();
         panic!(
-            "{SCHEMA_PATH} is stale. Regenerate it with:\n\n    cargo run --release -- schema > {SCHEMA_PATH}\n\n{diff}"
+            "{path} is stale. Regenerate it with:\n\n    cargo run --release -- schema {kind} > {path}\n\n{diff}"
         );
     }
+}
+
+#[test]
+fn checked_in_schemas_are_current() {
+    assert_current(SCHEMA_PATH, "policy", schema_text());
+    assert_current(workload::SCHEMA_PATH, "workload", workload::schema_text());
+}
+
+#[test]
+fn workload_schema_describes_tables_from_doc_comments() {
+    let schema = workload::workload_schema();
+    assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
+    let table = &schema["properties"]["tables"]["items"];
+    assert_eq!(table["additionalProperties"], false);
+    assert_eq!(
+        table["properties"]["format"]["enum"],
+        serde_json::json!(["parquet", "csv", "delta"])
+    );
+    assert!(
+        table["properties"]["version"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("Delta only")
+    );
+    assert_eq!(
+        schema["required"],
+        serde_json::json!(["workload", "queries"])
+    );
 }
 
 #[test]

@@ -1,0 +1,76 @@
+//! `dfpolicy workload validate PATH... [--format human|json|github] [--strict]` and
+//! `dfpolicy workload show FILE|tpch|tpch-delta [--format text|json]`
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+use super::{FindingsFormat, ListFormat, Stop, emit, exit_code, pretty_json};
+use crate::report::render;
+use crate::workload::show::{render_text, workload_facts};
+use crate::workload::{Workload, WorkloadError, validate_workloads};
+
+#[derive(Debug, Subcommand)]
+pub enum Args {
+    /// Validate workload files (or the built-in `tpch`, `tpch-delta`) and their query files.
+    Validate(ValidateArgs),
+    /// Print a workload's tables: format, location, Delta version, files and exact row counts.
+    Show(ShowArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// Workload files, or `tpch` / `tpch-delta`.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = FindingsFormat::Human)]
+    format: FindingsFormat,
+    /// Fail on warnings too.
+    #[arg(long)]
+    strict: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// A workload file, or `tpch` / `tpch-delta` (their data is generated on first use).
+    workload: PathBuf,
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    format: ListFormat,
+}
+
+pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
+    match args {
+        Args::Validate(args) => {
+            let report = validate_workloads(&args.paths);
+            emit(out, &render::render(&report, args.format.into()))?;
+            Ok(exit_code(report.fails(args.strict)))
+        }
+        Args::Show(args) => {
+            let workload = load(&args.workload)?;
+            let facts = super::block_on(workload_facts(&workload)).map_err(failed)?;
+            match args.format {
+                ListFormat::Text => emit(out, &render_text(&facts))?,
+                ListFormat::Json => emit(out, &pretty_json(&facts))?,
+            }
+            Ok(super::EXIT_OK)
+        }
+    }
+}
+
+/// Loads a workload, printing its findings to stderr when it does not load.
+pub(super) fn load(path: &std::path::Path) -> Result<Workload, Stop> {
+    Workload::load(path).map_err(|error| match error {
+        WorkloadError::Invalid(diagnostics) => {
+            for d in &diagnostics {
+                eprintln!("{}\n", render::human(d));
+            }
+            Stop::Findings
+        }
+        other => failed(other),
+    })
+}
+
+pub(super) fn failed(error: WorkloadError) -> Stop {
+    Stop::Failed(std::io::Error::other(error.to_string()))
+}

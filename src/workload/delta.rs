@@ -1,0 +1,217 @@
+//! Delta Lake tables: opening at a pinned version, the facts reported per table, and which files a
+//! planned query's Delta scans selected.
+//!
+//! File selection happens at planning time: `TableProvider::scan` replays the Delta log with the
+//! query's predicates, skips files by partition values and by the log's per-file statistics, and plans
+//! a `DeltaScanExec` over a Parquet `DataSourceExec` holding exactly the selected files (see
+//! `shared/notes/datafusion-55.md` §12.4).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::datasource::physical_plan::FileScanConfig;
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::physical_plan::ExecutionPlan;
+use deltalake::delta_datafusion::DeltaScanExec;
+use deltalake::logstore::LogStore;
+use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
+use serde::Serialize;
+
+/// What a Delta table is at the version a session reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeltaFacts {
+    /// The table's root as a URL (`file:///…/lineitem/`).
+    pub uri: String,
+    /// The version read: the pinned one, or the latest when unpinned.
+    pub version: u64,
+    /// Files active in that version.
+    pub active_files: usize,
+    /// Rows in those files, from the log's per-file statistics (`numRecords`); `None` when a file
+    /// has no statistics in the log.
+    pub rows: Option<u64>,
+    /// Partition columns (those the active files have values for), sorted.
+    pub partition_columns: Vec<String>,
+}
+
+/// Opens a Delta table at `version`, or at its latest version.
+pub async fn open(url: url::Url, version: Option<u64>) -> Result<DeltaTable, DeltaTableError> {
+    let builder = DeltaTableBuilder::from_url(url)?;
+    match version {
+        Some(version) => builder.with_version(version).load().await,
+        None => builder.load().await,
+    }
+}
+
+/// The facts of an opened table.
+pub fn facts(table: &DeltaTable) -> Result<DeltaFacts, DeltaTableError> {
+    let snapshot = table.snapshot()?;
+    let mut rows = Some(0u64);
+    let mut active_files = 0;
+    let mut partition_columns = BTreeSet::new();
+    for file in snapshot.log_data().iter() {
+        active_files += 1;
+        partition_columns.extend(file.partition_values_map().into_keys());
+        let records = file.stats().and_then(|stats| {
+            serde_json::from_str::<serde_json::Value>(&stats)
+                .ok()?
+                .get("numRecords")?
+                .as_u64()
+        });
+        rows = rows.zip(records).map(|(sum, n)| sum + n);
+    }
+    Ok(DeltaFacts {
+        uri: table.table_url().to_string(),
+        version: table.version().unwrap_or_default(),
+        active_files,
+        rows,
+        partition_columns: partition_columns.into_iter().collect(),
+    })
+}
+
+/// The object store URL delta-rs registers for a table (remote tables' scans read through it); with
+/// the table root, it tells which table a `DeltaScanExec` belongs to.
+pub fn object_store_url(table: &DeltaTable) -> String {
+    table.log_store().object_store_url().to_string()
+}
+
+/// One Delta scan of a physical plan: which table, and how many of its files the scan reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeltaScanFiles {
+    /// The workload's name for the table; `None` when the scan reads a table the workload does not
+    /// declare (one a query file created).
+    pub table: Option<String>,
+    /// The version the scan reads.
+    pub version: Option<u64>,
+    /// Files active in that version.
+    pub files_in_version: Option<usize>,
+    /// Files the scan reads after partition and statistics skipping: the distinct files of the
+    /// Parquet scan below the `DeltaScanExec` (DataFusion may split one file into byte ranges).
+    pub files_selected: usize,
+    /// The files selected, relative to the table root, sorted.
+    pub selected: Vec<String>,
+    /// The predicate the Parquet scan prunes row groups and pages with, as DataFusion prints it;
+    /// partition-only predicates are applied by the Delta log replay instead and do not appear here.
+    pub parquet_predicate: Option<String>,
+}
+
+/// A registered Delta table a plan may scan: its name and facts, and its object store URL.
+#[derive(Debug, Clone)]
+pub struct RegisteredDelta {
+    pub name: String,
+    pub facts: DeltaFacts,
+    pub object_store_url: String,
+}
+
+/// Every Delta scan of a physical plan, in plan order (depth first, left to right).
+pub fn delta_scans(
+    plan: &Arc<dyn ExecutionPlan>,
+    tables: &[RegisteredDelta],
+) -> Vec<DeltaScanFiles> {
+    let mut scans = Vec::new();
+    let _ = plan.apply(|node| {
+        if node.downcast_ref::<DeltaScanExec>().is_some() {
+            scans.push(scan_files(node, tables));
+            return Ok(TreeNodeRecursion::Jump);
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    scans
+}
+
+fn scan_files(scan: &Arc<dyn ExecutionPlan>, tables: &[RegisteredDelta]) -> DeltaScanFiles {
+    let mut stores = BTreeSet::new();
+    let mut selected = BTreeSet::new();
+    let mut predicate = None;
+    let _ = scan.apply(|node| {
+        if let Some(source) = node.downcast_ref::<DataSourceExec>()
+            && let Some(config) = source.data_source().downcast_ref::<FileScanConfig>()
+        {
+            stores.insert(config.object_store_url.to_string());
+            for group in &config.file_groups {
+                for file in group.files() {
+                    selected.insert(file.object_meta.location.to_string());
+                }
+            }
+            if predicate.is_none() {
+                predicate = config.file_source.filter().map(|p| p.to_string());
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    // delta-rs reads local files through DataFusion's file store, with paths from the file system
+    // root; other stores it registers under its own `delta-rs://` URL.
+    let table = tables.iter().find(|t| {
+        let root = root_prefix(&t.facts.uri);
+        stores.contains(&t.object_store_url)
+            || (!root.is_empty() && selected.iter().any(|f| f.starts_with(&root)))
+    });
+    let root = table.map(|t| root_prefix(&t.facts.uri));
+    let selected: Vec<String> = selected
+        .into_iter()
+        .map(|location| match &root {
+            Some(root) => location
+                .strip_prefix(root.as_str())
+                .unwrap_or(&location)
+                .to_string(),
+            None => location,
+        })
+        .collect();
+    DeltaScanFiles {
+        table: table.map(|t| t.name.clone()),
+        version: table.map(|t| t.facts.version),
+        files_in_version: table.map(|t| t.facts.active_files),
+        files_selected: selected.len(),
+        selected,
+        parquet_predicate: predicate,
+    }
+}
+
+/// The object store path of a table root (`tmp/x/lineitem/`), for making file paths relative.
+fn root_prefix(uri: &str) -> String {
+    let path = url::Url::parse(uri)
+        .ok()
+        .and_then(|u| u.to_file_path().ok())
+        .map(|p| p.to_string_lossy().trim_start_matches('/').to_string())
+        .unwrap_or_default();
+    if path.is_empty() || path.ends_with('/') {
+        path
+    } else {
+        format!("{path}/")
+    }
+}
+
+/// The commit versions a local Delta table's log holds (`_delta_log/NNNN….json`), sorted; `None` when
+/// the folder has no `_delta_log`.
+pub fn local_versions(root: &Path) -> Option<Vec<u64>> {
+    let log = root.join("_delta_log");
+    let entries = std::fs::read_dir(&log).ok()?;
+    let mut versions: Vec<u64> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let digits = name.strip_suffix(".json")?;
+            (digits.len() == 20 && digits.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| digits.parse().ok())
+                .flatten()
+        })
+        .collect();
+    versions.sort_unstable();
+    Some(versions)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn table_roots_are_object_store_prefixes() {
+        assert_eq!(
+            super::root_prefix("file:///data/delta/lineitem/"),
+            "data/delta/lineitem/"
+        );
+        assert_eq!(
+            super::root_prefix("file:///data/delta/lineitem"),
+            "data/delta/lineitem/"
+        );
+    }
+}

@@ -1,0 +1,457 @@
+//! Reading a workload file: TOML syntax, the schema, then what only the file system can tell (table
+//! locations, Delta versions, query globs) and the query files. Every finding is located in the file it
+//! is about.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::policy::document::{Node, NodeValue};
+use crate::report::{Code, Diagnostic, SourceFile, Span, display_path, read_source};
+use crate::session::{MAX_QUERY_BYTES, SqlParsing};
+use crate::validate::shape::check_document;
+
+use super::delta::local_versions;
+use super::file::{MAX_WORKLOAD_BYTES, TableEntry, TableFormat, WorkloadFile, workload_document};
+use super::query::{Query, parse_query_file};
+use super::{BUILTIN, Location, Table};
+use crate::validate::suggest::closest;
+
+/// A workload file read as far as it could be.
+pub(crate) struct Loaded {
+    /// The file, when it could be read.
+    pub file: Option<Arc<SourceFile>>,
+    /// The declaration and its tables, when the file itself has no error.
+    pub declaration: Option<(WorkloadFile, Vec<Table>)>,
+    /// The queries that loaded.
+    pub queries: Vec<Query>,
+    /// The query files found, as shown.
+    pub query_files: Vec<String>,
+    /// Findings about the workload file itself (it is unusable when there is an error among them).
+    pub findings: Vec<Diagnostic>,
+    /// Findings about query files (each such query is left out; the others load).
+    pub query_problems: Vec<Diagnostic>,
+}
+
+pub(crate) fn load_file(path: &Path) -> Loaded {
+    let mut loaded = Loaded {
+        file: None,
+        declaration: None,
+        queries: Vec::new(),
+        query_files: Vec::new(),
+        findings: Vec::new(),
+        query_problems: Vec::new(),
+    };
+    let file = match read_source(path, "workload", MAX_WORKLOAD_BYTES) {
+        Ok(file) => file,
+        Err(finding) => {
+            loaded
+                .findings
+                .push(unknown_builtin(path).unwrap_or(*finding));
+            return loaded;
+        }
+    };
+    loaded.file = Some(Arc::clone(&file));
+    let tree = match Node::parse(&file.text, 0) {
+        Ok(tree) => tree,
+        Err((message, span)) => {
+            let first = message
+                .lines()
+                .next()
+                .unwrap_or(&message)
+                .trim()
+                .to_string();
+            loaded
+                .findings
+                .push(Diagnostic::new(Code::TomlSyntax, first).at(&file, span.unwrap_or(0..0)));
+            return loaded;
+        }
+    };
+    let schema_findings = check_document(workload_document(), &file, &tree);
+    if !schema_findings.is_empty() {
+        loaded.findings = schema_findings;
+        return loaded;
+    }
+    let declaration: WorkloadFile = match toml::from_str(&file.text) {
+        Ok(declaration) => declaration,
+        Err(error) => {
+            // The schema admits only what deserializes; this is a bug if it happens, but say where.
+            let span = error.span().unwrap_or(0..0);
+            loaded.findings.push(
+                Diagnostic::new(Code::InvalidValue, error.message().to_string()).at(&file, span),
+            );
+            return loaded;
+        }
+    };
+    let base = file
+        .path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let tables = check_tables(&declaration, &tree, &file, &base, &mut loaded.findings);
+    let query_paths = find_queries(&declaration, &tree, &file, &base, &mut loaded.findings);
+    let named = name_queries(query_paths, &file, &tree, &mut loaded.findings);
+    for (name, path) in named {
+        loaded.query_files.push(display_path(&path));
+        let source = match read_source(&path, "query", MAX_QUERY_BYTES) {
+            Ok(source) => source,
+            Err(finding) => {
+                loaded.query_problems.push(*finding);
+                continue;
+            }
+        };
+        let (query, problems) = parse_query_file(&name, &source, &SqlParsing::default());
+        loaded.query_problems.extend(problems);
+        loaded.queries.extend(query);
+    }
+    if loaded.findings.is_empty() {
+        loaded.declaration = Some((declaration, tables));
+    }
+    loaded
+}
+
+/// A bare name that is no file (`tpc-h`) was meant as a built-in workload.
+fn unknown_builtin(path: &Path) -> Option<Diagnostic> {
+    let name = path.to_str()?;
+    if path.exists() || path.components().count() != 1 || path.extension().is_some() {
+        return None;
+    }
+    let help = match closest(name, BUILTIN.iter().copied()) {
+        Some(builtin) => format!("did you mean the built-in workload `{builtin}`?"),
+        None => format!("the built-in workloads are: {}", BUILTIN.join(", ")),
+    };
+    Some(
+        Diagnostic::new(
+            Code::UnknownWorkload,
+            format!("`{name}` is neither a workload file nor a built-in workload"),
+        )
+        .with_path(name)
+        .with_help(help),
+    )
+}
+
+fn item<'a>(tree: &'a Node, section: &str, index: usize) -> Option<&'a Node> {
+    match &tree.get(section)?.value {
+        NodeValue::Array(items) => items.get(index),
+        _ => None,
+    }
+}
+
+fn span_of(node: Option<&Node>, key: &str) -> Span {
+    node.and_then(|n| n.get(key))
+        .map(|n| n.span.clone())
+        .or_else(|| node.map(|n| n.span.clone()))
+        .unwrap_or(0..0)
+}
+
+fn key_span_of(node: Option<&Node>, key: &str) -> Span {
+    node.and_then(|n| n.get(key))
+        .and_then(|n| n.key_span.clone())
+        .unwrap_or_else(|| span_of(node, key))
+}
+
+/// Checks every table and resolves its location.
+fn check_tables(
+    declaration: &WorkloadFile,
+    tree: &Node,
+    file: &Arc<SourceFile>,
+    base: &Path,
+    findings: &mut Vec<Diagnostic>,
+) -> Vec<Table> {
+    let mut first_of: BTreeMap<&str, Span> = BTreeMap::new();
+    let mut tables = Vec::new();
+    for (index, entry) in declaration.tables.iter().enumerate() {
+        let node = item(tree, "tables", index);
+        let name_span = span_of(node, "name");
+        if let Some(first) = first_of.get(entry.name.as_str()) {
+            findings.push(
+                Diagnostic::new(
+                    Code::DuplicateTable,
+                    format!("table `{}` is declared twice", entry.name),
+                )
+                .at(file, name_span.clone())
+                .with_note(
+                    Some(crate::report::Location::new(file, first.clone())),
+                    "first declared here",
+                )
+                .with_help("give each table its own name"),
+            );
+        } else {
+            first_of.insert(&entry.name, name_span.clone());
+        }
+        check_format_options(entry, node, file, findings);
+        let location_span = span_of(node, "location");
+        let location = match resolve_location(&entry.location, base) {
+            Ok(location) => location,
+            Err(message) => {
+                findings.push(
+                    Diagnostic::new(Code::InvalidValue, message).at(file, location_span.clone()),
+                );
+                continue;
+            }
+        };
+        if let Location::Local(path) = &location {
+            check_local(entry, path, node, file, findings);
+        }
+        tables.push(Table {
+            name: entry.name.clone(),
+            format: entry.format,
+            location,
+            csv_options: entry.csv_options(),
+            version: entry.version,
+            declared: Some((Arc::clone(file), name_span)),
+        });
+    }
+    tables
+}
+
+/// CSV options on a table of another format, and a version on a table that is not Delta.
+fn check_format_options(
+    entry: &TableEntry,
+    node: Option<&Node>,
+    file: &Arc<SourceFile>,
+    findings: &mut Vec<Diagnostic>,
+) {
+    if entry.format != TableFormat::Csv {
+        for (option, _) in entry.csv_options() {
+            findings.push(
+                Diagnostic::new(
+                    Code::OptionNotForFormat,
+                    format!(
+                        "`{option}` is a CSV option, but table `{}` is {}",
+                        entry.name,
+                        entry.format.as_str()
+                    ),
+                )
+                .at(file, key_span_of(node, option))
+                .with_help("remove it, or set `format = \"csv\"`"),
+            );
+        }
+    }
+    if entry.format != TableFormat::Delta && entry.version.is_some() {
+        findings.push(
+            Diagnostic::new(
+                Code::OptionNotForFormat,
+                format!(
+                    "`version` pins a Delta table version, but table `{}` is {}",
+                    entry.name,
+                    entry.format.as_str()
+                ),
+            )
+            .at(file, key_span_of(node, "version"))
+            .with_help("remove it, or set `format = \"delta\"`"),
+        );
+    }
+}
+
+/// A location as written: a path relative to the workload file, an absolute path, or a URL.
+fn resolve_location(written: &str, base: &Path) -> Result<Location, String> {
+    if let Some((scheme, _)) = written.split_once("://") {
+        let url = url::Url::parse(written).map_err(|e| format!("`{written}` is not a URL: {e}"))?;
+        if scheme == "file" {
+            let path = url
+                .to_file_path()
+                .map_err(|()| format!("`{written}` is not a local file URL"))?;
+            return Ok(Location::Local(path));
+        }
+        return match scheme {
+            #[cfg(feature = "s3")]
+            "s3" | "s3a" => Ok(Location::Remote(url)),
+            #[cfg(feature = "azure")]
+            "az" | "abfs" | "abfss" | "azure" => Ok(Location::Remote(url)),
+            #[cfg(feature = "gcs")]
+            "gs" => Ok(Location::Remote(url)),
+            "s3" | "s3a" => Err(format!(
+                "`{written}`: S3 locations need dfpolicy built with the `s3` feature"
+            )),
+            "az" | "abfs" | "abfss" | "azure" => Err(format!(
+                "`{written}`: Azure locations need dfpolicy built with the `azure` feature"
+            )),
+            "gs" => Err(format!(
+                "`{written}`: GCS locations need dfpolicy built with the `gcs` feature"
+            )),
+            other => Err(format!(
+                "`{written}`: `{other}://` is not a supported location"
+            )),
+        };
+    }
+    let path = Path::new(written);
+    let path = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    };
+    Ok(Location::Local(path.canonicalize().unwrap_or(path)))
+}
+
+/// What the local file system says about a table: the location exists, a Delta table has a log, a
+/// pinned version is in it.
+fn check_local(
+    entry: &TableEntry,
+    path: &Path,
+    node: Option<&Node>,
+    file: &Arc<SourceFile>,
+    findings: &mut Vec<Diagnostic>,
+) {
+    let location_span = span_of(node, "location");
+    if !path.exists() {
+        findings.push(
+            Diagnostic::new(
+                Code::LocationNotFound,
+                format!(
+                    "table `{}`: `{}` does not exist",
+                    entry.name, entry.location
+                ),
+            )
+            .at(file, location_span)
+            .with_help(format!(
+                "locations are relative to the workload file; this one resolves to {}",
+                display_path(path)
+            )),
+        );
+        return;
+    }
+    if entry.format != TableFormat::Delta {
+        return;
+    }
+    let Some(versions) = local_versions(path) else {
+        findings.push(
+            Diagnostic::new(
+                Code::NotADeltaTable,
+                format!(
+                    "table `{}`: `{}` is not a Delta table (it has no `_delta_log` folder)",
+                    entry.name, entry.location
+                ),
+            )
+            .at(file, location_span)
+            .with_help(
+                "point `location` at the table's root folder, the one holding `_delta_log/`",
+            ),
+        );
+        return;
+    };
+    if let Some(version) = entry.version {
+        let has_checkpoint = path
+            .join("_delta_log")
+            .join(format!("{version:020}.checkpoint.parquet"))
+            .exists();
+        if !versions.contains(&version) && !has_checkpoint {
+            let available = match (versions.first(), versions.last()) {
+                (Some(first), Some(last)) if first == last => {
+                    format!("the log holds version {first}")
+                }
+                (Some(first), Some(last)) => format!("the log holds versions {first} to {last}"),
+                _ => "the log holds no commits".to_string(),
+            };
+            findings.push(
+                Diagnostic::new(
+                    Code::DeltaVersionMissing,
+                    format!("table `{}` has no version {version}", entry.name),
+                )
+                .at(file, span_of(node, "version"))
+                .with_help(available),
+            );
+        }
+    }
+}
+
+/// The query files the globs match, sorted, each once; a pattern that matches nothing is a finding.
+fn find_queries(
+    declaration: &WorkloadFile,
+    tree: &Node,
+    file: &Arc<SourceFile>,
+    base: &Path,
+    findings: &mut Vec<Diagnostic>,
+) -> BTreeSet<PathBuf> {
+    let mut found = BTreeSet::new();
+    let patterns = tree.get("queries").and_then(|q| q.get("paths"));
+    for (index, pattern) in declaration.queries.paths.iter().enumerate() {
+        let span = patterns
+            .and_then(|p| match &p.value {
+                NodeValue::Array(items) => items.get(index),
+                _ => None,
+            })
+            .map(|n| n.span.clone())
+            .unwrap_or(0..0);
+        let full = if Path::new(pattern).is_absolute() {
+            pattern.clone()
+        } else {
+            format!(
+                "{}/{pattern}",
+                glob::Pattern::escape(&base.to_string_lossy())
+            )
+        };
+        let matches = match glob::glob(&full) {
+            Ok(paths) => paths,
+            Err(error) => {
+                findings.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        format!("`{pattern}` is not a valid glob: {}", error.msg),
+                    )
+                    .at(file, span),
+                );
+                continue;
+            }
+        };
+        let files: Vec<PathBuf> = matches
+            .filter_map(Result::ok)
+            .filter(|p| p.is_file())
+            .collect();
+        if files.is_empty() {
+            findings.push(
+                Diagnostic::new(
+                    Code::NoMatchingQueries,
+                    format!("`{pattern}` matches no file"),
+                )
+                .at(file, span)
+                .with_help(format!(
+                    "patterns are relative to the workload file's folder, {}",
+                    display_path(base)
+                )),
+            );
+        }
+        found.extend(files);
+    }
+    found
+}
+
+/// Names each query file by its stem; two files with one stem are a finding.
+fn name_queries(
+    paths: BTreeSet<PathBuf>,
+    file: &Arc<SourceFile>,
+    tree: &Node,
+    findings: &mut Vec<Diagnostic>,
+) -> Vec<(String, PathBuf)> {
+    let mut by_name: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut named = Vec::new();
+    for path in paths {
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if let Some(first) = by_name.get(&name) {
+            let span = tree
+                .get("queries")
+                .and_then(|q| q.get("paths"))
+                .map(|n| n.span.clone())
+                .unwrap_or(0..0);
+            findings.push(
+                Diagnostic::new(
+                    Code::DuplicateQueryName,
+                    format!(
+                        "{} and {} would both be query `{name}`",
+                        display_path(first),
+                        display_path(&path)
+                    ),
+                )
+                .at(file, span)
+                .with_help("queries are named by their file stem; rename one of the files"),
+            );
+            continue;
+        }
+        by_name.insert(name.clone(), path.clone());
+        named.push((name, path));
+    }
+    named
+}

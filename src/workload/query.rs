@@ -1,0 +1,257 @@
+//! Query files: split into statements as written, each classified. Statements that shape the
+//! namespace (`CREATE EXTERNAL TABLE`, `CREATE VIEW`, `CREATE SCHEMA`, `DROP …`) run in order in the
+//! session; the last query statement is the one later stages plan.
+
+use std::sync::Arc;
+
+use datafusion::sql::parser::{ResetStatement, Statement as DFStatement};
+use datafusion::sql::sqlparser::ast::{ObjectType, Set, Statement};
+use datafusion::sql::sqlparser::dialect::dialect_from_str;
+use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+use serde::Serialize;
+
+use crate::report::{Code, Diagnostic, SourceFile, Span};
+use crate::session::{SqlError, SqlParsing, parse_statements};
+
+/// One query of a workload: a SQL file's last query statement, and the statements before it that
+/// prepare the session.
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// The file stem (`q01`).
+    pub name: String,
+    /// The file, as shown to users.
+    pub file: String,
+    /// Statements that run in the session before the query, in order, as written.
+    pub preparation: Vec<WrittenStatement>,
+    /// The query statement, as written (without its `;`).
+    pub statement: WrittenStatement,
+    /// The query file, for locating findings about the query in it.
+    pub source: Arc<SourceFile>,
+}
+
+/// A statement as written in its file, with where it starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WrittenStatement {
+    pub text: String,
+    /// 1-based line and column of its first character in the file.
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Query {
+    /// The query statement's text.
+    pub fn sql(&self) -> &str {
+        &self.statement.text
+    }
+}
+
+/// A statement's place in a file, as a byte range.
+struct Piece {
+    span: Span,
+}
+
+/// Splits SQL text into statements at top-level `;` (the tokenizer knows strings and comments), each
+/// without surrounding whitespace and comments. A text the tokenizer rejects is an error.
+fn split(text: &str, parsing: &SqlParsing, file: &SourceFile) -> Result<Vec<Piece>, SqlError> {
+    let dialect = dialect_from_str(&parsing.dialect).ok_or_else(|| SqlError {
+        message: format!("unsupported SQL dialect `{}`", parsing.dialect),
+        line: 0,
+        column: 0,
+    })?;
+    let tokens = Tokenizer::new(dialect.as_ref(), text)
+        .tokenize_with_location()
+        .map_err(|e| SqlError {
+            message: e.message.clone(),
+            line: e.location.line,
+            column: e.location.column,
+        })?;
+    let offset = |location: datafusion::sql::sqlparser::tokenizer::Location| {
+        file.offset_of(location.line as usize, location.column as usize)
+    };
+    let mut pieces = Vec::new();
+    let mut current: Option<Span> = None;
+    for token in &tokens {
+        match &token.token {
+            Token::SemiColon => {
+                if let Some(span) = current.take() {
+                    pieces.push(Piece { span });
+                }
+            }
+            Token::Whitespace(_) | Token::EOF => {}
+            _ => {
+                let start = offset(token.span.start);
+                let end = offset(token.span.end).max(start);
+                match &mut current {
+                    Some(span) => span.end = end,
+                    None => current = Some(start..end),
+                }
+            }
+        }
+    }
+    if let Some(span) = current {
+        pieces.push(Piece { span });
+    }
+    Ok(pieces)
+}
+
+/// Reads one query file's statements. Every problem is a finding located in the file; the query is
+/// `None` when there is any.
+pub fn parse_query_file(
+    name: &str,
+    file: &Arc<SourceFile>,
+    parsing: &SqlParsing,
+) -> (Option<Query>, Vec<Diagnostic>) {
+    let at_error = |error: &SqlError, base: usize| {
+        let (line, column) = file.line_column(base);
+        // DataFusion reports positions within the statement; the first line starts at `column`.
+        let line_in_file = line + (error.line as usize).saturating_sub(1);
+        let column_in_file = if error.line <= 1 {
+            column + (error.column as usize).saturating_sub(1)
+        } else {
+            error.column as usize
+        };
+        let start = if error.line == 0 {
+            base
+        } else {
+            file.offset_of(line_in_file, column_in_file)
+        };
+        start..start
+    };
+    let pieces = match split(&file.text, parsing, file) {
+        Ok(pieces) => pieces,
+        Err(error) => {
+            let span = at_error(&error, 0);
+            return (
+                None,
+                vec![Diagnostic::new(Code::InvalidSql, error.message).at(file, span)],
+            );
+        }
+    };
+    let mut findings = Vec::new();
+    let mut classified = Vec::new();
+    for piece in pieces {
+        let text = &file.text[piece.span.clone()];
+        match parse_statements(text, parsing) {
+            Ok(statements) => {
+                // The splitter and the parser agree on statement boundaries: one statement a piece.
+                for statement in statements {
+                    classified.push((piece.span.clone(), kind_of(&statement)));
+                }
+            }
+            Err(error) => findings.push(
+                Diagnostic::new(Code::InvalidSql, error.message.clone())
+                    .at(file, at_error(&error, piece.span.start)),
+            ),
+        }
+    }
+    let last_query = classified
+        .iter()
+        .rposition(|(_, kind)| matches!(kind, Kind::Query));
+    let mut preparation = Vec::new();
+    for (index, (span, kind)) in classified.iter().enumerate() {
+        let after_query = last_query.is_some_and(|last| index > last);
+        match kind {
+            Kind::Query => {}
+            Kind::Preparation if after_query => findings.push(
+                Diagnostic::new(
+                    Code::UnsupportedStatement,
+                    "a statement after the query would run after it is planned",
+                )
+                .at(file, span.clone())
+                .with_help("move it before the query, or into a query file of its own"),
+            ),
+            Kind::Preparation => preparation.push(statement_at(file, span)),
+            Kind::Setting(option) => findings.push(
+                Diagnostic::new(
+                    Code::SettingInQuery,
+                    format!("query files cannot set `{option}`: options belong to the policy"),
+                )
+                .at(file, span.clone())
+                .with_help("set it in the policy (a typed field or `[settings]`), then remove this statement"),
+            ),
+            Kind::Unsupported(what) => findings.push(
+                Diagnostic::new(
+                    Code::UnsupportedStatement,
+                    format!("{what} is not allowed in a workload query file"),
+                )
+                .at(file, span.clone())
+                .with_help(
+                    "a query file holds CREATE EXTERNAL TABLE, CREATE VIEW, CREATE SCHEMA and DROP statements, then one query",
+                ),
+            ),
+        }
+    }
+    let Some(last) = last_query else {
+        if findings.iter().all(|d| d.code != Code::InvalidSql) {
+            findings.push(
+                Diagnostic::new(Code::NoQueryStatement, "the file has no query statement")
+                    .at(file, 0..0)
+                    .with_help(
+                        "end the file with the query to plan (`SELECT …`, `WITH …`, `VALUES …`)",
+                    ),
+            );
+        }
+        return (None, findings);
+    };
+    if !findings.is_empty() {
+        return (None, findings);
+    }
+    let query = Query {
+        name: name.to_string(),
+        file: file.display_path.clone(),
+        preparation,
+        statement: statement_at(file, &classified[last].0),
+        source: Arc::clone(file),
+    };
+    (Some(query), findings)
+}
+
+fn statement_at(file: &SourceFile, span: &Span) -> WrittenStatement {
+    let (line, column) = file.line_column(span.start);
+    WrittenStatement {
+        text: file.text[span.clone()].to_string(),
+        line,
+        column,
+    }
+}
+
+enum Kind {
+    Query,
+    Preparation,
+    /// A `SET` of the named option.
+    Setting(String),
+    /// Another statement, by what it is.
+    Unsupported(String),
+}
+
+fn kind_of(statement: &DFStatement) -> Kind {
+    match statement {
+        DFStatement::CreateExternalTable(_) => Kind::Preparation,
+        DFStatement::Statement(inner) => match inner.as_ref() {
+            Statement::Query(_) => Kind::Query,
+            Statement::CreateView(_) | Statement::CreateSchema { .. } => Kind::Preparation,
+            Statement::Drop {
+                object_type: ObjectType::View | ObjectType::Table | ObjectType::Schema,
+                ..
+            } => Kind::Preparation,
+            Statement::Set(set) => Kind::Setting(match set {
+                Set::SingleAssignment { variable, .. } => variable.to_string(),
+                other => other.to_string(),
+            }),
+            other => Kind::Unsupported(format!("`{}`", first_words(&other.to_string()))),
+        },
+        DFStatement::Reset(ResetStatement::Variable(name)) => Kind::Setting(name.to_string()),
+        DFStatement::Explain(_) => {
+            Kind::Unsupported("`EXPLAIN` (dfpolicy makes the plans)".to_string())
+        }
+        DFStatement::CopyTo(_) => Kind::Unsupported("`COPY`".to_string()),
+    }
+}
+
+/// The first two words of a statement (`INSERT INTO`, `CREATE FUNCTION`), for naming its kind.
+fn first_words(text: &str) -> String {
+    text.split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+}

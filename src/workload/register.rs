@@ -1,0 +1,109 @@
+//! Registering a workload's tables in a session: Parquet and CSV as DataFusion listing tables, Delta
+//! through delta-rs' table provider built with the session (so that the policy's Parquet options,
+//! `pushdown_filters` among them, apply to Delta scans too).
+
+use std::sync::Arc;
+
+use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider};
+use datafusion::common::config::ConfigField;
+use datafusion::common::{DataFusionError, Result, TableReference};
+use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::file_format::csv::CsvFormat;
+use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::prelude::SessionContext;
+
+use super::delta::{self, RegisteredDelta};
+use super::file::TableFormat;
+use super::{Location, Table};
+
+/// Registers one table; for a Delta table, returns what its scans are matched by.
+pub(crate) async fn register(
+    ctx: &SessionContext,
+    table: &Table,
+) -> Result<Option<RegisteredDelta>> {
+    let reference = TableReference::parse_str(&table.name);
+    ensure_namespace(ctx, &reference)?;
+    match table.format {
+        TableFormat::Parquet | TableFormat::Csv => {
+            let provider = listing_table(ctx, table).await?;
+            ctx.register_table(reference, Arc::new(provider))?;
+            Ok(None)
+        }
+        TableFormat::Delta => {
+            let url = table.location.url()?;
+            let opened = delta::open(url, table.version)
+                .await
+                .map_err(|e| DataFusionError::External(Box::new(e)))?;
+            let facts =
+                delta::facts(&opened).map_err(|e| DataFusionError::External(Box::new(e)))?;
+            let provider = opened
+                .table_provider()
+                .with_session(Arc::new(ctx.state()))
+                .await?;
+            ctx.register_table(reference, provider)?;
+            Ok(Some(RegisteredDelta {
+                name: table.name.clone(),
+                object_store_url: delta::object_store_url(&opened),
+                facts,
+            }))
+        }
+    }
+}
+
+/// Creates the catalog and schema a qualified name needs when the session lacks them.
+fn ensure_namespace(ctx: &SessionContext, reference: &TableReference) -> Result<()> {
+    let options = ctx.copied_config();
+    let defaults = &options.options().catalog;
+    let catalog_name = reference.catalog().unwrap_or(&defaults.default_catalog);
+    let catalog = match ctx.catalog(catalog_name) {
+        Some(catalog) => catalog,
+        None => {
+            let catalog: Arc<dyn CatalogProvider> = Arc::new(MemoryCatalogProvider::new());
+            ctx.register_catalog(catalog_name, Arc::clone(&catalog));
+            catalog
+        }
+    };
+    let schema_name = reference.schema().unwrap_or(&defaults.default_schema);
+    if catalog.schema(schema_name).is_none() {
+        catalog.register_schema(schema_name, Arc::new(MemorySchemaProvider::new()))?;
+    }
+    Ok(())
+}
+
+/// A listing table over the table's files, with the session's table options and the file's own
+/// CSV options (by DataFusion's `CsvOptions` names, parsed by DataFusion).
+async fn listing_table(ctx: &SessionContext, table: &Table) -> Result<ListingTable> {
+    let state = ctx.state();
+    let table_options = state.default_table_options();
+    let (format, extension): (Arc<dyn FileFormat>, String) = match table.format {
+        TableFormat::Parquet => {
+            let format = ParquetFormat::default().with_options(table_options.parquet);
+            let extension = format.get_ext();
+            (Arc::new(format), extension)
+        }
+        _ => {
+            let mut csv = table_options.csv;
+            for (key, value) in &table.csv_options {
+                csv.set(key, value)?;
+            }
+            let compression = FileCompressionType::from(csv.compression);
+            let format = CsvFormat::default().with_options(csv);
+            let extension = format.get_ext_with_compression(&compression)?;
+            (Arc::new(format), extension)
+        }
+    };
+    let url = ListingTableUrl::parse(table.location.url()?.as_str())?;
+    // A file named as the location is the table, whatever its extension.
+    let is_file = matches!(&table.location, Location::Local(path) if path.is_file());
+    let extension = if is_file { String::new() } else { extension };
+    let options = ListingOptions::new(format).with_file_extension(extension);
+    let schema = options.infer_schema(&state, &url).await?;
+    let config = ListingTableConfig::new(url)
+        .with_listing_options(options)
+        .with_schema(schema);
+    ListingTable::try_new(config)
+}

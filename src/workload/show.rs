@@ -1,0 +1,188 @@
+//! What a workload's tables are right now: format, location, Delta version, active files and exact
+//! row counts (from Parquet footers or the Delta log's statistics; CSV files carry none).
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+use serde::Serialize;
+
+use super::file::TableFormat;
+use super::{Location, Table, Workload, WorkloadError, delta};
+
+/// The facts of one table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableFacts {
+    pub name: String,
+    pub format: TableFormat,
+    pub location: String,
+    /// Delta: the version read (the pinned one, else the latest).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// Data files in the table (for Delta: active in that version).
+    pub files: usize,
+    /// Exact row count; `None` for CSV, and for Delta files without statistics in the log.
+    pub rows: Option<u64>,
+    /// Delta: partition columns.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub partition_columns: Vec<String>,
+}
+
+/// A workload's facts: the workload and its tables.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkloadFacts {
+    pub name: String,
+    pub origin: String,
+    pub queries: usize,
+    pub tables: Vec<TableFacts>,
+}
+
+/// Reads the facts of every table (generating a built-in workload's data first if missing).
+pub async fn workload_facts(workload: &Workload) -> Result<WorkloadFacts, WorkloadError> {
+    workload.prepare_data().await?;
+    let mut tables = Vec::new();
+    for table in &workload.tables {
+        let facts = table_facts(table)
+            .await
+            .map_err(|error| WorkloadError::Table {
+                workload: workload.name.clone(),
+                table: table.name.clone(),
+                declared: None,
+                error,
+            })?;
+        tables.push(facts);
+    }
+    Ok(WorkloadFacts {
+        name: workload.name.clone(),
+        origin: workload.origin.clone(),
+        queries: workload.queries().len(),
+        tables,
+    })
+}
+
+async fn table_facts(table: &Table) -> datafusion::common::Result<TableFacts> {
+    let location = table.location.to_string();
+    if table.format == TableFormat::Delta {
+        let opened = delta::open(table.location.url()?, table.version)
+            .await
+            .map_err(|e| datafusion::common::DataFusionError::External(Box::new(e)))?;
+        let facts = delta::facts(&opened)
+            .map_err(|e| datafusion::common::DataFusionError::External(Box::new(e)))?;
+        return Ok(TableFacts {
+            name: table.name.clone(),
+            format: table.format,
+            location,
+            version: Some(facts.version),
+            files: facts.active_files,
+            rows: facts.rows,
+            partition_columns: facts.partition_columns,
+        });
+    }
+    let Location::Local(path) = &table.location else {
+        return Err(datafusion::common::DataFusionError::NotImplemented(
+            format!("facts of remote {} tables", table.format.as_str()),
+        ));
+    };
+    let files = data_files(path, table.format);
+    let rows = match table.format {
+        TableFormat::Parquet => {
+            let mut sum = 0u64;
+            for file in &files {
+                let reader = SerializedFileReader::new(fs::File::open(file)?)?;
+                sum += reader.metadata().file_metadata().num_rows().max(0) as u64;
+            }
+            Some(sum)
+        }
+        _ => None,
+    };
+    Ok(TableFacts {
+        name: table.name.clone(),
+        format: table.format,
+        location,
+        version: None,
+        files: files.len(),
+        rows,
+        partition_columns: Vec::new(),
+    })
+}
+
+/// The data files of a local Parquet or CSV table: the file itself, or the files below the folder
+/// whose names carry the format's name (`.parquet`, `.csv`, `.csv.gz` …), sorted.
+fn data_files(path: &Path, format: TableFormat) -> Vec<PathBuf> {
+    if path.is_file() {
+        return vec![path.to_path_buf()];
+    }
+    let marker = format!(".{}", format.as_str());
+    let mut found = Vec::new();
+    let mut pending = vec![path.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.contains(&marker) && !n.starts_with('.'))
+            {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The facts as text: a header line, then one aligned line per table.
+pub fn render_text(facts: &WorkloadFacts) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "workload {} ({}): {} tables, {} queries",
+        facts.name,
+        facts.origin,
+        facts.tables.len(),
+        facts.queries
+    );
+    let rows: Vec<[String; 6]> = facts
+        .tables
+        .iter()
+        .map(|t| {
+            [
+                t.name.clone(),
+                t.format.as_str().to_string(),
+                t.version.map_or_else(|| "-".to_string(), |v| v.to_string()),
+                t.files.to_string(),
+                t.rows.map_or_else(|| "-".to_string(), |r| r.to_string()),
+                t.location.clone(),
+            ]
+        })
+        .collect();
+    let header = ["table", "format", "version", "files", "rows", "location"];
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.len());
+        }
+    }
+    for row in std::iter::once(header.map(str::to_string)).chain(rows) {
+        let line = row
+            .iter()
+            .zip(widths)
+            .enumerate()
+            .map(|(i, (cell, width))| match i {
+                // Numbers right-aligned; the location last, unpadded.
+                2..=4 => format!("{cell:>width$}"),
+                5 => cell.clone(),
+                _ => format!("{cell:<width$}"),
+            })
+            .collect::<Vec<_>>()
+            .join("  ");
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out
+}
