@@ -82,6 +82,16 @@ impl From<FindingsFormat> for report::Format {
     }
 }
 
+/// How a command that reports findings writes them, and whether warnings fail it.
+#[derive(Debug, clap::Args)]
+pub struct FindingsArgs {
+    #[arg(long, value_enum, default_value_t = FindingsFormat::Human)]
+    format: FindingsFormat,
+    /// Fail on warnings too.
+    #[arg(long)]
+    strict: bool,
+}
+
 /// How a document (a policy, a compiled environment) is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DocumentFormat {

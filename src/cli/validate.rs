@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::{FindingsFormat, Stop, emit, exit_code};
+use super::{FindingsArgs, Stop, emit, exit_code};
 use crate::report::render;
 use crate::validate::validate_paths;
 
@@ -12,11 +12,8 @@ pub struct Args {
     /// Policy files or directories.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    #[arg(long, value_enum, default_value_t = FindingsFormat::Human)]
-    format: FindingsFormat,
-    /// Fail on warnings too.
-    #[arg(long)]
-    strict: bool,
+    #[command(flatten)]
+    findings: FindingsArgs,
     /// Directory that `extends` parents must live under (default: the working directory).
     #[arg(long)]
     root: Option<PathBuf>,
@@ -24,6 +21,6 @@ pub struct Args {
 
 pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
     let report = validate_paths(&args.paths, args.root.as_deref());
-    emit(out, &render::render(&report, args.format.into()))?;
-    Ok(exit_code(report.fails(args.strict)))
+    emit(out, &render::render(&report, args.findings.format.into()))?;
+    Ok(exit_code(report.fails(args.findings.strict)))
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
-use super::{FindingsFormat, ListFormat, Stop, emit, exit_code, pretty_json};
+use super::{FindingsArgs, ListFormat, Stop, emit, exit_code, pretty_json};
 use crate::report::render;
 use crate::workload::show::{render_text, workload_facts};
 use crate::workload::{Workload, WorkloadError, validate_workloads};
@@ -24,11 +24,8 @@ pub struct ValidateArgs {
     /// Workload files, or `tpch` / `tpch-delta`.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    #[arg(long, value_enum, default_value_t = FindingsFormat::Human)]
-    format: FindingsFormat,
-    /// Fail on warnings too.
-    #[arg(long)]
-    strict: bool,
+    #[command(flatten)]
+    findings: FindingsArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -43,8 +40,8 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
     match args {
         Args::Validate(args) => {
             let report = validate_workloads(&args.paths);
-            emit(out, &render::render(&report, args.format.into()))?;
-            Ok(exit_code(report.fails(args.strict)))
+            emit(out, &render::render(&report, args.findings.format.into()))?;
+            Ok(exit_code(report.fails(args.findings.strict)))
         }
         Args::Show(args) => {
             let workload = load(&args.workload)?;

@@ -14,7 +14,8 @@ use crate::validate::shape::check_document;
 use super::delta::local_versions;
 use super::file::{MAX_WORKLOAD_BYTES, TableEntry, TableFormat, WorkloadFile, workload_document};
 use super::query::{Query, parse_query_file};
-use super::{BUILTIN, Location, Table};
+use super::table::{Location, Table};
+use super::tpch::BUILTIN;
 use crate::validate::suggest::closest;
 
 /// A workload file read as far as it could be.

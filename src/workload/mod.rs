@@ -21,6 +21,7 @@ mod load;
 pub mod query;
 mod register;
 pub mod show;
+pub mod table;
 pub mod tpch;
 
 use std::fmt;
@@ -30,12 +31,13 @@ use std::sync::Arc;
 use datafusion::common::DataFusionError;
 use datafusion::prelude::SessionContext;
 
-use crate::report::{Code, Diagnostic, Noun, Report, SourceFile, Span, display_path, normalize};
+use crate::report::{Code, Diagnostic, Noun, Report, SourceFile, display_path, normalize};
 use crate::session::{SessionFactory, SqlParsing};
 
 pub use delta::{DeltaFacts, DeltaScanFiles, RegisteredDelta, delta_scans};
 pub use file::{TableFormat, WorkloadFile};
 pub use query::{Query, WrittenStatement};
+pub use table::{Location, Table};
 use tpch::data::{DataError, TpchData};
 
 /// The finding codes only workloads report (they also report the syntax and schema codes policies
@@ -54,8 +56,7 @@ pub const WORKLOAD_CODES: &[Code] = &[
     Code::UnknownWorkload,
 ];
 
-/// The names of the built-in workloads.
-pub const BUILTIN: &[&str] = &["tpch", "tpch-delta"];
+pub use tpch::BUILTIN;
 
 /// A loaded workload: its tables and the queries that loaded.
 #[derive(Debug, Clone)]
@@ -76,59 +77,6 @@ pub struct Workload {
 struct Builtin {
     data: TpchData,
     delta: bool,
-}
-
-/// One table of a workload.
-#[derive(Debug, Clone)]
-pub struct Table {
-    /// As written: `table`, `schema.table` or `catalog.schema.table`.
-    pub name: String,
-    pub format: TableFormat,
-    pub location: Location,
-    /// CSV options by DataFusion's `CsvOptions` names.
-    pub csv_options: Vec<(&'static str, String)>,
-    /// Delta: the pinned version; `None` reads the latest.
-    pub version: Option<u64>,
-    /// Where the workload file declares the table (its name), for errors found later.
-    declared: Option<(Arc<SourceFile>, Span)>,
-}
-
-/// Where a table's files are.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Location {
-    /// A local file or folder, absolute.
-    Local(PathBuf),
-    /// An object store URL (`s3://…`), with the matching cargo feature.
-    Remote(url::Url),
-}
-
-impl Location {
-    /// The location as a URL (`file:///…/`, with a final `/` for a folder).
-    pub fn url(&self) -> Result<url::Url, DataFusionError> {
-        match self {
-            Location::Remote(url) => Ok(url.clone()),
-            Location::Local(path) => if path.is_dir() {
-                url::Url::from_directory_path(path)
-            } else {
-                url::Url::from_file_path(path)
-            }
-            .map_err(|()| {
-                DataFusionError::Configuration(format!(
-                    "{} cannot be written as a file URL",
-                    path.display()
-                ))
-            }),
-        }
-    }
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Location::Local(path) => f.write_str(&display_path(path)),
-            Location::Remote(url) => write!(f, "{url}"),
-        }
-    }
 }
 
 /// Why a workload could not be loaded or set up in a session.

@@ -18,7 +18,7 @@ use datafusion::prelude::SessionContext;
 
 use super::delta::{self, RegisteredDelta};
 use super::file::TableFormat;
-use super::{Location, Table};
+use super::table::{Location, Table};
 
 /// Registers one table; for a Delta table, returns what its scans are matched by.
 pub(crate) async fn register(

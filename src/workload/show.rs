@@ -9,7 +9,8 @@ use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
 use serde::Serialize;
 
 use super::file::TableFormat;
-use super::{Location, Table, Workload, WorkloadError, delta};
+use super::table::{Location, Table};
+use super::{Workload, WorkloadError, delta};
 
 /// The facts of one table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -61,6 +61,19 @@ async fn physical_plan(
         .unwrap()
 }
 
+/// Runs a query in its own session and prints the result as a table.
+async fn run(
+    workload: &Workload,
+    factory: &SessionFactory,
+    query: &dfpolicy::workload::Query,
+) -> String {
+    let ctx = workload.query_session(factory, query).await.unwrap();
+    let rows = ctx.sql(query.sql()).await.unwrap().collect().await.unwrap();
+    datafusion::arrow::util::pretty::pretty_format_batches(&rows)
+        .unwrap()
+        .to_string()
+}
+
 #[tokio::test]
 async fn the_example_workload_registers_its_tables_and_prepares_each_query() {
     let workload = Workload::load(repo().join("workloads/sales/sales.toml")).unwrap();
@@ -85,18 +98,7 @@ async fn the_example_workload_registers_its_tables_and_prepares_each_query() {
     );
 
     let factory = factory("baseline.toml");
-    let ctx = workload
-        .query_session(&factory, big_spenders)
-        .await
-        .unwrap();
-    let rows = ctx
-        .sql(big_spenders.sql())
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
-    insta::assert_snapshot!(datafusion::arrow::util::pretty::pretty_format_batches(&rows).unwrap(), @r"
+    insta::assert_snapshot!(run(&workload, &factory, big_spenders).await, @r"
     +---------+---------+
     | name    | revenue |
     +---------+---------+
@@ -107,15 +109,7 @@ async fn the_example_workload_registers_its_tables_and_prepares_each_query() {
     ");
     // The unpriced order (an empty field) counts but has no amount.
     let second = &workload.queries()[1];
-    let ctx = workload.query_session(&factory, second).await.unwrap();
-    let rows = ctx
-        .sql(second.sql())
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
-    insta::assert_snapshot!(datafusion::arrow::util::pretty::pretty_format_batches(&rows).unwrap(), @r"
+    insta::assert_snapshot!(run(&workload, &factory, second).await, @r"
     +---------+--------+--------+
     | country | orders | priced |
     +---------+--------+--------+
@@ -125,6 +119,7 @@ async fn the_example_workload_registers_its_tables_and_prepares_each_query() {
     +---------+--------+--------+
     ");
     // Each query gets a fresh session: the view of one query file is not in the next one's session.
+    let ctx = workload.query_session(&factory, second).await.unwrap();
     assert!(ctx.table("large_orders").await.is_err());
 }
 

@@ -5,6 +5,9 @@ pub mod data;
 
 use datafusion::arrow::datatypes::SchemaRef;
 
+/// The names of the built-in workloads: the Parquet and the Delta form.
+pub const BUILTIN: &[&str] = &["tpch", "tpch-delta"];
+
 /// One query of a workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Query {

@@ -1,0 +1,63 @@
+//! A workload's tables as declared: name, format, where the files are, CSV options, Delta version.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use datafusion::common::DataFusionError;
+
+use super::file::TableFormat;
+use crate::report::{SourceFile, Span, display_path};
+
+/// One table of a workload.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// As written: `table`, `schema.table` or `catalog.schema.table`.
+    pub name: String,
+    pub format: TableFormat,
+    pub location: Location,
+    /// CSV options by DataFusion's `CsvOptions` names.
+    pub csv_options: Vec<(&'static str, String)>,
+    /// Delta: the pinned version; `None` reads the latest.
+    pub version: Option<u64>,
+    /// Where the workload file declares the table (its name), for errors found later.
+    pub(crate) declared: Option<(Arc<SourceFile>, Span)>,
+}
+
+/// Where a table's files are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A local file or folder, absolute.
+    Local(PathBuf),
+    /// An object store URL (`s3://…`), with the matching cargo feature.
+    Remote(url::Url),
+}
+
+impl Location {
+    /// The location as a URL (`file:///…/`, with a final `/` for a folder).
+    pub fn url(&self) -> Result<url::Url, DataFusionError> {
+        match self {
+            Location::Remote(url) => Ok(url.clone()),
+            Location::Local(path) => if path.is_dir() {
+                url::Url::from_directory_path(path)
+            } else {
+                url::Url::from_file_path(path)
+            }
+            .map_err(|()| {
+                DataFusionError::Configuration(format!(
+                    "{} cannot be written as a file URL",
+                    path.display()
+                ))
+            }),
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Local(path) => f.write_str(&display_path(path)),
+            Location::Remote(url) => write!(f, "{url}"),
+        }
+    }
+}
