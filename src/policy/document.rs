@@ -10,6 +10,32 @@ use crate::report::Span;
 /// Largest policy file read; a policy is a page of settings, not a data file.
 pub const MAX_POLICY_BYTES: usize = 1 << 20;
 
+/// Reads a TOML file of the kind `what` (`"policy"`, `"workload"`) within `limit` bytes and parses it
+/// into a tree. Every failure is a finding pointing at the file (`toml-syntax` where TOML stopped).
+pub fn read_toml(
+    path: &std::path::Path,
+    what: &str,
+    limit: usize,
+    origin: FileId,
+) -> Result<(std::sync::Arc<crate::report::SourceFile>, Node), Box<crate::report::Diagnostic>> {
+    use crate::report::{Code, Diagnostic, read_source};
+    let file = read_source(path, what, limit)?;
+    match Node::parse(&file.text, origin) {
+        Ok(tree) => Ok((file, tree)),
+        Err((message, span)) => {
+            let first = message
+                .lines()
+                .next()
+                .unwrap_or(&message)
+                .trim()
+                .to_string();
+            Err(Box::new(
+                Diagnostic::new(Code::TomlSyntax, first).at(&file, span.unwrap_or(0..0)),
+            ))
+        }
+    }
+}
+
 /// Which loaded file a node came from.
 pub type FileId = usize;
 

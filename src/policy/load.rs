@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::document::{FileId, MAX_POLICY_BYTES, Node, NodeValue, PathSegment};
-use crate::report::{Code, Diagnostic, Location, SourceFile, display_path, read_source};
+use super::document::{FileId, MAX_POLICY_BYTES, Node, NodeValue, PathSegment, read_toml};
+use crate::report::{Code, Diagnostic, Location, SourceFile, display_path};
 
 /// Longest `extends` chain followed before giving up (a chain this long is a mistake, not a design).
 pub const MAX_EXTENDS_DEPTH: usize = 32;
@@ -104,20 +104,8 @@ fn merge_into(base: &mut Node, over: &Node, path: &mut Vec<String>) {
 
 /// Reads and parses one policy file. Every failure is a diagnostic pointing at the file.
 pub fn read_policy(path: &Path, origin: FileId) -> Result<PolicySource, Box<Diagnostic>> {
-    let file = read_source(path, "policy", MAX_POLICY_BYTES)?;
-    match Node::parse(&file.text, origin) {
-        Ok(tree) => Ok(PolicySource { file, tree }),
-        Err((message, span)) => {
-            let span = span.unwrap_or(0..0);
-            Err(Box::new(
-                Diagnostic::new(Code::TomlSyntax, first_line(&message)).at(&file, span),
-            ))
-        }
-    }
-}
-
-fn first_line(message: &str) -> String {
-    message.lines().next().unwrap_or(message).trim().to_string()
+    let (file, tree) = read_toml(path, "policy", MAX_POLICY_BYTES, origin)?;
+    Ok(PolicySource { file, tree })
 }
 
 /// Loads a policy and its `extends` ancestors. `root` bounds where parents may live.

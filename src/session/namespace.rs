@@ -265,18 +265,22 @@ pub fn unqualified_references_with(
     sql: &str,
     parsing: &SqlParsing,
 ) -> Result<Vec<UnqualifiedReference>, SqlError> {
-    let statements = parse_statements(sql, parsing)?;
-    let mut references = References::new(parsing.normalize_identifiers);
-    for statement in &statements {
-        let _ = visit_statement(statement, &mut references);
-    }
-    Ok(references.found)
+    parse_and_visit(sql, parsing).map(|(_, references)| references.found)
 }
 
 /// Parses SQL text into statements with DataFusion's parser and a policy's parser settings, refusing
 /// expressions nested deeper than [`MAX_EXPRESSION_DEPTH`] (their trees are too deep to free, see
 /// there). Errors carry the 1-based position DataFusion reports.
 pub fn parse_statements(sql: &str, parsing: &SqlParsing) -> Result<Vec<DFStatement>, SqlError> {
+    parse_and_visit(sql, parsing).map(|(statements, _)| statements)
+}
+
+/// Parses, then visits every statement once: the visit both guards the depth and collects the tables
+/// named without catalog and schema.
+fn parse_and_visit(
+    sql: &str,
+    parsing: &SqlParsing,
+) -> Result<(Vec<DFStatement>, References), SqlError> {
     let dialect = dialect_from_str(&parsing.dialect).ok_or_else(|| SqlError {
         message: format!("unsupported SQL dialect `{}`", parsing.dialect),
         line: 0,
@@ -288,18 +292,18 @@ pub fn parse_statements(sql: &str, parsing: &SqlParsing) -> Result<Vec<DFStateme
         .build()
         .and_then(|mut parser| parser.parse_statements())
         .map_err(|e| parse_error(&e, parsing.recursion_limit))?;
-    let mut depth_check = References::new(parsing.normalize_identifiers);
+    let mut references = References::new(parsing.normalize_identifiers);
     for statement in &statements {
-        if visit_statement(statement, &mut depth_check).is_break() {
+        if visit_statement(statement, &mut references).is_break() {
             break;
         }
     }
-    if let Some(error) = depth_check.too_deep {
+    if let Some(error) = references.too_deep.take() {
         // Freeing a tree this deep would overflow the stack (see MAX_EXPRESSION_DEPTH).
         std::mem::forget(statements);
         return Err(error);
     }
-    Ok(statements.into())
+    Ok((statements.into(), references))
 }
 
 fn visit_statement(statement: &DFStatement, references: &mut References) -> ControlFlow<()> {

@@ -44,6 +44,18 @@ pub async fn open(url: url::Url, version: Option<u64>) -> Result<DeltaTable, Del
     }
 }
 
+/// Opens a workload's Delta table at its pinned (else latest) version, with its facts; delta-rs errors
+/// become DataFusion errors, as the session reports them.
+pub async fn open_with_facts(
+    url: url::Url,
+    version: Option<u64>,
+) -> datafusion::common::Result<(DeltaTable, DeltaFacts)> {
+    let external = |e: DeltaTableError| datafusion::common::DataFusionError::External(Box::new(e));
+    let table = open(url, version).await.map_err(external)?;
+    let facts = facts(&table).map_err(external)?;
+    Ok((table, facts))
+}
+
 /// The facts of an opened table.
 pub fn facts(table: &DeltaTable) -> Result<DeltaFacts, DeltaTableError> {
     let snapshot = table.snapshot()?;

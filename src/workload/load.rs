@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::policy::document::{Node, NodeValue};
+use crate::policy::document::{Node, NodeValue, read_toml};
 use crate::report::{Code, Diagnostic, SourceFile, Span, display_path, read_source};
 use crate::session::{MAX_QUERY_BYTES, SqlParsing};
 use crate::validate::shape::check_document;
@@ -43,8 +43,8 @@ pub(crate) fn load_file(path: &Path) -> Loaded {
         findings: Vec::new(),
         query_problems: Vec::new(),
     };
-    let file = match read_source(path, "workload", MAX_WORKLOAD_BYTES) {
-        Ok(file) => file,
+    let (file, tree) = match read_toml(path, "workload", MAX_WORKLOAD_BYTES, 0) {
+        Ok(read) => read,
         Err(finding) => {
             loaded
                 .findings
@@ -53,21 +53,6 @@ pub(crate) fn load_file(path: &Path) -> Loaded {
         }
     };
     loaded.file = Some(Arc::clone(&file));
-    let tree = match Node::parse(&file.text, 0) {
-        Ok(tree) => tree,
-        Err((message, span)) => {
-            let first = message
-                .lines()
-                .next()
-                .unwrap_or(&message)
-                .trim()
-                .to_string();
-            loaded
-                .findings
-                .push(Diagnostic::new(Code::TomlSyntax, first).at(&file, span.unwrap_or(0..0)));
-            return loaded;
-        }
-    };
     let schema_findings = check_document(workload_document(), &file, &tree);
     if !schema_findings.is_empty() {
         loaded.findings = schema_findings;

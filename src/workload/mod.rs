@@ -84,6 +84,8 @@ struct Builtin {
 pub enum WorkloadError {
     /// The workload file has errors (syntax, schema, tables, query globs), each located.
     Invalid(Vec<Diagnostic>),
+    /// The policy's session could not be made.
+    Session(DataFusionError),
     /// A table could not be registered.
     Table {
         workload: String,
@@ -129,6 +131,7 @@ impl fmt::Display for WorkloadError {
                 write!(f, "query `{query}` ({at}): {error}")
             }
             WorkloadError::Data(error) => write!(f, "TPC-H data: {error}"),
+            WorkloadError::Session(error) => write!(f, "cannot make the session: {error}"),
         }
     }
 }
@@ -147,11 +150,8 @@ impl Workload {
     /// is left out and its findings are kept in [`Workload::query_problems`].
     pub fn load(path: impl AsRef<Path>) -> Result<Workload, WorkloadError> {
         let path = path.as_ref();
-        if let Some(name) = path.to_str().filter(|n| BUILTIN.contains(n)) {
-            return Ok(Workload::tpch(
-                TpchData::default_location(),
-                name == "tpch-delta",
-            ));
+        if let Some(builtin) = Workload::builtin(path) {
+            return Ok(builtin);
         }
         let loaded = load::load_file(path);
         match loaded.declaration {
@@ -168,6 +168,15 @@ impl Workload {
             }),
             None => Err(WorkloadError::Invalid(loaded.findings)),
         }
+    }
+
+    /// The built-in workload a name stands for (`tpch`, `tpch-delta`), over the default data location.
+    pub fn builtin(name: &Path) -> Option<Workload> {
+        let name = name.to_str().filter(|n| BUILTIN.contains(n))?;
+        Some(Workload::tpch(
+            TpchData::default_location(),
+            name == "tpch-delta",
+        ))
     }
 
     /// The built-in TPC-H workload over `data` (generated on first use): Parquet, or Delta with
@@ -246,12 +255,7 @@ impl Workload {
         factory: &SessionFactory,
     ) -> Result<(SessionContext, Vec<RegisteredDelta>), WorkloadError> {
         self.prepare_data().await?;
-        let ctx = factory.context().map_err(|error| WorkloadError::Table {
-            workload: self.name.clone(),
-            table: String::new(),
-            declared: None,
-            error,
-        })?;
+        let ctx = factory.context().map_err(WorkloadError::Session)?;
         let mut deltas = Vec::new();
         for table in &self.tables {
             match register::register(&ctx, table).await {
@@ -323,8 +327,7 @@ pub fn validate_workloads(paths: &[PathBuf]) -> Report {
         ..Report::default()
     };
     for path in paths {
-        if let Some(name) = path.to_str().filter(|n| BUILTIN.contains(n)) {
-            let workload = Workload::tpch(TpchData::default_location(), name == "tpch-delta");
+        if let Some(workload) = Workload::builtin(path) {
             report.files.push(workload.origin.clone());
             report.diagnostics.extend(workload.query_problems);
             continue;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider};
 use datafusion::common::config::ConfigField;
-use datafusion::common::{DataFusionError, Result, TableReference};
+use datafusion::common::{Result, TableReference};
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::csv::CsvFormat;
 use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
@@ -34,12 +34,8 @@ pub(crate) async fn register(
             Ok(None)
         }
         TableFormat::Delta => {
-            let url = table.location.url()?;
-            let opened = delta::open(url, table.version)
-                .await
-                .map_err(|e| DataFusionError::External(Box::new(e)))?;
-            let facts =
-                delta::facts(&opened).map_err(|e| DataFusionError::External(Box::new(e)))?;
+            let (opened, facts) =
+                delta::open_with_facts(table.location.url()?, table.version).await?;
             let provider = opened
                 .table_provider()
                 .with_session(Arc::new(ctx.state()))

@@ -65,11 +65,7 @@ pub async fn workload_facts(workload: &Workload) -> Result<WorkloadFacts, Worklo
 async fn table_facts(table: &Table) -> datafusion::common::Result<TableFacts> {
     let location = table.location.to_string();
     if table.format == TableFormat::Delta {
-        let opened = delta::open(table.location.url()?, table.version)
-            .await
-            .map_err(|e| datafusion::common::DataFusionError::External(Box::new(e)))?;
-        let facts = delta::facts(&opened)
-            .map_err(|e| datafusion::common::DataFusionError::External(Box::new(e)))?;
+        let (_, facts) = delta::open_with_facts(table.location.url()?, table.version).await?;
         return Ok(TableFacts {
             name: table.name.clone(),
             format: table.format,
