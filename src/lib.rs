@@ -4,7 +4,8 @@
 //! [`registry`] (what the embedded DataFusion knows) → [`policy`] (the TOML language, files,
 //! `extends`, finding policy files) → [`validate`] (schema and registry checks) → [`compile`] (the
 //! complete environment with its hashes, and the front door [`Policy::load`]) → [`session`]
-//! (DataFusion sessions built from a compiled policy) → [`workload`] (tables and queries) → [`cli`].
+//! (DataFusion sessions built from a compiled policy) → [`workload`] (tables and queries) →
+//! [`bundle`] (plan bundles: plans, EXPLAIN formats, the optimizer trace) → [`cli`].
 //! [`report`] (source files, findings, renderers) and [`secrets`] sit underneath and serve every stage.
 //!
 //! ```no_run
@@ -13,6 +14,7 @@
 //! # Ok::<(), dfpolicy::PolicyError>(())
 //! ```
 
+pub mod bundle;
 pub mod cli;
 pub mod compile;
 pub mod policy;
@@ -23,6 +25,7 @@ pub mod session;
 pub mod validate;
 pub mod workload;
 
+pub use bundle::{Bundler, PlanBundle};
 pub use compile::{CompiledPolicy, Policy, PolicyError, PolicyLoader, compile};
 pub use datafusion;
 pub use policy::{PolicyOptions, ResolvedPolicy};

@@ -1,6 +1,7 @@
 //! The `dfpolicy` command line: argument parsing only. Each command is one file that maps its
 //! arguments to one library call and one renderer.
 
+mod bundle;
 mod compile;
 mod data;
 mod diff;
@@ -45,7 +46,7 @@ pub enum Command {
     Validate(validate::Args),
     /// Print a policy merged with its `extends` parents.
     Resolve(DocumentArgs),
-    /// Print the JSON schema of policy or workload files, or check the checked-in copies.
+    /// Print the JSON schema of policy files, workload files or plan bundles, or check the checked-in copies.
     Schema(schema::Args),
     /// Compile a policy into its complete environment with hashes.
     Compile(DocumentArgs),
@@ -62,6 +63,9 @@ pub enum Command {
     /// Generate the built-in workloads' data.
     #[command(subcommand)]
     Data(data::Args),
+    /// Plan one query of a workload under a policy and print its plan bundle: plans, EXPLAIN
+    /// formats, the optimizer trace. Exit 1 when a capture step failed (the bundle says which).
+    Bundle(bundle::Args),
 }
 
 /// How findings are written (every command that reports findings takes it).
@@ -148,6 +152,7 @@ pub fn run(command: Command, out: &mut dyn Write) -> std::io::Result<u8> {
         Command::Settings(args) => settings::run(args, out),
         Command::Workload(args) => workload::run(args, out),
         Command::Data(args) => data::run(args, out),
+        Command::Bundle(args) => bundle::run(args, out),
     };
     match result {
         Ok(code) => Ok(code),

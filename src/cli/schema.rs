@@ -1,4 +1,4 @@
-//! `dfpolicy schema [policy|workload] [--check] [--path FILE]`
+//! `dfpolicy schema [policy|workload|bundle] [--check] [--path FILE]`
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 
 use super::{EXIT_FINDINGS, EXIT_OK, Stop, emit};
+use crate::bundle;
 use crate::validate::schema as policy;
 use crate::workload::file as workload;
 
@@ -13,6 +14,7 @@ use crate::workload::file as workload;
 pub enum Kind {
     Policy,
     Workload,
+    Bundle,
 }
 
 impl Kind {
@@ -20,6 +22,7 @@ impl Kind {
         match self {
             Kind::Policy => policy::schema_text(),
             Kind::Workload => workload::schema_text(),
+            Kind::Bundle => bundle::schema_text(),
         }
     }
 
@@ -27,13 +30,14 @@ impl Kind {
         match self {
             Kind::Policy => policy::SCHEMA_PATH,
             Kind::Workload => workload::SCHEMA_PATH,
+            Kind::Bundle => bundle::SCHEMA_PATH,
         }
     }
 }
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Which schema (default: policy; with --check and no kind, both).
+    /// Which schema (default: policy; with --check and no kind, all three).
     #[arg(value_enum)]
     kind: Option<Kind>,
     /// Exit 1 if the checked-in schema differs from the generated one.
@@ -51,7 +55,7 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
     }
     let kinds = match args.kind {
         Some(kind) => vec![kind],
-        None => vec![Kind::Policy, Kind::Workload],
+        None => vec![Kind::Policy, Kind::Workload, Kind::Bundle],
     };
     let mut stale = false;
     for kind in kinds {

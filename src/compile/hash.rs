@@ -44,7 +44,9 @@ pub fn plan_shape_keys() -> &'static [&'static str] {
     })
 }
 
-fn digest(name: &str, lines: BTreeMap<String, serde_json::Value>) -> String {
+/// The `v1` digest of named lines: SHA-256 over a header naming the hash, then `key<TAB>json value`
+/// lines in key order. Later stages (plan bundles) hash their own inputs with it.
+pub fn digest(name: &str, lines: BTreeMap<String, serde_json::Value>) -> String {
     let mut hasher = Sha256::new();
     hasher.update(format!("dfpolicy {name} {HASH_SCHEME}\n"));
     for (key, value) in lines {

@@ -94,6 +94,10 @@ codes! {
     NoQueryStatement = "no-query-statement", Error;
     UnsupportedStatement = "unsupported-statement", Error;
     UnknownWorkload = "unknown-workload", Error;
+    UnknownParameterQuery = "unknown-parameter-query", Error;
+    DuplicateParameterSet = "duplicate-parameter-set", Error;
+    ParameterMismatch = "parameter-mismatch", Error;
+    MissingParameters = "missing-parameters", Error;
 }
 
 impl fmt::Display for Code {

@@ -37,6 +37,16 @@ pub fn generate_schema<T: schemars::JsonSchema>() -> Value {
     serde_json::to_value(schema).expect("a generated schema is JSON")
 }
 
+/// The draft-07 schema of a JSON document dfpolicy writes (plan bundles): made like
+/// [`generate_schema`], but `null` stays, since JSON has it.
+pub fn generate_json_schema<T: schemars::JsonSchema>() -> Value {
+    let generator = SchemaSettings::draft07()
+        .with(|settings| settings.inline_subschemas = true)
+        .into_generator();
+    let schema = generator.into_root_schema_for::<T>();
+    serde_json::to_value(schema).expect("a generated schema is JSON")
+}
+
 /// The policy schema as the text checked in at [`SCHEMA_PATH`].
 pub fn schema_text() -> String {
     document_text(policy_schema())

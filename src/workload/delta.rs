@@ -33,6 +33,10 @@ pub struct DeltaFacts {
     pub rows: Option<u64>,
     /// Partition columns (those the active files have values for), sorted.
     pub partition_columns: Vec<String>,
+    /// The active files' paths relative to the table root, in the log's order (which is the order
+    /// of a scan's file groups).
+    #[serde(skip)]
+    pub files: Vec<String>,
 }
 
 /// Opens a Delta table at `version`, or at its latest version.
@@ -62,8 +66,10 @@ pub fn facts(table: &DeltaTable) -> Result<DeltaFacts, DeltaTableError> {
     let mut rows = Some(0u64);
     let mut active_files = 0;
     let mut partition_columns = BTreeSet::new();
+    let mut files = Vec::new();
     for file in snapshot.log_data().iter() {
         active_files += 1;
+        files.push(file.path().into_owned());
         partition_columns.extend(file.partition_values_map().into_keys());
         let records = file.stats().and_then(|stats| {
             serde_json::from_str::<serde_json::Value>(&stats)
@@ -79,6 +85,7 @@ pub fn facts(table: &DeltaTable) -> Result<DeltaFacts, DeltaTableError> {
         active_files,
         rows,
         partition_columns: partition_columns.into_iter().collect(),
+        files,
     })
 }
 

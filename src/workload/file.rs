@@ -27,6 +27,37 @@ pub struct WorkloadFile {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tables: Vec<TableEntry>,
     pub queries: QueriesSection,
+    /// Values for the placeholders of parameterized queries (`$1`, `$start`). Each set is planned as
+    /// a bundle of its own; a query with placeholders needs at least one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<ParameterEntry>,
+}
+
+/// `[[parameters]]`: one named set of values for one query's placeholders.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParameterEntry {
+    /// The query file, relative to the workload file, as `[queries] paths` matches it
+    /// (`queries/by_date.sql`).
+    #[schemars(length(min = 1))]
+    pub query: String,
+    /// The set's name, unique for its query: lowercase letters, digits, `-` and `_`.
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9_-]*$"))]
+    pub name: String,
+    /// A value for every placeholder of the query: all positional (`"$1"`, `"$2"` …) or all named
+    /// (`"$start"`). A value is cast to the type DataFusion infers for its placeholder, so a string
+    /// can stand for a date (`"1994-01-01"`).
+    pub values: std::collections::BTreeMap<String, ParameterValue>,
+}
+
+/// A parameter value as written in TOML.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ParameterValue {
+    Boolean(bool),
+    Integer(i64),
+    Float(f64),
+    Text(String),
 }
 
 /// `[workload]`: what the workload is.

@@ -13,7 +13,7 @@ use crate::validate::shape::check_document;
 
 use super::delta::local_versions;
 use super::file::{MAX_WORKLOAD_BYTES, TableEntry, TableFormat, WorkloadFile, workload_document};
-use super::query::{Query, parse_query_file};
+use super::query::{ParameterSet, Query, parse_query_file};
 use super::table::{Location, Table};
 use super::tpch::BUILTIN;
 use crate::validate::suggest::closest;
@@ -32,6 +32,8 @@ pub(crate) struct Loaded {
     pub findings: Vec<Diagnostic>,
     /// Findings about query files (each such query is left out; the others load).
     pub query_problems: Vec<Diagnostic>,
+    /// Every parameter set, by its query file (canonical), also for queries that did not load.
+    pub parameter_sets: Vec<(PathBuf, ParameterSet)>,
 }
 
 pub(crate) fn load_file(path: &Path) -> Loaded {
@@ -42,6 +44,7 @@ pub(crate) fn load_file(path: &Path) -> Loaded {
         query_files: Vec::new(),
         findings: Vec::new(),
         query_problems: Vec::new(),
+        parameter_sets: Vec::new(),
     };
     let (file, tree) = match read_toml(path, "workload", MAX_WORKLOAD_BYTES, 0) {
         Ok(read) => read,
@@ -77,6 +80,7 @@ pub(crate) fn load_file(path: &Path) -> Loaded {
     let tables = check_tables(&declaration, &tree, &file, &base, &mut loaded.findings);
     let query_paths = find_queries(&declaration, &tree, &file, &base, &mut loaded.findings);
     let named = name_queries(query_paths, &file, &tree, &mut loaded.findings);
+    let mut query_paths = Vec::new();
     for (name, path) in named {
         loaded.query_files.push(display_path(&path));
         let source = match read_source(&path, "query", MAX_QUERY_BYTES) {
@@ -88,12 +92,262 @@ pub(crate) fn load_file(path: &Path) -> Loaded {
         };
         let (query, problems) = parse_query_file(&name, &source, &SqlParsing::default());
         loaded.query_problems.extend(problems);
-        loaded.queries.extend(query);
+        if let Some(query) = query {
+            query_paths.push(canonical(&path));
+            loaded.queries.push(query);
+        }
     }
+    let sets = check_parameters(&declaration, &tree, &file, &base, &mut loaded.findings);
+    loaded.parameter_sets = sets
+        .iter()
+        .map(|(_, path, set)| (path.clone(), set.clone()))
+        .collect();
+    attach_parameters(&mut loaded, sets, &query_paths, &file, &tree);
     if loaded.findings.is_empty() {
         loaded.declaration = Some((declaration, tables));
     }
     loaded
+}
+
+/// A path as compared between `[[parameters]] query` and the query files found.
+pub(crate) fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Checks every `[[parameters]]` entry on its own (placeholder names, positional or named, unique
+/// names per query) and returns the sets by their query file.
+fn check_parameters(
+    declaration: &WorkloadFile,
+    tree: &Node,
+    file: &Arc<SourceFile>,
+    base: &Path,
+    findings: &mut Vec<Diagnostic>,
+) -> Vec<(usize, PathBuf, ParameterSet)> {
+    let mut sets: Vec<(usize, PathBuf, ParameterSet)> = Vec::new();
+    for (index, entry) in declaration.parameters.iter().enumerate() {
+        let node = item(tree, "parameters", index);
+        let path = canonical(&base.join(&entry.query));
+        if sets
+            .iter()
+            .any(|(_, other, set)| *other == path && set.name == entry.name)
+        {
+            findings.push(
+                Diagnostic::new(
+                    Code::DuplicateParameterSet,
+                    format!(
+                        "`{}` already has a parameter set `{}`",
+                        entry.query, entry.name
+                    ),
+                )
+                .at(file, span_of(node, "name"))
+                .with_help("each set of a query needs a name of its own"),
+            );
+            continue;
+        }
+        let positional = entry
+            .values
+            .keys()
+            .filter(|key| placeholder_number(key).is_some())
+            .count();
+        let malformed: Vec<&String> = entry
+            .values
+            .keys()
+            .filter(|key| placeholder_number(key).is_none() && !is_named_placeholder(key))
+            .collect();
+        if let Some(key) = malformed.first() {
+            findings.push(
+                Diagnostic::new(
+                    Code::ParameterMismatch,
+                    format!("`{key}` is not a placeholder"),
+                )
+                .at(file, key_span_of(node.and_then(|n| n.get("values")), key))
+                .with_help("placeholders are written `$1`, `$2` … or `$name`, as in the query"),
+            );
+            continue;
+        }
+        if positional != 0 && positional != entry.values.len() {
+            findings.push(
+                Diagnostic::new(
+                    Code::ParameterMismatch,
+                    "a parameter set mixes positional (`$1`) and named (`$name`) placeholders",
+                )
+                .at(file, span_of(node, "values"))
+                .with_help("DataFusion binds either a list or a map of values; use one kind"),
+            );
+            continue;
+        }
+        sets.push((
+            index,
+            path,
+            ParameterSet {
+                name: entry.name.clone(),
+                values: entry
+                    .values
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            },
+        ));
+    }
+    sets
+}
+
+/// `$3` → 3.
+pub(crate) fn placeholder_number(key: &str) -> Option<usize> {
+    let digits = key.strip_prefix('$')?;
+    (!digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
+fn is_named_placeholder(key: &str) -> bool {
+    key.strip_prefix('$').is_some_and(|name| {
+        name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
+}
+
+/// Gives each query its parameter sets, checking them against its placeholders; a set for no query
+/// of the workload, or a query with placeholders and no set, is a finding.
+fn attach_parameters(
+    loaded: &mut Loaded,
+    sets: Vec<(usize, PathBuf, ParameterSet)>,
+    query_paths: &[PathBuf],
+    file: &Arc<SourceFile>,
+    tree: &Node,
+) {
+    for (index, path, set) in sets {
+        let node = item(tree, "parameters", index);
+        let written = node
+            .and_then(|n| n.get("query"))
+            .and_then(|n| n.as_str())
+            .unwrap_or_default()
+            .to_string();
+        let Some(position) = query_paths.iter().position(|p| *p == path) else {
+            if loaded
+                .query_files
+                .iter()
+                .any(|shown| canonical(Path::new(shown)) == path)
+            {
+                // The query file did not load; its own findings say why.
+                continue;
+            }
+            let with_placeholders: Vec<String> = loaded
+                .queries
+                .iter()
+                .filter(|q| !q.placeholders.is_empty())
+                .map(|q| display_relative(&q.source.path, &file.path))
+                .collect();
+            let help = match closest(&written, with_placeholders.iter().map(String::as_str)) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None if with_placeholders.is_empty() => {
+                    "no query of the workload has placeholders".to_string()
+                }
+                None => format!(
+                    "the queries with placeholders are: {}",
+                    with_placeholders.join(", ")
+                ),
+            };
+            loaded.findings.push(
+                Diagnostic::new(
+                    Code::UnknownParameterQuery,
+                    format!("`{written}` is not a query of the workload"),
+                )
+                .at(file, span_of(node, "query"))
+                .with_help(help),
+            );
+            continue;
+        };
+        let query = &mut loaded.queries[position];
+        let given: Vec<&str> = set.values.iter().map(|(k, _)| k.as_str()).collect();
+        let missing: Vec<&str> = query
+            .placeholders
+            .iter()
+            .map(String::as_str)
+            .filter(|p| !given.contains(p))
+            .collect();
+        let extra: Vec<&str> = given
+            .iter()
+            .copied()
+            .filter(|g| !query.placeholders.iter().any(|p| p == g))
+            .collect();
+        if !missing.is_empty() || !extra.is_empty() {
+            let mut message = format!("parameter set `{}` does not fit `{written}`:", set.name);
+            if !missing.is_empty() {
+                message.push_str(&format!(" no value for {}", quoted(&missing)));
+            }
+            if !extra.is_empty() {
+                if !missing.is_empty() {
+                    message.push(';');
+                }
+                message.push_str(&format!(" the query has no {}", quoted(&extra)));
+            }
+            let help = if query.placeholders.is_empty() {
+                "the query has no placeholders".to_string()
+            } else {
+                format!(
+                    "the query's placeholders are {}",
+                    quoted(
+                        &query
+                            .placeholders
+                            .iter()
+                            .map(String::as_str)
+                            .collect::<Vec<_>>()
+                    )
+                )
+            };
+            loaded.findings.push(
+                Diagnostic::new(Code::ParameterMismatch, message)
+                    .at(file, span_of(node, "values"))
+                    .with_help(help),
+            );
+            continue;
+        }
+        query.parameter_sets.push(set);
+    }
+    let mut kept = Vec::new();
+    for query in std::mem::take(&mut loaded.queries) {
+        if query.placeholders.is_empty() || !query.parameter_sets.is_empty() {
+            kept.push(query);
+            continue;
+        }
+        let start = query
+            .source
+            .offset_of(query.statement.line, query.statement.column);
+        loaded.query_problems.push(
+            Diagnostic::new(
+                Code::MissingParameters,
+                format!(
+                    "query `{}` has placeholders ({}) and no parameter set",
+                    query.name,
+                    quoted(&query.placeholders.iter().map(String::as_str).collect::<Vec<_>>())
+                ),
+            )
+            .at(&query.source, start..start + query.statement.text.len())
+            .with_help(format!(
+                "declare values in the workload file: [[parameters]] query = \"{}\", name = \"…\", values = {{ … }}",
+                display_relative(&query.source.path, &file.path)
+            )),
+        );
+    }
+    loaded.queries = kept;
+}
+
+fn quoted(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A query file's path as the workload file would write it.
+fn display_relative(query: &Path, workload: &Path) -> String {
+    let base = workload.parent().unwrap_or(Path::new(""));
+    query
+        .strip_prefix(base)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| display_path(query))
 }
 
 /// A bare name that is no file (`tpc-h`) was meant as a built-in workload.

@@ -35,8 +35,9 @@ use crate::report::{Code, Diagnostic, Noun, Report, SourceFile, display_path, no
 use crate::session::{SessionFactory, SqlParsing};
 
 pub use delta::{DeltaFacts, DeltaScanFiles, RegisteredDelta, delta_scans};
+pub use file::ParameterValue;
 pub use file::{TableFormat, WorkloadFile};
-pub use query::{Query, WrittenStatement};
+pub use query::{ParameterSet, Query, WrittenStatement};
 pub use table::{Location, Table};
 use tpch::data::{DataError, TpchData};
 
@@ -54,6 +55,10 @@ pub const WORKLOAD_CODES: &[Code] = &[
     Code::NoQueryStatement,
     Code::UnsupportedStatement,
     Code::UnknownWorkload,
+    Code::UnknownParameterQuery,
+    Code::DuplicateParameterSet,
+    Code::ParameterMismatch,
+    Code::MissingParameters,
 ];
 
 pub use tpch::BUILTIN;
@@ -71,6 +76,10 @@ pub struct Workload {
     pub query_problems: Vec<Diagnostic>,
     /// For the built-in workloads: the data generated on first use.
     builtin: Option<Builtin>,
+    /// The workload file's folder, absolute (relative locations start there); `None` for built-ins.
+    folder: Option<PathBuf>,
+    /// Every `[[parameters]]` set by its query file (canonical), for query files named directly.
+    parameter_sets: Vec<(PathBuf, ParameterSet)>,
 }
 
 #[derive(Debug, Clone)]
@@ -160,11 +169,23 @@ impl Workload {
                 description: declaration.workload.description,
                 origin: loaded
                     .file
+                    .as_ref()
                     .map_or_else(|| display_path(path), |f| f.display_path.clone()),
                 tables,
                 queries: loaded.queries,
                 query_problems: loaded.query_problems,
                 builtin: None,
+                folder: loaded
+                    .file
+                    .as_ref()
+                    .and_then(|f| f.path.parent())
+                    // Table locations are canonical (see `load`), so is their folder.
+                    .map(|folder| {
+                        absolute(folder)
+                            .canonicalize()
+                            .unwrap_or_else(|_| absolute(folder))
+                    }),
+                parameter_sets: loaded.parameter_sets,
             }),
             None => Err(WorkloadError::Invalid(loaded.findings)),
         }
@@ -228,6 +249,65 @@ impl Workload {
             queries,
             query_problems,
             builtin: Some(Builtin { data, delta }),
+            folder: None,
+            parameter_sets: Vec::new(),
+        }
+    }
+
+    /// A query by name, or by its file (the path as given, or as the workload shows it).
+    pub fn query(&self, name_or_file: &str) -> Option<&Query> {
+        self.queries
+            .iter()
+            .find(|q| q.name == name_or_file || q.file == name_or_file)
+    }
+
+    /// A query from any SQL file, also one outside the workload's `[queries]` patterns: a workload
+    /// query when the file is one, else the file read on its own, with the parameter sets the
+    /// workload file declares for it. Its problems are findings in a report.
+    pub fn query_file(&self, path: &Path) -> Result<Query, Report> {
+        let wanted = load::canonical(path);
+        if let Some(query) = self
+            .queries
+            .iter()
+            .find(|q| load::canonical(&q.source.path) == wanted)
+        {
+            return Ok(query.clone());
+        }
+        let problem = |diagnostics| Report {
+            noun: Noun::WORKLOAD,
+            files: vec![display_path(path)],
+            diagnostics,
+        };
+        let source = crate::report::read_source(path, "query", crate::session::MAX_QUERY_BYTES)
+            .map_err(|finding| problem(vec![*finding]))?;
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let (query, problems) = query::parse_query_file(&name, &source, &SqlParsing::default());
+        let mut query = query.ok_or_else(|| problem(problems))?;
+        query.parameter_sets = self
+            .parameter_sets
+            .iter()
+            .filter(|(file, _)| *file == wanted)
+            .map(|(_, set)| set.clone())
+            .collect();
+        Ok(query)
+    }
+
+    /// Where the workload's relative paths start, and how to write it in output that must be the same
+    /// on every machine: the workload file's folder (written as nothing: paths below it are written
+    /// relative to it), or for a built-in workload the data root, written `$TPCH_DATA`.
+    pub fn path_anchor(&self) -> PathAnchor {
+        match (&self.builtin, &self.folder) {
+            (Some(builtin), _) => PathAnchor {
+                folder: absolute(builtin.data.root()),
+                written_as: Some(TPCH_DATA),
+            },
+            (None, folder) => PathAnchor {
+                folder: folder.clone().unwrap_or_else(|| absolute(Path::new("."))),
+                written_as: None,
+            },
         }
     }
 
@@ -256,9 +336,20 @@ impl Workload {
     ) -> Result<(SessionContext, Vec<RegisteredDelta>), WorkloadError> {
         self.prepare_data().await?;
         let ctx = factory.context().map_err(WorkloadError::Session)?;
+        let deltas = self.register_tables(&ctx).await?;
+        Ok((ctx, deltas))
+    }
+
+    /// Registers the workload's tables in any session (generating a built-in workload's data first
+    /// if missing), as [`Workload::session`] does; returns the Delta tables registered.
+    pub async fn register_tables(
+        &self,
+        ctx: &SessionContext,
+    ) -> Result<Vec<RegisteredDelta>, WorkloadError> {
+        self.prepare_data().await?;
         let mut deltas = Vec::new();
         for table in &self.tables {
-            match register::register(&ctx, table).await {
+            match register::register(ctx, table).await {
                 Ok(delta) => deltas.extend(delta),
                 Err(error) => {
                     return Err(WorkloadError::Table {
@@ -273,7 +364,7 @@ impl Workload {
                 }
             }
         }
-        Ok((ctx, deltas))
+        Ok(deltas)
     }
 
     /// A fresh session for one query: the tables registered, then the query file's preparatory
@@ -299,6 +390,35 @@ impl Workload {
         normalize(&mut report.diagnostics);
         report
     }
+}
+
+/// How the data root of the built-in workloads is written in machine-independent output.
+pub const TPCH_DATA: &str = "$TPCH_DATA";
+
+/// Where a workload's relative paths start; see [`Workload::path_anchor`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathAnchor {
+    /// Absolute.
+    pub folder: PathBuf,
+    /// `None`: paths below the folder are written relative to it; else the folder is written as this.
+    pub written_as: Option<&'static str>,
+}
+
+/// `path` made absolute against the working directory, lexically (`.` and `..` resolved, symbolic
+/// links kept, so that the path is the one DataFusion prints).
+fn absolute(path: &Path) -> PathBuf {
+    let joined = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = PathBuf::new();
+    for component in joined.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Runs a query's preparatory statements in a session.

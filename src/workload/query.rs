@@ -10,6 +10,12 @@ use datafusion::sql::sqlparser::dialect::dialect_from_str;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 use serde::Serialize;
 
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+
+use datafusion::sql::sqlparser::ast::{Expr, Value, visit_expressions};
+
+use super::file::ParameterValue;
 use crate::report::{Code, Diagnostic, SourceFile, Span};
 use crate::session::{SqlError, SqlParsing, parse_statements};
 
@@ -27,6 +33,18 @@ pub struct Query {
     pub statement: WrittenStatement,
     /// The query file, for locating findings about the query in it.
     pub source: Arc<SourceFile>,
+    /// The query statement's placeholders (`$1`, `$start`), sorted, each once.
+    pub placeholders: Vec<String>,
+    /// The parameter sets the workload file declares for the query, in the file's order.
+    pub parameter_sets: Vec<ParameterSet>,
+}
+
+/// Values for a query's placeholders, named.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParameterSet {
+    pub name: String,
+    /// By placeholder (`$1`), sorted.
+    pub values: Vec<(String, ParameterValue)>,
 }
 
 /// A statement as written in its file, with where it starts.
@@ -135,7 +153,11 @@ pub fn parse_query_file(
             Ok(statements) => {
                 // The splitter and the parser agree on statement boundaries: one statement a piece.
                 for statement in statements {
-                    classified.push((piece.span.clone(), kind_of(&statement)));
+                    classified.push((
+                        piece.span.clone(),
+                        kind_of(&statement),
+                        placeholders_of(&statement),
+                    ));
                 }
             }
             Err(error) => findings.push(
@@ -146,9 +168,9 @@ pub fn parse_query_file(
     }
     let last_query = classified
         .iter()
-        .rposition(|(_, kind)| matches!(kind, Kind::Query));
+        .rposition(|(_, kind, _)| matches!(kind, Kind::Query));
     let mut preparation = Vec::new();
-    for (index, (span, kind)) in classified.iter().enumerate() {
+    for (index, (span, kind, _)) in classified.iter().enumerate() {
         let after_query = last_query.is_some_and(|last| index > last);
         match kind {
             Kind::Query => {}
@@ -202,6 +224,8 @@ pub fn parse_query_file(
         preparation,
         statement: statement_at(file, &classified[last].0),
         source: Arc::clone(file),
+        placeholders: classified[last].2.clone(),
+        parameter_sets: Vec::new(),
     };
     (Some(query), findings)
 }
@@ -213,6 +237,23 @@ fn statement_at(file: &SourceFile, span: &Span) -> WrittenStatement {
         line,
         column,
     }
+}
+
+/// The placeholders a statement has (`$1`, `$name`), sorted.
+fn placeholders_of(statement: &DFStatement) -> Vec<String> {
+    let DFStatement::Statement(inner) = statement else {
+        return Vec::new();
+    };
+    let mut found = BTreeSet::new();
+    let _ = visit_expressions(inner.as_ref(), |expr: &Expr| {
+        if let Expr::Value(value) = expr
+            && let Value::Placeholder(id) = &value.value
+        {
+            found.insert(id.clone());
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    found.into_iter().collect()
 }
 
 enum Kind {

@@ -62,7 +62,7 @@ pub async fn workload_facts(workload: &Workload) -> Result<WorkloadFacts, Worklo
     })
 }
 
-async fn table_facts(table: &Table) -> datafusion::common::Result<TableFacts> {
+pub async fn table_facts(table: &Table) -> datafusion::common::Result<TableFacts> {
     let location = table.location.to_string();
     if table.format == TableFormat::Delta {
         let (_, facts) = delta::open_with_facts(table.location.url()?, table.version).await?;

@@ -104,7 +104,7 @@ fn schema_check_fails_on_a_stale_schema() {
         Some(2),
         "--path names one schema: it needs the kind"
     );
-    for kind in ["policy", "workload"] {
+    for kind in ["policy", "workload", "bundle"] {
         let output = dfpolicy(&["schema", kind, "--check", "--path", stale.to_str().unwrap()]);
         assert_eq!(output.status.code(), Some(1));
         assert!(stdout(&output).contains(&format!("dfpolicy schema {kind} >")));
@@ -113,7 +113,7 @@ fn schema_check_fails_on_a_stale_schema() {
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(
         stdout(&output),
-        "schema/policy.schema.json is up to date\nschema/workload.schema.json is up to date\n"
+        "schema/policy.schema.json is up to date\nschema/workload.schema.json is up to date\nschema/bundle.schema.json is up to date\n"
     );
 }
 
@@ -379,4 +379,74 @@ fn data_tpch_generates_both_forms_once() {
     assert_eq!(modified, after, "existing data is reused");
     let bad = dfpolicy(&["data", "tpch", "--sf", "0", "--dir", root]);
     assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn bundle_prints_one_bundle_and_exits_by_its_warnings() {
+    let sales = [
+        "--policy",
+        "policies/baseline.toml",
+        "--workload",
+        "workloads/sales/sales.toml",
+    ];
+    let run = |query: &str, more: &[&str]| {
+        let mut args = vec!["bundle"];
+        args.extend(sales);
+        args.extend(["--query", query]);
+        args.extend(more);
+        dfpolicy(&args)
+    };
+    // JSON by default, a workload query by file or by name; the same bundle either way.
+    let by_file = run("workloads/sales/queries/orders_by_country.sql", &[]);
+    assert_eq!(
+        by_file.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&by_file.stderr)
+    );
+    let bundle = dfpolicy::PlanBundle::from_json(&stdout(&by_file)).unwrap();
+    assert_eq!(bundle.query.name, "orders_by_country");
+    assert_eq!(stdout(&run("orders_by_country", &[])), stdout(&by_file));
+
+    // A file outside the workload that cannot be planned: the bundle names the step, exit 1.
+    let dir = tempfile::tempdir().unwrap();
+    let lost = dir.path().join("lost.sql");
+    std::fs::write(&lost, "SELECT * FROM nowhere").unwrap();
+    let output = run(lost.to_str().unwrap(), &["--format", "text"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stdout(&output).contains(
+            "initial_logical: Error during planning: table 'datafusion.public.nowhere' not found"
+        ),
+        "{}",
+        stdout(&output)
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).starts_with("warning: initial_logical:"));
+
+    // Not a query, an unknown parameter set, a query with placeholders and no set chosen: exit 2.
+    for (query, more, message) in [
+        (
+            "q99",
+            &[][..],
+            "`q99` is neither a file nor a query of workload `sales`",
+        ),
+        (
+            "orders_since",
+            &["--params", "nl"][..],
+            "query `orders_since` has no parameter set `nl` (it has: us-november, uk-all)",
+        ),
+        (
+            "orders_since",
+            &[][..],
+            "choose one of its parameter sets (us-november, uk-all)",
+        ),
+    ] {
+        let output = run(query, more);
+        assert_eq!(output.status.code(), Some(2), "{query} {more:?}");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains(message),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! The one integration-test binary: each module reads like documentation of one capability.
 
+mod bundle;
 mod classification;
 mod cli;
 mod compile;

@@ -1,5 +1,6 @@
-//! The checked-in schema is exactly what the Rust types generate.
+//! The checked-in schemas (policy, workload, plan bundle) are exactly what the Rust types generate.
 
+use dfpolicy::bundle;
 use dfpolicy::validate::schema::{SCHEMA_PATH, schema_text};
 use dfpolicy::workload::file as workload;
 
@@ -23,6 +24,7 @@ fn assert_current(path: &str, kind: &str, generated: String) {
 fn checked_in_schemas_are_current() {
     assert_current(SCHEMA_PATH, "policy", schema_text());
     assert_current(workload::SCHEMA_PATH, "workload", workload::schema_text());
+    assert_current(bundle::SCHEMA_PATH, "bundle", bundle::schema_text());
 }
 
 #[test]

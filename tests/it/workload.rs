@@ -22,7 +22,7 @@ fn factory(policy: &str) -> SessionFactory {
 }
 
 /// The TPC-H data every test here shares: generated once per build folder, as users get it.
-fn tpch_data() -> TpchData {
+pub(crate) fn tpch_data() -> TpchData {
     TpchData::new(
         &Path::new(env!("CARGO_TARGET_TMPDIR")).join("dfpolicy-data"),
         0.01,
@@ -30,7 +30,7 @@ fn tpch_data() -> TpchData {
 }
 
 /// The built-in workloads over the shared data, with the data generated (once per process).
-async fn builtin(delta: bool) -> Workload {
+pub(crate) async fn builtin(delta: bool) -> Workload {
     static READY: OnceLock<tokio::sync::OnceCell<()>> = OnceLock::new();
     let workload = Workload::tpch(tpch_data(), delta);
     READY
@@ -84,7 +84,15 @@ async fn the_example_workload_registers_its_tables_and_prepares_each_query() {
         workload.query_problems
     );
     let names: Vec<&str> = workload.queries().iter().map(|q| q.name.as_str()).collect();
-    assert_eq!(names, ["big_spenders", "orders_by_country"]);
+    assert_eq!(names, ["big_spenders", "orders_by_country", "orders_since"]);
+    let orders_since = &workload.queries()[2];
+    assert_eq!(orders_since.placeholders, ["$country", "$since"]);
+    let sets: Vec<&str> = orders_since
+        .parameter_sets
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(sets, ["us-november", "uk-all"]);
     let big_spenders = &workload.queries()[0];
     assert_eq!(big_spenders.preparation.len(), 1);
     assert!(

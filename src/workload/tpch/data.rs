@@ -9,7 +9,11 @@
 //! The Parquet files are byte-for-byte deterministic: the rows come from the TPC-H generator, and the
 //! writer settings below are fixed (no timestamps or random ids in a Parquet file). Delta tables hold
 //! the same rows, but Delta itself puts a commit timestamp in the log and a random UUID in each data
-//! file's name, so their file names and log bytes differ between generations.
+//! file's name, so their file names and log bytes differ between generations. The order of a commit's
+//! files does not: delta-rs writes a commit's `add` actions in hash-map order, and that order becomes
+//! the order of the files in a scan's file groups, so each commit's `add` lines are sorted by their
+//! partition folder and size after writing (the order of actions within a commit carries no meaning
+//! in the Delta protocol). Plan bundles replace the UUIDs (see `crate::bundle`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -81,6 +85,14 @@ impl TpchData {
     /// The default scale factor under the default root.
     pub fn default_location() -> Self {
         TpchData::new(&default_data_root(), DEFAULT_SCALE_FACTOR)
+    }
+
+    /// The data root the scale factor's folder is in.
+    pub fn root(&self) -> &Path {
+        self.dir
+            .parent()
+            .and_then(Path::parent)
+            .unwrap_or(&self.dir)
     }
 
     pub fn parquet_dir(&self) -> PathBuf {
@@ -265,10 +277,46 @@ async fn write_delta(
     if let Some(column) = partition_column {
         write = write.with_partition_columns([column]);
     }
-    write
+    let table = write
         .await
         .map_err(|e| data_error("cannot write Delta table", path, e))?;
-    Ok(())
+    let version = table.version().unwrap_or_default();
+    sort_commit_files(&path.join("_delta_log").join(format!("{version:020}.json")))
+}
+
+/// Rewrites a commit file with its `add` actions sorted by partition folder, then size, then
+/// statistics (never by the random file name); the other actions keep their place before them.
+fn sort_commit_files(commit: &Path) -> Result<(), DataError> {
+    let text = fs::read_to_string(commit).map_err(|e| data_error("cannot read", commit, e))?;
+    let mut others = Vec::new();
+    let mut adds = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let action: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| data_error("cannot read", commit, e))?;
+        match action.get("add") {
+            Some(add) => {
+                let path = add.get("path").and_then(|p| p.as_str()).unwrap_or_default();
+                let folder = path.rsplit_once('/').map_or("", |(folder, _)| folder);
+                let key = (
+                    folder.to_string(),
+                    add.get("size").and_then(|s| s.as_u64()).unwrap_or_default(),
+                    add.get("stats").map(|s| s.to_string()).unwrap_or_default(),
+                );
+                adds.push((key, line));
+            }
+            None => others.push(line),
+        }
+    }
+    adds.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut sorted = String::with_capacity(text.len());
+    for line in others
+        .into_iter()
+        .chain(adds.into_iter().map(|(_, line)| line))
+    {
+        sorted.push_str(line);
+        sorted.push('\n');
+    }
+    fs::write(commit, sorted).map_err(|e| data_error("cannot write", commit, e))
 }
 
 /// A new hidden folder next to `target` to build it in.

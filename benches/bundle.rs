@@ -1,0 +1,100 @@
+//! Capturing the 22 TPC-H plan bundles, against DataFusion planning the same queries bare (a fresh
+//! state each, `create_logical_plan` + `create_physical_plan`), in the same run and session config.
+//! The naive capture (plan, then `EXPLAIN` and `EXPLAIN VERBOSE` through SQL) is measured too.
+//! Goals: ≤ 1.1× bare planning without the trace, ≤ 1.3× with it.
+//!
+//! `cargo bench --bench bundle` prints the medians.
+
+use std::hint::black_box;
+use std::path::Path;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use datafusion::prelude::SessionContext;
+use dfpolicy::bundle::Bundler;
+use dfpolicy::workload::tpch::data::TpchData;
+use dfpolicy::{Policy, SessionFactory, Workload};
+
+/// The baseline policy, with or without the optimizer trace (nothing else differs).
+fn factory(trace: bool, dir: &Path) -> SessionFactory {
+    let path = dir.join(format!("bench-trace-{trace}.toml"));
+    let baseline = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/baseline.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[policy]\nname = \"bench\"\nextends = {:?}\n\n[explain]\nformats = [\"indent\"]\noptimizer_trace = {trace}\n",
+            baseline.display().to_string()
+        ),
+    )
+    .unwrap();
+    let compiled = Policy::loader().root("/").load(&path).unwrap().compiled;
+    SessionFactory::new(compiled).unwrap()
+}
+
+/// What DataFusion does to plan a query: a fresh state, the logical plan, the physical plan.
+async fn plan_bare(ctx: &SessionContext, sql: &str) {
+    let state = ctx.state();
+    let plan = state.create_logical_plan(sql).await.unwrap();
+    black_box(state.create_physical_plan(&plan).await.unwrap());
+}
+
+fn capture_vs_bare_planning(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dfpolicy-data");
+    let workload = Workload::tpch(TpchData::new(&root, 0.01), false);
+    runtime.block_on(workload.prepare_data()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let queries = workload.queries();
+
+    let mut group = c.benchmark_group("tpch_22_queries");
+    // Planning 22 queries takes a few hundred milliseconds on 2 cores and varies by ±10% between
+    // samples; more samples over a longer time keep the medians steady.
+    group.sample_size(40);
+    group.measurement_time(std::time::Duration::from_secs(15));
+    for trace in [false, true] {
+        let factory = factory(trace, dir.path());
+        let bundler = runtime.block_on(Bundler::new(&factory, &workload)).unwrap();
+        let ctx = bundler.session().clone();
+        if !trace {
+            group.bench_function("datafusion_bare_planning", |b| {
+                b.iter(|| {
+                    runtime.block_on(async {
+                        for query in queries {
+                            plan_bare(&ctx, query.sql()).await;
+                        }
+                    })
+                })
+            });
+            group.bench_function("naive_plan_explain_explain_verbose", |b| {
+                b.iter(|| {
+                    runtime.block_on(async {
+                        for query in queries {
+                            plan_bare(&ctx, query.sql()).await;
+                            for explain in ["EXPLAIN", "EXPLAIN VERBOSE"] {
+                                let sql = format!("{explain} {}", query.sql());
+                                black_box(ctx.sql(&sql).await.unwrap().collect().await.unwrap());
+                            }
+                        }
+                    })
+                })
+            });
+        }
+        let name = if trace {
+            "dfpolicy_bundles_with_trace"
+        } else {
+            "dfpolicy_bundles"
+        };
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                runtime.block_on(async {
+                    for query in queries {
+                        black_box(bundler.bundle(query).await.unwrap().to_json());
+                    }
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, capture_vs_bare_planning);
+criterion_main!(benches);

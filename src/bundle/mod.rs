@@ -1,0 +1,31 @@
+//! Plan bundles: the reviewable record of how DataFusion planned one query under one policy over one
+//! workload — who planned what (policy hashes, query and table fingerprints), the plans as `EXPLAIN`
+//! prints them, the rule-by-rule optimizer trace of the same planning pass, and `EXPLAIN ANALYZE`
+//! row counts — as stable JSON ([`PlanBundle::to_json`]) with a schema at [`SCHEMA_PATH`].
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use dfpolicy::bundle::Bundler;
+//! use dfpolicy::{Policy, SessionFactory, Workload};
+//! let factory = SessionFactory::new(Policy::load("policies/baseline.toml")?.compiled)?;
+//! let workload = Workload::load("tpch")?;
+//! let bundler = Bundler::new(&factory, &workload).await?; // tables registered once
+//! for query in workload.queries() {
+//!     let bundle = bundler.bundle(query).await?; // a fresh session state per query
+//!     println!("{}", bundle.to_json());
+//! }
+//! # Ok(()) }
+//! ```
+
+mod analyze;
+mod capture;
+pub mod fingerprint;
+mod model;
+pub mod paths;
+mod text;
+mod trace;
+
+pub use capture::{BundleBuilder, BundleError, Bundler};
+pub use fingerprint::{plan_fingerprint, query_fingerprint};
+pub use model::*;
+pub use paths::PathNormalizer;

@@ -1,0 +1,279 @@
+//! The plan bundle as a document: every field, documented (the doc comments become the schema's
+//! descriptions), and the schema checked in at [`SCHEMA_PATH`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::OnceLock;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::policy::options::ExplainFormat;
+use crate::validate::schema::{document_text, generate_json_schema};
+use crate::workload::TableFormat;
+
+/// Where the checked-in bundle schema lives, relative to the repository root.
+pub const SCHEMA_PATH: &str = "schema/bundle.schema.json";
+
+/// The version of the bundle layout; a change that consumers would notice increments it.
+pub const BUNDLE_FORMAT: u32 = 1;
+
+/// How one query was planned under one policy over one workload.
+///
+/// Everything in it is the same on every machine and in every run, given the same policy, query,
+/// tables and DataFusion version: maps are sorted, file paths are written relative to the workload
+/// (`$TPCH_DATA/…` for the built-in ones), Delta file names keep their place in the log instead of
+/// their random UUID, and each bundle is planned in a fresh session state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "dfpolicy plan bundle")]
+pub struct PlanBundle {
+    /// The layout version of this document (currently 1).
+    pub bundle_format: u32,
+    /// The policy the session was built from.
+    pub policy: PolicyIdentity,
+    /// The DataFusion version that planned the query.
+    pub datafusion_version: String,
+    /// The workload's name (`tpch`, or the name in the workload file).
+    pub workload: String,
+    /// The query that was planned.
+    pub query: QueryIdentity,
+    /// The workload tables the query reads, by name as the workload declares them.
+    pub tables: BTreeMap<String, TablePin>,
+    /// `v1:` SHA-256 over the query fingerprint, the parameter values, the policy's
+    /// `plan_environment_hash` and the table pins: what the plan is a function of. Equal
+    /// fingerprints should give equal plans; a different plan under an equal fingerprint is a change in
+    /// something dfpolicy does not pin (the data in an unpinned table, say).
+    pub plan_fingerprint: String,
+    /// The plans, as DataFusion's `EXPLAIN` prints them.
+    pub plans: Plans,
+    /// The plan after every analyzer, logical optimizer and physical optimizer rule, when the policy
+    /// asks for it (`[explain] optimizer_trace = true`).
+    pub optimizer_trace: Option<OptimizerTrace>,
+    /// Output rows of every operator after running the query, when the policy asks for it
+    /// (`[explain] analyze = true`).
+    pub analyze: Option<Vec<OperatorRows>>,
+    /// Capture steps that failed; the fields they would have filled are empty.
+    pub warnings: Vec<CaptureWarning>,
+}
+
+/// The policy a bundle was planned under: its name and the compiler's three hashes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyIdentity {
+    pub name: String,
+    pub policy_hash: String,
+    pub settings_hash: String,
+    pub plan_environment_hash: String,
+}
+
+/// The query of a bundle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueryIdentity {
+    /// The query's name: its file stem (`q01`).
+    pub name: String,
+    /// The query file, relative to the workload folder (`queries/q01.sql`; `tpch/q01.sql` for the
+    /// built-in workloads).
+    pub file: String,
+    /// Statements the file runs before the query (`CREATE VIEW …`), as written.
+    pub preparation: Vec<String>,
+    /// The query statement as written.
+    pub statement: String,
+    /// The parameter set bound to the query's placeholders, if it has any.
+    pub parameters: Option<BoundParameters>,
+    /// `v1:` SHA-256 of the normalized SQL template of the preparation and the statement: comments
+    /// and whitespace dropped, keywords upper-cased, unquoted identifiers lower-cased, literals and
+    /// placeholders replaced by `?` (in the spirit of PostgreSQL's `queryid`). Two parameter sets of
+    /// one query, or two queries that differ only in constants, share it.
+    pub query_fingerprint: String,
+}
+
+/// A parameter set of the workload file, as bound.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BoundParameters {
+    /// The set's name.
+    pub name: String,
+    /// Each placeholder's value as DataFusion bound it (after casting to the type the query gives
+    /// the placeholder), rendered as SQL literals would print: `$1` → `1994-01-01`.
+    pub values: BTreeMap<String, String>,
+}
+
+/// What a bundle read of one table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TablePin {
+    pub format: TableFormat,
+    /// The location, relative to the workload folder (`$TPCH_DATA/…` for the built-in workloads; a
+    /// URL for remote tables).
+    pub location: String,
+    /// Delta: the version read (the pinned one, else the latest).
+    pub delta_version: Option<u64>,
+    /// Data files in the table (Delta: active in that version).
+    pub files: u64,
+}
+
+/// The plans of a bundle. Each is the text `EXPLAIN` prints for the query in a session with the same
+/// config (indent format, not verbose; `show_statistics` and `show_schema` as the policy sets them),
+/// with file paths written relative to the workload. A plan whose capture step failed is `null`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Plans {
+    /// P0: the logical plan as the SQL planner made it (parameters bound), before the analyzer.
+    /// `EXPLAIN VERBOSE` calls it `initial_logical_plan`.
+    pub initial_logical: Option<String>,
+    /// P1: after the analyzer and the logical optimizer (`EXPLAIN`'s `logical_plan`).
+    pub optimized_logical: Option<String>,
+    /// P2: after the physical planner and optimizer (`EXPLAIN`'s `physical_plan`).
+    pub physical: Option<String>,
+    /// The other renderings the policy asks for (`[explain] formats`), sorted by format, each of the
+    /// plan DataFusion renders in it: `tree` the physical plan, `graphviz` and `pgjson` the optimized
+    /// logical plan. `indent` is the plans above.
+    pub renderings: Vec<Rendering>,
+}
+
+/// One plan in one `EXPLAIN` format.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rendering {
+    pub format: ExplainFormat,
+    pub plan: PlanKind,
+    pub text: String,
+}
+
+/// Which plan a rendering shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanKind {
+    OptimizedLogical,
+    Physical,
+}
+
+/// The rule-by-rule trace of the planning pass that produced the bundle's plans.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizerTrace {
+    /// The physical plan before the first physical optimizer rule (`initial_physical_plan`); the
+    /// analyzer starts from `plans.initial_logical` and the logical optimizer from the analyzer's
+    /// last plan.
+    pub initial_physical: Option<String>,
+    /// Every rule application in order: the analyzer's rules, then the logical optimizer's rules pass
+    /// after pass (it stops when a pass changes nothing, at most `datafusion.optimizer.max_passes`),
+    /// then the physical optimizer's rules.
+    pub steps: Vec<TraceStep>,
+}
+
+/// One rule application.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TraceStep {
+    pub phase: Phase,
+    /// The logical optimizer's pass, from 0; 0 for the analyzer and the physical optimizer.
+    pub pass: u32,
+    /// The rule's position in its phase's rule list, from 0. Physical rule names repeat
+    /// (`OutputRequirements`, `ProjectionPushdown`), so a physical step is named by index and rule.
+    pub index: u32,
+    /// The rule's name, as `EXPLAIN VERBOSE` prints it.
+    pub rule: String,
+    /// Whether the plan's text differs from the step before (for the first step of a phase: from the
+    /// plan the phase started with).
+    pub changed: bool,
+    /// The plan after the rule, only when it changed.
+    pub plan: Option<String>,
+}
+
+/// The planning phases a trace step belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Analyzer,
+    Logical,
+    Physical,
+}
+
+impl Phase {
+    /// The prefix `EXPLAIN VERBOSE` gives the rows of this phase.
+    pub fn explain_prefix(self) -> &'static str {
+        match self {
+            Phase::Analyzer | Phase::Logical => "logical_plan after",
+            Phase::Physical => "physical_plan after",
+        }
+    }
+}
+
+/// Output rows of one operator of the physical plan after running it: the deterministic part of
+/// `EXPLAIN ANALYZE` (DataFusion's `rows` metric category); no times, no memory, no bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorRows {
+    /// Depth in the plan (the root is 0); operators are listed depth first, as `EXPLAIN` prints
+    /// them.
+    pub depth: u32,
+    /// The operator (`FilterExec`).
+    pub operator: String,
+    /// Rows it produced, summed over partitions; `null` when it does not count them.
+    pub output_rows: Option<u64>,
+}
+
+/// A capture step that failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureWarning {
+    pub step: CaptureStep,
+    /// DataFusion's error, with file paths written relative to the workload.
+    pub message: String,
+}
+
+/// The capture steps that can fail without failing the bundle.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptureStep {
+    /// Reading a table's version and file count.
+    TablePins,
+    /// The SQL planner (P0).
+    InitialLogical,
+    /// Binding the parameter set.
+    BindParameters,
+    /// The analyzer and logical optimizer (P1).
+    OptimizedLogical,
+    /// The physical planner and optimizer (P2).
+    Physical,
+    /// Running the query for `EXPLAIN ANALYZE` row counts.
+    Analyze,
+}
+
+impl fmt::Display for CaptureStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value = serde_json::to_value(self).expect("steps serialize");
+        f.write_str(value.as_str().unwrap_or_default())
+    }
+}
+
+impl PlanBundle {
+    /// The bundle as stable JSON: fields in declaration order, maps sorted, two-space indent,
+    /// ending in a newline.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("bundles serialize");
+        text.push('\n');
+        text
+    }
+
+    pub fn from_json(text: &str) -> Result<PlanBundle, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}
+
+/// The bundle schema (JSON Schema draft-07), generated from [`PlanBundle`].
+pub fn bundle_schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(generate_json_schema::<PlanBundle>)
+}
+
+/// The bundle schema as the text checked in at [`SCHEMA_PATH`].
+pub fn schema_text() -> String {
+    document_text(bundle_schema())
+}

@@ -1,0 +1,87 @@
+//! `dfpolicy bundle --policy FILE --workload FILE|tpch|tpch-delta --query FILE.sql [--params NAME]
+//! [--format json|text]`
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+
+use super::{EXIT_FINDINGS, EXIT_OK, Stop, emit, workload};
+use crate::bundle::Bundler;
+use crate::report::render;
+use crate::session::SessionFactory;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BundleFormat {
+    Json,
+    Text,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The policy the session is built from.
+    #[arg(long)]
+    policy: PathBuf,
+    /// A workload file, or `tpch` / `tpch-delta` (their data is generated on first use).
+    #[arg(long)]
+    workload: PathBuf,
+    /// A SQL file (any, also one outside the workload's `[queries]` patterns), or a workload query
+    /// by name (`q01`) or as the workload shows it (`tpch/q01.sql`).
+    #[arg(long)]
+    query: PathBuf,
+    /// The parameter set to bind, for a query with placeholders.
+    #[arg(long = "params")]
+    parameters: Option<String>,
+    #[arg(long, value_enum, default_value_t = BundleFormat::Json)]
+    format: BundleFormat,
+    /// Directory that the policy's `extends` parents must live under (default: the working directory).
+    #[arg(long)]
+    root: Option<PathBuf>,
+}
+
+pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
+    let policy = super::load(&args.policy, args.root)?;
+    let workload = workload::load(&args.workload)?;
+    let query = if args.query.is_file() {
+        workload.query_file(&args.query).map_err(|report| {
+            eprint!("{}", render::render(&report, render::Format::Human));
+            Stop::Findings
+        })?
+    } else {
+        let wanted = args.query.to_string_lossy();
+        match workload.query(&wanted) {
+            Some(query) => query.clone(),
+            None => {
+                return Err(Stop::Failed(std::io::Error::other(format!(
+                    "`{wanted}` is neither a file nor a query of workload `{}`",
+                    workload.name
+                ))));
+            }
+        }
+    };
+    let factory = SessionFactory::new(policy.compiled)
+        .map_err(|e| Stop::Failed(std::io::Error::other(e.to_string())))?;
+    let bundle = super::block_on(async {
+        let bundler = Bundler::new(&factory, &workload)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut builder = bundler.bundle(&query);
+        if let Some(name) = args.parameters {
+            builder = builder.parameters(name);
+        }
+        builder.await.map_err(|e| e.to_string())
+    })
+    .map_err(|message| Stop::Failed(std::io::Error::other(message)))?;
+    match args.format {
+        BundleFormat::Json => emit(out, &bundle.to_json())?,
+        BundleFormat::Text => emit(out, &bundle.to_text())?,
+    }
+    if bundle.warnings.is_empty() {
+        Ok(EXIT_OK)
+    } else {
+        for warning in &bundle.warnings {
+            eprintln!("warning: {}: {}", warning.step, warning.message);
+        }
+        Ok(EXIT_FINDINGS)
+    }
+}
