@@ -1,12 +1,14 @@
 //! Capturing the 22 TPC-H plan bundles, against DataFusion planning the same queries bare (a fresh
 //! state each, `create_logical_plan` + `create_physical_plan`), in the same run and session config.
 //! The naive capture (plan, then `EXPLAIN` and `EXPLAIN VERBOSE` through SQL) is measured too.
-//! Goals: ≤ 1.1× bare planning without the trace, ≤ 1.3× with it.
+//! Goals: ≤ 1.1× bare planning without the trace, ≤ 1.3× with it; the second group measures those
+//! ratios directly, pairing bare planning and bundles in every iteration.
 //!
 //! `cargo bench --bench bundle` prints the medians.
 
 use std::hint::black_box;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use datafusion::prelude::SessionContext;
@@ -37,6 +39,15 @@ async fn plan_bare(ctx: &SessionContext, sql: &str) {
     black_box(state.create_physical_plan(&plan).await.unwrap());
 }
 
+/// The naive capture: plan, then `EXPLAIN` and `EXPLAIN VERBOSE` through SQL.
+async fn plan_naively(ctx: &SessionContext, sql: &str) {
+    plan_bare(ctx, sql).await;
+    for explain in ["EXPLAIN", "EXPLAIN VERBOSE"] {
+        let sql = format!("{explain} {sql}");
+        black_box(ctx.sql(&sql).await.unwrap().collect().await.unwrap());
+    }
+}
+
 fn capture_vs_bare_planning(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dfpolicy-data");
@@ -49,7 +60,7 @@ fn capture_vs_bare_planning(c: &mut Criterion) {
     // Planning 22 queries takes a few hundred milliseconds on 2 cores and varies by ±10% between
     // samples; more samples over a longer time keep the medians steady.
     group.sample_size(40);
-    group.measurement_time(std::time::Duration::from_secs(15));
+    group.measurement_time(Duration::from_secs(15));
     for trace in [false, true] {
         let factory = factory(trace, dir.path());
         let bundler = runtime.block_on(Bundler::new(&factory, &workload)).unwrap();
@@ -68,11 +79,7 @@ fn capture_vs_bare_planning(c: &mut Criterion) {
                 b.iter(|| {
                     runtime.block_on(async {
                         for query in queries {
-                            plan_bare(&ctx, query.sql()).await;
-                            for explain in ["EXPLAIN", "EXPLAIN VERBOSE"] {
-                                let sql = format!("{explain} {}", query.sql());
-                                black_box(ctx.sql(&sql).await.unwrap().collect().await.unwrap());
-                            }
+                            plan_naively(&ctx, query.sql()).await;
                         }
                     })
                 })
@@ -96,5 +103,63 @@ fn capture_vs_bare_planning(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, capture_vs_bare_planning);
+/// The same comparisons, paired: each iteration plans the 22 queries bare and builds their bundles
+/// back to back (alternating which goes first), so both see the same machine; the "time" reported is
+/// the ratio bundles / bare, as seconds (1.20 s means 1.20×). On a shared 2-core machine, medians of
+/// separate benchmarks drift by ±15% between them; paired ratios do not.
+fn paired_ratios(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dfpolicy-data");
+    let workload = Workload::tpch(TpchData::new(&root, 0.01), false);
+    runtime.block_on(workload.prepare_data()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let queries = workload.queries();
+
+    let mut group = c.benchmark_group("tpch_22_queries_ratio_to_bare");
+    group.sample_size(10);
+    for (name, trace) in [
+        ("bundles", Some(false)),
+        ("bundles_with_trace", Some(true)),
+        ("naive_plan_explain_explain_verbose", None),
+    ] {
+        let factory = factory(trace.unwrap_or(false), dir.path());
+        let bundler = runtime.block_on(Bundler::new(&factory, &workload)).unwrap();
+        let ctx = bundler.session().clone();
+        let time = |bare: bool| {
+            let start = Instant::now();
+            runtime.block_on(async {
+                for query in queries {
+                    match (bare, trace) {
+                        (true, _) => plan_bare(&ctx, query.sql()).await,
+                        (false, Some(_)) => {
+                            black_box(bundler.bundle(query).await.unwrap().to_json());
+                        }
+                        (false, None) => plan_naively(&ctx, query.sql()).await,
+                    }
+                }
+            });
+            start.elapsed()
+        };
+        group.bench_function(name, |b| {
+            b.iter_custom(|iterations| {
+                let (mut bare, mut measured) = (Duration::ZERO, Duration::ZERO);
+                for iteration in 0..iterations {
+                    if iteration % 2 == 0 {
+                        bare += time(true);
+                        measured += time(false);
+                    } else {
+                        measured += time(false);
+                        bare += time(true);
+                    }
+                }
+                Duration::from_secs_f64(
+                    measured.as_secs_f64() / bare.as_secs_f64() * iterations as f64,
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, capture_vs_bare_planning, paired_ratios);
 criterion_main!(benches);

@@ -25,7 +25,7 @@ use super::model::{
     PlanKind, Plans, PolicyIdentity, QueryIdentity, Rendering, TablePin, TraceStep,
 };
 use super::paths::{self, PathNormalizer};
-use super::trace::{LogicalRecorder, record_physical, recording_state};
+use super::trace::{LogicalRecorder, PhysicalRenderer, record_physical, recording_state};
 use super::{analyze, fingerprint};
 use crate::policy::options::ExplainFormat;
 use crate::registry::DATAFUSION_VERSION;
@@ -267,6 +267,7 @@ impl<'a> BundleBuilder<'a> {
         let mut initial_physical = None;
         let mut physical_text = None;
         if tracing {
+            let mut renderer = PhysicalRenderer::new(explain.show_statistics, explain.show_schema);
             let mut previous: Option<(Arc<dyn ExecutionPlan>, String)> = None;
             for snapshot in snapshots {
                 let same_plan = previous
@@ -274,7 +275,7 @@ impl<'a> BundleBuilder<'a> {
                     .is_some_and(|(plan, _)| Arc::ptr_eq(plan, &snapshot.plan));
                 let mut changed = false;
                 if !same_plan {
-                    let text = render_physical(snapshot.plan.as_ref());
+                    let text = renderer.render(&snapshot.plan);
                     changed = previous.as_ref().is_none_or(|(_, before)| *before != text);
                     previous = Some((Arc::clone(&snapshot.plan), text));
                 }

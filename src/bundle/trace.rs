@@ -2,6 +2,7 @@
 //! observer callbacks, and physical optimizer rules wrapped so that each hands its output to a
 //! recorder. Nothing is re-planned and no `EXPLAIN VERBOSE` text is parsed.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use datafusion::common::Result;
@@ -10,7 +11,7 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_optimizer::{PhysicalOptimizerContext, PhysicalOptimizerRule};
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::{ExecutionPlan, displayable};
 
 use super::model::{Phase, TraceStep};
 
@@ -187,4 +188,53 @@ pub(super) async fn record_physical<F: std::future::Future>(
     let output = RECORDER.scope(Arc::clone(&sink), planning).await;
     let snapshots = std::mem::take(&mut *sink.lock().unwrap_or_else(|p| p.into_inner()));
     (output, snapshots)
+}
+
+/// Renders physical plans exactly as `displayable(plan).indent(false)` does — each operator's line (its
+/// `one_line`, with statistics and schema as asked) indented two spaces a level, depth first — but
+/// remembers each operator's line: the plans of one trace share most of their operators, and an
+/// operator never changes once planned. The operators stay alive while it remembers them, so an
+/// address is never reused for another.
+pub(super) struct PhysicalRenderer {
+    show_statistics: bool,
+    show_schema: bool,
+    lines: HashMap<*const (), (Arc<dyn ExecutionPlan>, String)>,
+}
+
+impl PhysicalRenderer {
+    pub fn new(show_statistics: bool, show_schema: bool) -> Self {
+        PhysicalRenderer {
+            show_statistics,
+            show_schema,
+            lines: HashMap::new(),
+        }
+    }
+
+    pub fn render(&mut self, plan: &Arc<dyn ExecutionPlan>) -> String {
+        let mut out = String::new();
+        self.render_into(plan, 0, &mut out);
+        out
+    }
+
+    fn render_into(&mut self, plan: &Arc<dyn ExecutionPlan>, depth: usize, out: &mut String) {
+        let (show_statistics, show_schema) = (self.show_statistics, self.show_schema);
+        let (_, line) = self
+            .lines
+            .entry(Arc::as_ptr(plan) as *const ())
+            .or_insert_with(|| {
+                let line = displayable(plan.as_ref())
+                    .set_show_statistics(show_statistics)
+                    .set_show_schema(show_schema)
+                    .one_line()
+                    .to_string();
+                (Arc::clone(plan), line)
+            });
+        for _ in 0..depth {
+            out.push_str("  ");
+        }
+        out.push_str(line);
+        for child in plan.children() {
+            self.render_into(child, depth + 1, out);
+        }
+    }
 }

@@ -80,12 +80,30 @@ async fn plain_context(factory: &SessionFactory, workload: &Workload) -> Session
 #[tokio::test(flavor = "multi_thread")]
 async fn plans_are_what_explain_prints_for_the_same_query() {
     let workload = builtin(false).await;
+    // The bundled policies ask for `tree` and `pgjson`; one more asks for `graphviz`.
+    let dir = tempfile::tempdir().unwrap();
+    let graphviz = dir.path().join("graphviz.toml");
+    std::fs::write(
+        &graphviz,
+        format!(
+            "[policy]\nname = \"graphviz\"\nextends = {:?}\n\n[explain]\nformats = [\"graphviz\", \"indent\"]\n",
+            repo().join("policies/baseline.toml").display().to_string()
+        ),
+    )
+    .unwrap();
+    let graphviz = graphviz.to_str().unwrap();
     for policy in [
         "baseline.toml",
         "deterministic-trace.toml",
         "low-memory-smj.toml",
+        graphviz,
     ] {
-        let factory = factory(policy);
+        let factory = if policy == graphviz {
+            let compiled = Policy::loader().root("/").load(policy).unwrap().compiled;
+            SessionFactory::new(compiled).unwrap()
+        } else {
+            factory(policy)
+        };
         let bundler = Bundler::new(&factory, &workload).await.unwrap();
         let ctx = plain_context(&factory, &workload).await;
         for name in ["q01", "q03", "q05", "q09", "q13", "q18", "q21", "q22"] {
@@ -111,6 +129,13 @@ async fn plans_are_what_explain_prints_for_the_same_query() {
                 Some(&*row("physical_plan")),
                 "{policy} {name}"
             );
+            let formats: Vec<ExplainFormat> = plans.renderings.iter().map(|r| r.format).collect();
+            let expected = match policy {
+                "deterministic-trace.toml" => vec![ExplainFormat::Tree, ExplainFormat::Pgjson],
+                _ if policy == graphviz => vec![ExplainFormat::Graphviz],
+                _ => vec![ExplainFormat::Tree],
+            };
+            assert_eq!(formats, expected, "{policy}");
             for rendering in &plans.renderings {
                 let (format, kind) = match (rendering.format, rendering.plan) {
                     (ExplainFormat::Tree, PlanKind::Physical) => ("tree", "physical_plan"),
