@@ -32,6 +32,14 @@ fn factory(trace: bool, dir: &Path) -> SessionFactory {
     SessionFactory::new(compiled).unwrap()
 }
 
+/// The built-in TPC-H workload (Parquet, SF 0.01) over the benches' data folder, generated if missing.
+fn tpch(runtime: &tokio::runtime::Runtime) -> Workload {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dfpolicy-data");
+    let workload = Workload::tpch(TpchData::new(&root, 0.01), false);
+    runtime.block_on(workload.prepare_data()).unwrap();
+    workload
+}
+
 /// What DataFusion does to plan a query: a fresh state, the logical plan, the physical plan.
 async fn plan_bare(ctx: &SessionContext, sql: &str) {
     let state = ctx.state();
@@ -50,9 +58,7 @@ async fn plan_naively(ctx: &SessionContext, sql: &str) {
 
 fn capture_vs_bare_planning(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dfpolicy-data");
-    let workload = Workload::tpch(TpchData::new(&root, 0.01), false);
-    runtime.block_on(workload.prepare_data()).unwrap();
+    let workload = tpch(&runtime);
     let dir = tempfile::tempdir().unwrap();
     let queries = workload.queries();
 
@@ -109,9 +115,7 @@ fn capture_vs_bare_planning(c: &mut Criterion) {
 /// separate benchmarks drift by ±15% between them; paired ratios do not.
 fn paired_ratios(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dfpolicy-data");
-    let workload = Workload::tpch(TpchData::new(&root, 0.01), false);
-    runtime.block_on(workload.prepare_data()).unwrap();
+    let workload = tpch(&runtime);
     let dir = tempfile::tempdir().unwrap();
     let queries = workload.queries();
 
