@@ -21,8 +21,8 @@ use datafusion::physical_plan::{ExecutionPlan, displayable};
 use datafusion::prelude::SessionContext;
 
 use super::model::{
-    BUNDLE_FORMAT, BoundParameters, CaptureStep, CaptureWarning, OptimizerTrace, Phase, PlanBundle,
-    PlanKind, Plans, PolicyIdentity, QueryIdentity, Rendering, TablePin, TraceStep,
+    BUNDLE_FORMAT, BoundParameters, CaptureStep, CaptureWarning, DeltaScan, OptimizerTrace, Phase,
+    PlanBundle, PlanKind, Plans, PolicyIdentity, QueryIdentity, Rendering, TablePin, TraceStep,
 };
 use super::paths::{self, PathNormalizer};
 use super::trace::{LogicalRecorder, PhysicalRenderer, record_physical, recording_state};
@@ -31,7 +31,10 @@ use crate::policy::options::ExplainFormat;
 use crate::registry::DATAFUSION_VERSION;
 use crate::session::SessionFactory;
 use crate::workload::show::table_facts;
-use crate::workload::{ParameterSet, ParameterValue, Query, TableFormat, Workload, WorkloadError};
+use crate::workload::{
+    ParameterSet, ParameterValue, Query, RegisteredDelta, TableFormat, Workload, WorkloadError,
+    delta_scans,
+};
 
 /// A workload set up once under a policy: its tables registered in a session, their pins read,
 /// its paths' normalizer made. Every bundle then plans in a fresh state cloned from that session.
@@ -41,6 +44,8 @@ pub struct Bundler {
     session: SessionContext,
     /// With the optimizer trace: the same session, its physical optimizer rules wrapped to record.
     recording: Option<SessionContext>,
+    /// The Delta tables registered, for matching Delta scans to them.
+    deltas: Vec<RegisteredDelta>,
     /// By the table's resolved name (`catalog.schema.table`): its declared name and pin.
     pins: BTreeMap<String, (String, TablePin)>,
     pin_warnings: Vec<CaptureWarning>,
@@ -114,6 +119,7 @@ impl Bundler {
             workload: workload.clone(),
             session,
             recording,
+            deltas,
             pins,
             pin_warnings,
             normalizer,
@@ -372,6 +378,33 @@ impl<'a> BundleBuilder<'a> {
             _ => None,
         };
 
+        let delta_scans = physical
+            .as_ref()
+            .map(|plan| {
+                delta_scans(plan, &bundler.deltas)
+                    .into_iter()
+                    .map(|scan| DeltaScan {
+                        selected_ratio: scan
+                            .files_in_version
+                            .filter(|&files| files > 0)
+                            .map(|files| scan.files_selected as f64 / files as f64),
+                        table: scan.table,
+                        version: scan.version,
+                        files_in_version: scan.files_in_version.map(|n| n as u64),
+                        files_selected: scan.files_selected as u64,
+                        selected: {
+                            // Sorted again: the random names sorted the list before.
+                            let mut files: Vec<String> =
+                                scan.selected.iter().map(|f| normalize(f)).collect();
+                            files.sort();
+                            files
+                        },
+                        pruning_predicate: scan.parquet_predicate.map(|p| normalize(&p)),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+
         let optimizer_trace = tracing.then(|| OptimizerTrace {
             initial_physical,
             steps: steps
@@ -432,6 +465,7 @@ impl<'a> BundleBuilder<'a> {
             plans,
             optimizer_trace,
             analyze,
+            delta_scans,
             warnings,
         })
     }

@@ -54,8 +54,34 @@ pub struct PlanBundle {
     /// Output rows of every operator after running the query, when the policy asks for it
     /// (`[explain] analyze = true`).
     pub analyze: Option<Vec<OperatorRows>>,
+    /// Each Delta scan of the physical plan, in plan order (depth first): which of the table's files
+    /// it reads after partition and statistics pruning. Empty when the plan reads no Delta table.
+    pub delta_scans: Vec<DeltaScan>,
     /// Capture steps that failed; the fields they would have filled are empty.
     pub warnings: Vec<CaptureWarning>,
+}
+
+/// One Delta scan: delta-rs prunes the table's files by partition values and the log's per-file
+/// statistics while planning, and plans a Parquet scan of exactly the files that remain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeltaScan {
+    /// The workload's name for the table; `null` for a table the workload does not declare (one a
+    /// query file created).
+    pub table: Option<String>,
+    /// The version read.
+    pub version: Option<u64>,
+    /// Files active in that version.
+    pub files_in_version: Option<u64>,
+    /// Files the scan reads (distinct files: DataFusion may split one into byte ranges).
+    pub files_selected: u64,
+    /// `files_selected / files_in_version`, when the table is known and has files.
+    pub selected_ratio: Option<f64>,
+    /// The files read, relative to the table's folder, sorted, names normalized (`<uuid#N>`).
+    pub selected: Vec<String>,
+    /// The predicate the Parquet scan prunes row groups and pages with, as DataFusion prints it;
+    /// partition-only predicates are applied by the log replay instead and do not appear here.
+    pub pruning_predicate: Option<String>,
 }
 
 /// The policy a bundle was planned under: its name and the compiler's three hashes.

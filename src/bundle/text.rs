@@ -84,6 +84,21 @@ fn render(bundle: &PlanBundle) -> String {
             let _ = writeln!(out, "  {step}");
         }
     }
+    if !bundle.delta_scans.is_empty() {
+        out.push_str("\nDelta scans:\n");
+        for scan in &bundle.delta_scans {
+            let table = scan.table.as_deref().unwrap_or("(not a workload table)");
+            let _ = write!(out, "  {table}");
+            if let Some(version) = scan.version {
+                let _ = write!(out, " version {version}");
+            }
+            let _ = write!(out, ": {} file(s)", scan.files_selected);
+            if let Some(total) = scan.files_in_version {
+                let _ = write!(out, " of {total}");
+            }
+            out.push('\n');
+        }
+    }
     if let Some(rows) = &bundle.analyze {
         out.push_str("\noutput rows (EXPLAIN ANALYZE):\n");
         for operator in rows {

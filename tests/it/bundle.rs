@@ -531,8 +531,72 @@ fn bundle_json_reads_like_the_schema_says() {
             "plans",
             "optimizer_trace",
             "analyze",
+            "delta_scans",
             "warnings"
         ]
     );
     assert!(Path::new(&repo().join(dfpolicy::bundle::SCHEMA_PATH)).is_file());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn delta_scans_count_the_files_that_partition_pruning_keeps() {
+    let workload = builtin(true).await;
+    let bundler = Bundler::new(&factory("baseline.toml"), &workload)
+        .await
+        .unwrap();
+    // Q12 reads `l_shipmode in ('MAIL', 'SHIP')`: 2 of the 7 partitions, one file each per version.
+    let q12 = bundler
+        .bundle(workload.query("q12").unwrap())
+        .await
+        .unwrap();
+    let scans: Vec<String> = q12
+        .delta_scans
+        .iter()
+        .map(|s| {
+            format!(
+                "{} v{}: {} of {}",
+                s.table.as_deref().unwrap_or("?"),
+                s.version.unwrap_or_default(),
+                s.files_selected,
+                s.files_in_version.unwrap_or_default()
+            )
+        })
+        .collect();
+    assert_eq!(scans, ["lineitem v1: 4 of 14", "orders v0: 1 of 1"]);
+    let lineitem = &q12.delta_scans[0];
+    assert_eq!(lineitem.selected_ratio, Some(4.0 / 14.0));
+    let partitions: Vec<&str> = lineitem
+        .selected
+        .iter()
+        .map(|f| f.split('/').next().unwrap())
+        .collect();
+    assert_eq!(
+        partitions,
+        [
+            "l_shipmode=MAIL",
+            "l_shipmode=MAIL",
+            "l_shipmode=SHIP",
+            "l_shipmode=SHIP"
+        ]
+    );
+    assert!(
+        lineitem.selected.iter().all(|f| f.contains("<uuid#")),
+        "{:?}",
+        lineitem.selected
+    );
+    // The Parquet scan prunes with the rest of the predicate; the partition filter was the log's.
+    let predicate = lineitem.pruning_predicate.as_deref().unwrap();
+    assert!(predicate.contains("l_receiptdate"), "{predicate}");
+    assert!(
+        q12.to_text()
+            .contains("lineitem version 1: 4 file(s) of 14")
+    );
+
+    // A Parquet workload has no Delta scans.
+    let parquet = builtin(false).await;
+    let bundler = Bundler::new(&factory("baseline.toml"), &parquet)
+        .await
+        .unwrap();
+    let bundle = bundler.bundle(parquet.query("q12").unwrap()).await.unwrap();
+    assert!(bundle.delta_scans.is_empty());
 }
