@@ -378,6 +378,7 @@ impl<'a> BundleBuilder<'a> {
             _ => None,
         };
 
+        let physical_topology_hash = physical.as_ref().map(fingerprint::physical_topology_hash);
         let delta_scans = physical
             .as_ref()
             .map(|plan| {
@@ -463,6 +464,7 @@ impl<'a> BundleBuilder<'a> {
             tables,
             plan_fingerprint,
             plans,
+            physical_topology_hash,
             optimizer_trace,
             analyze,
             delta_scans,

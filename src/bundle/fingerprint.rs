@@ -1,6 +1,12 @@
-//! Fingerprints: of a query's SQL template, and of everything a plan is a function of.
+//! Fingerprints: of a query's SQL template, of everything a plan is a function of, and of a physical
+//! plan's shape.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use datafusion::physical_plan::aggregates::AggregateExec;
+use datafusion::physical_plan::joins::{HashJoinExec, NestedLoopJoinExec, SortMergeJoinExec};
+use datafusion::physical_plan::{ExecutionPlan, Partitioning};
 
 use datafusion::sql::sqlparser::dialect::{GenericDialect, dialect_from_str};
 use datafusion::sql::sqlparser::keywords::Keyword;
@@ -100,6 +106,61 @@ pub fn plan_fingerprint(
         );
     }
     digest("plan", lines)
+}
+
+/// `v1:` SHA-256 over the physical plan's shape, one line per operator, depth first: its depth, its
+/// name, its output partitioning (kind, hash keys, partition count), its output ordering, and for joins
+/// and aggregates their mode and join type. Not covered: expressions other than partitioning and
+/// ordering keys (so literal values and parameter values), file paths, file names, byte ranges,
+/// statistics, projections. Two parameter sets that plan the same shape share it; another join
+/// strategy or partitioning changes it; a re-created table with the same layout does not.
+pub fn physical_topology_hash(plan: &Arc<dyn ExecutionPlan>) -> String {
+    let mut lines = BTreeMap::new();
+    let mut index = 0usize;
+    topology_lines(plan, 0, &mut index, &mut lines);
+    digest("physical-topology", lines)
+}
+
+fn topology_lines(
+    plan: &Arc<dyn ExecutionPlan>,
+    depth: usize,
+    index: &mut usize,
+    lines: &mut BTreeMap<String, Value>,
+) {
+    let properties = plan.properties();
+    let partitioning = match properties.output_partitioning() {
+        Partitioning::RoundRobinBatch(n) => format!("round_robin({n})"),
+        Partitioning::Hash(keys, n) => {
+            let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+            format!("hash([{}], {n})", keys.join(", "))
+        }
+        other => other.to_string(),
+    };
+    let ordering = properties
+        .output_ordering()
+        .map(|o| o.to_string())
+        .unwrap_or_default();
+    let mut mode = String::new();
+    if let Some(join) = plan.downcast_ref::<HashJoinExec>() {
+        mode = format!("{:?} {}", join.mode, join.join_type());
+    } else if let Some(join) = plan.downcast_ref::<SortMergeJoinExec>() {
+        mode = join.join_type().to_string();
+    } else if let Some(join) = plan.downcast_ref::<NestedLoopJoinExec>() {
+        mode = join.join_type().to_string();
+    } else if let Some(aggregate) = plan.downcast_ref::<AggregateExec>() {
+        mode = format!("{:?}", aggregate.mode());
+    }
+    lines.insert(
+        format!("{:06}", *index),
+        Value::from(format!(
+            "{depth}\t{}\t{partitioning}\t{ordering}\t{mode}",
+            plan.name()
+        )),
+    );
+    *index += 1;
+    for child in plan.children() {
+        topology_lines(child, depth + 1, index, lines);
+    }
 }
 
 #[cfg(test)]

@@ -26,6 +26,6 @@ mod text;
 mod trace;
 
 pub use capture::{BundleBuilder, BundleError, Bundler};
-pub use fingerprint::{plan_fingerprint, query_fingerprint};
+pub use fingerprint::{physical_topology_hash, plan_fingerprint, query_fingerprint};
 pub use model::*;
 pub use paths::PathNormalizer;

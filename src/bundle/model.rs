@@ -48,6 +48,10 @@ pub struct PlanBundle {
     pub plan_fingerprint: String,
     /// The plans, as DataFusion's `EXPLAIN` prints them.
     pub plans: Plans,
+    /// `v1:` SHA-256 over the physical plan's shape: each operator's depth, name, output
+    /// partitioning (kind, hash keys, partition count), output ordering, and join and aggregate
+    /// modes — not literal values, file paths or names, byte ranges or statistics. `null` without P2.
+    pub physical_topology_hash: Option<String>,
     /// The plan after every analyzer, logical optimizer and physical optimizer rule, when the policy
     /// asks for it (`[explain] optimizer_trace = true`).
     pub optimizer_trace: Option<OptimizerTrace>,

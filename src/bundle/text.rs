@@ -31,6 +31,9 @@ fn render(bundle: &PlanBundle) -> String {
     );
     let _ = writeln!(out, "plan fingerprint   {}", bundle.plan_fingerprint);
     let _ = writeln!(out, "query fingerprint  {}", query.query_fingerprint);
+    if let Some(hash) = &bundle.physical_topology_hash {
+        let _ = writeln!(out, "physical topology  {hash}");
+    }
     for (name, pin) in &bundle.tables {
         let _ = write!(
             out,

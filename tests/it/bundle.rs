@@ -529,6 +529,7 @@ fn bundle_json_reads_like_the_schema_says() {
             "tables",
             "plan_fingerprint",
             "plans",
+            "physical_topology_hash",
             "optimizer_trace",
             "analyze",
             "delta_scans",
@@ -599,4 +600,73 @@ async fn delta_scans_count_the_files_that_partition_pruning_keeps() {
         .unwrap();
     let bundle = bundler.bundle(parquet.query("q12").unwrap()).await.unwrap();
     assert!(bundle.delta_scans.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_topology_hash_follows_the_shape_not_the_values() {
+    let sales = sales();
+    let bundler = Bundler::new(&factory("baseline.toml"), &sales)
+        .await
+        .unwrap();
+    let query = sales.query("orders_since").unwrap();
+    let us = bundler
+        .bundle(query)
+        .parameters("us-november")
+        .await
+        .unwrap();
+    let uk = bundler.bundle(query).parameters("uk-all").await.unwrap();
+    // Other values, other plans, one shape.
+    assert_ne!(us.plans.physical, uk.plans.physical);
+    assert_eq!(us.physical_topology_hash, uk.physical_topology_hash);
+    let hash = us.physical_topology_hash.as_deref().unwrap();
+    assert!(hash.starts_with("v1:") && hash.len() == 67, "{hash}");
+
+    // Sort-merge joins instead of hash joins: another shape.
+    let workload = builtin(false).await;
+    let q03 = workload.query("q03").unwrap();
+    let hash_joins = Bundler::new(&factory("baseline.toml"), &workload)
+        .await
+        .unwrap();
+    let merge_joins = Bundler::new(&factory("low-memory-smj.toml"), &workload)
+        .await
+        .unwrap();
+    let a = hash_joins.bundle(q03).await.unwrap();
+    let b = merge_joins.bundle(q03).await.unwrap();
+    assert!(
+        b.plans
+            .physical
+            .as_deref()
+            .unwrap()
+            .contains("SortMergeJoin")
+    );
+    assert_ne!(a.physical_topology_hash, b.physical_topology_hash);
+
+    // The same tables re-created elsewhere (other absolute paths, same layout): the same shape, and
+    // the same bundle.
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("workloads/sales"), copy.path());
+    let moved = Workload::load(copy.path().join("sales.toml")).unwrap();
+    let bundler = Bundler::new(&factory("baseline.toml"), &moved)
+        .await
+        .unwrap();
+    let moved_us = bundler
+        .bundle(moved.query("orders_since").unwrap())
+        .parameters("us-november")
+        .await
+        .unwrap();
+    assert_eq!(moved_us.physical_topology_hash, us.physical_topology_hash);
+    assert_eq!(moved_us.to_json(), us.to_json());
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }
