@@ -30,7 +30,7 @@ use super::{analyze, fingerprint};
 use crate::policy::options::ExplainFormat;
 use crate::registry::DATAFUSION_VERSION;
 use crate::session::SessionFactory;
-use crate::workload::show::table_facts;
+use crate::workload::show::data_file_count;
 use crate::workload::{
     ParameterSet, ParameterValue, Query, RegisteredDelta, TableFormat, Workload, WorkloadError,
     delta_scans,
@@ -85,18 +85,21 @@ impl Bundler {
                             files: d.facts.active_files as u64,
                         })
                 }
-                _ => match table_facts(table).await {
-                    Ok(facts) => Some(TablePin {
+                _ => match data_file_count(table) {
+                    Some(files) => Some(TablePin {
                         format: table.format,
                         location,
                         delta_version: None,
-                        files: facts.files as u64,
+                        files: files as u64,
                     }),
-                    Err(error) => {
+                    None => {
                         pin_warnings.push(CaptureWarning {
                             step: CaptureStep::TablePins,
-                            message: normalizer
-                                .normalize(&format!("table `{}`: {error}", table.name)),
+                            message: format!(
+                                "table `{}`: the files of remote {} tables are not counted",
+                                table.name,
+                                table.format.as_str()
+                            ),
                         });
                         None
                     }

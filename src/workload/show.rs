@@ -104,6 +104,15 @@ pub async fn table_facts(table: &Table) -> datafusion::common::Result<TableFacts
     })
 }
 
+/// How many data files a local Parquet or CSV table has (no file is opened); `None` for a remote
+/// table or a Delta table (whose files the log lists).
+pub fn data_file_count(table: &Table) -> Option<usize> {
+    match (&table.location, table.format) {
+        (_, TableFormat::Delta) | (Location::Remote(_), _) => None,
+        (Location::Local(path), format) => Some(data_files(path, format).len()),
+    }
+}
+
 /// The data files of a local Parquet or CSV table: the file itself, or the files below the folder
 /// whose names carry the format's name (`.parquet`, `.csv`, `.csv.gz` …), sorted.
 fn data_files(path: &Path, format: TableFormat) -> Vec<PathBuf> {

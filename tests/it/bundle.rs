@@ -25,6 +25,19 @@ fn factory(policy: &str) -> SessionFactory {
     SessionFactory::new(compiled).unwrap()
 }
 
+/// A policy extending the bundled baseline with an `[explain]` section, written under `dir`.
+fn baseline_with(dir: &Path, name: &str, explain: &str) -> SessionFactory {
+    let path = dir.join(format!("{name}.toml"));
+    let baseline = repo().join("policies/baseline.toml");
+    let text = format!(
+        "[policy]\nname = {name:?}\nextends = {:?}\n\n[explain]\n{explain}\n",
+        baseline.display().to_string()
+    );
+    std::fs::write(&path, text).unwrap();
+    let compiled = Policy::loader().root("/").load(&path).unwrap().compiled;
+    SessionFactory::new(compiled).unwrap()
+}
+
 /// Every bundled policy, by file name.
 fn bundled_policies() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(repo().join("policies"))
@@ -82,16 +95,7 @@ async fn plans_are_what_explain_prints_for_the_same_query() {
     let workload = builtin(false).await;
     // The bundled policies ask for `tree` and `pgjson`; one more asks for `graphviz`.
     let dir = tempfile::tempdir().unwrap();
-    let graphviz = dir.path().join("graphviz.toml");
-    std::fs::write(
-        &graphviz,
-        format!(
-            "[policy]\nname = \"graphviz\"\nextends = {:?}\n\n[explain]\nformats = [\"graphviz\", \"indent\"]\n",
-            repo().join("policies/baseline.toml").display().to_string()
-        ),
-    )
-    .unwrap();
-    let graphviz = graphviz.to_str().unwrap();
+    let graphviz = "graphviz";
     for policy in [
         "baseline.toml",
         "deterministic-trace.toml",
@@ -99,8 +103,7 @@ async fn plans_are_what_explain_prints_for_the_same_query() {
         graphviz,
     ] {
         let factory = if policy == graphviz {
-            let compiled = Policy::loader().root("/").load(policy).unwrap().compiled;
-            SessionFactory::new(compiled).unwrap()
+            baseline_with(dir.path(), graphviz, "formats = [\"graphviz\", \"indent\"]")
         } else {
             factory(policy)
         };
@@ -480,17 +483,7 @@ async fn a_query_file_outside_the_workload_and_a_failing_step() {
 #[tokio::test(flavor = "multi_thread")]
 async fn analyze_records_output_rows_only() {
     let dir = tempfile::tempdir().unwrap();
-    let policy = dir.path().join("analyze.toml");
-    std::fs::write(
-        &policy,
-        format!(
-            "[policy]\nname = \"analyze\"\nextends = {:?}\n\n[explain]\nanalyze = true\n",
-            repo().join("policies/baseline.toml").display().to_string()
-        ),
-    )
-    .unwrap();
-    let compiled = Policy::loader().root("/").load(&policy).unwrap().compiled;
-    let factory = SessionFactory::new(compiled).unwrap();
+    let factory = baseline_with(dir.path(), "analyze", "analyze = true");
     let workload = builtin(false).await;
     let bundler = Bundler::new(&factory, &workload).await.unwrap();
     let bundle = bundler
