@@ -1,8 +1,9 @@
 //! Capturing the 22 TPC-H plan bundles, against DataFusion planning the same queries bare (a fresh
 //! state each, `create_logical_plan` + `create_physical_plan`), in the same run and session config.
 //! The naive capture (plan, then `EXPLAIN` and `EXPLAIN VERBOSE` through SQL) is measured too.
-//! Goals: ≤ 1.1× bare planning without the trace, ≤ 1.3× with it; the second group measures those
-//! ratios directly, pairing bare planning and bundles in every iteration.
+//! Goals: bundles with every analysis ≤ 1.3× bare planning (Substrait off); the second group measures
+//! the ratios directly, pairing bare planning and bundles in every iteration, and the cost of each
+//! analysis against bundles without any.
 //!
 //! `cargo bench --bench bundle` prints the medians.
 
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use datafusion::prelude::SessionContext;
-use dfpolicy::bundle::Bundler;
+use dfpolicy::bundle::{Analysis, Bundler};
 use dfpolicy::workload::tpch::data::TpchData;
 use dfpolicy::{Policy, SessionFactory, Workload};
 
@@ -109,56 +110,134 @@ fn capture_vs_bare_planning(c: &mut Criterion) {
     group.finish();
 }
 
-/// The same comparisons, paired: each iteration plans the 22 queries bare and builds their bundles
-/// back to back (alternating which goes first), so both see the same machine; the "time" reported is
-/// the ratio bundles / bare, as seconds (1.20 s means 1.20×). On a shared 2-core machine, medians of
-/// separate benchmarks drift by ±15% between them; paired ratios do not.
+/// What one iteration runs over the 22 queries.
+#[derive(Clone)]
+enum Run {
+    /// DataFusion planning, nothing else.
+    Bare,
+    /// Planning, then `EXPLAIN` and `EXPLAIN VERBOSE` through SQL.
+    Naive,
+    /// Bundles (with or without the trace), leaving these analyses out.
+    Bundles { trace: bool, skip: Vec<Analysis> },
+}
+
+/// Every analysis a bundle can leave out.
+fn all_analyses() -> Vec<Analysis> {
+    let mut all = vec![
+        Analysis::PhysicalTopologyHash,
+        Analysis::Statistics,
+        Analysis::Properties,
+        Analysis::Pushdown,
+        Analysis::Lineage,
+    ];
+    if cfg!(feature = "substrait") {
+        all.push(Analysis::Substrait);
+    }
+    all
+}
+
+/// The same comparisons, paired: each iteration runs the reference and the measured work back to
+/// back (alternating which goes first), so both see the same machine; the "time" reported is the
+/// ratio measured / reference, as seconds (1.20 s means 1.20×). On a shared 2-core machine, medians
+/// of separate benchmarks drift by ±15% between them; paired ratios do not.
+///
+/// Against bare planning: bundles with every analysis (goal ≤ 1.3×, Substrait off), with the trace
+/// too, and the naive capture. Against bundles with no analysis (plans and fingerprints only): each
+/// analysis alone, so `(ratio - 1) × plans-only time` is what it costs.
 fn paired_ratios(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let workload = tpch(&runtime);
     let dir = tempfile::tempdir().unwrap();
     let queries = workload.queries();
+    let plain = runtime
+        .block_on(Bundler::new(&factory(false, dir.path()), &workload))
+        .unwrap();
+    let tracing = runtime
+        .block_on(Bundler::new(&factory(true, dir.path()), &workload))
+        .unwrap();
+    let ctx = plain.session().clone();
+
+    let every = all_analyses();
+    let plans_only = Run::Bundles {
+        trace: false,
+        skip: every.clone(),
+    };
+    let mut cases = vec![
+        (
+            "bundles_plans_only".to_string(),
+            Run::Bare,
+            plans_only.clone(),
+        ),
+        (
+            "bundles".to_string(),
+            Run::Bare,
+            Run::Bundles {
+                trace: false,
+                skip: Vec::new(),
+            },
+        ),
+        (
+            "bundles_with_trace".to_string(),
+            Run::Bare,
+            Run::Bundles {
+                trace: true,
+                skip: Vec::new(),
+            },
+        ),
+        (
+            "naive_plan_explain_explain_verbose".to_string(),
+            Run::Bare,
+            Run::Naive,
+        ),
+    ];
+    for analysis in &every {
+        cases.push((
+            format!("only_{analysis:?}_vs_plans_only"),
+            plans_only.clone(),
+            Run::Bundles {
+                trace: false,
+                skip: every.iter().copied().filter(|a| a != analysis).collect(),
+            },
+        ));
+    }
+
+    let time = |run: &Run| {
+        let start = Instant::now();
+        runtime.block_on(async {
+            for query in queries {
+                match run {
+                    Run::Bare => plan_bare(&ctx, query.sql()).await,
+                    Run::Naive => plan_naively(&ctx, query.sql()).await,
+                    Run::Bundles { trace, skip } => {
+                        let bundler = if *trace { &tracing } else { &plain };
+                        let mut builder = bundler.bundle(query);
+                        for analysis in skip {
+                            builder = builder.skip(*analysis);
+                        }
+                        black_box(builder.await.unwrap().to_json());
+                    }
+                }
+            }
+        });
+        start.elapsed()
+    };
 
     let mut group = c.benchmark_group("tpch_22_queries_ratio_to_bare");
     group.sample_size(10);
-    for (name, trace) in [
-        ("bundles", Some(false)),
-        ("bundles_with_trace", Some(true)),
-        ("naive_plan_explain_explain_verbose", None),
-    ] {
-        let factory = factory(trace.unwrap_or(false), dir.path());
-        let bundler = runtime.block_on(Bundler::new(&factory, &workload)).unwrap();
-        let ctx = bundler.session().clone();
-        let time = |bare: bool| {
-            let start = Instant::now();
-            runtime.block_on(async {
-                for query in queries {
-                    match (bare, trace) {
-                        (true, _) => plan_bare(&ctx, query.sql()).await,
-                        (false, Some(_)) => {
-                            black_box(bundler.bundle(query).await.unwrap().to_json());
-                        }
-                        (false, None) => plan_naively(&ctx, query.sql()).await,
-                    }
-                }
-            });
-            start.elapsed()
-        };
-        group.bench_function(name, |b| {
+    for (name, reference, measured) in &cases {
+        group.bench_function(name.as_str(), |b| {
             b.iter_custom(|iterations| {
-                let (mut bare, mut measured) = (Duration::ZERO, Duration::ZERO);
+                let (mut base, mut work) = (Duration::ZERO, Duration::ZERO);
                 for iteration in 0..iterations {
                     if iteration % 2 == 0 {
-                        bare += time(true);
-                        measured += time(false);
+                        base += time(reference);
+                        work += time(measured);
                     } else {
-                        measured += time(false);
-                        bare += time(true);
+                        work += time(measured);
+                        base += time(reference);
                     }
                 }
-                Duration::from_secs_f64(
-                    measured.as_secs_f64() / bare.as_secs_f64() * iterations as f64,
-                )
+                Duration::from_secs_f64(work.as_secs_f64() / base.as_secs_f64() * iterations as f64)
             })
         });
     }

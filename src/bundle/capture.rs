@@ -25,8 +25,9 @@ use super::model::{
     PlanBundle, PlanKind, Plans, PolicyIdentity, QueryIdentity, Rendering, TablePin, TraceStep,
 };
 use super::paths::{self, PathNormalizer};
+use super::scans::{self, TableLocator};
 use super::trace::{LogicalRecorder, PhysicalRenderer, record_physical, recording_state};
-use super::{analyze, fingerprint};
+use super::{analyze, fingerprint, lineage, properties, pushdown, statistics};
 use crate::policy::options::ExplainFormat;
 use crate::registry::DATAFUSION_VERSION;
 use crate::session::SessionFactory;
@@ -48,8 +49,11 @@ pub struct Bundler {
     deltas: Vec<RegisteredDelta>,
     /// By the table's resolved name (`catalog.schema.table`): its declared name and pin.
     pins: BTreeMap<String, (String, TablePin)>,
+    /// Every workload table's declared name, by its resolved name.
+    names: BTreeMap<String, String>,
     pin_warnings: Vec<CaptureWarning>,
     normalizer: PathNormalizer,
+    locator: TableLocator,
 }
 
 impl Bundler {
@@ -68,8 +72,13 @@ impl Bundler {
         let options = session.copied_config();
         let catalog = &options.options().catalog;
         let mut pins = BTreeMap::new();
+        let mut names = BTreeMap::new();
         let mut pin_warnings = Vec::new();
         for table in &workload.tables {
+            let resolved = TableReference::parse_str(&table.name)
+                .resolve(&catalog.default_catalog, &catalog.default_schema)
+                .to_string();
+            names.insert(resolved.clone(), table.name.clone());
             let location = normalizer
                 .location(&table.name)
                 .map_or_else(|| table.location.to_string(), str::to_string);
@@ -106,9 +115,6 @@ impl Bundler {
                 },
             };
             if let Some(pin) = pin {
-                let resolved = TableReference::parse_str(&table.name)
-                    .resolve(&catalog.default_catalog, &catalog.default_schema)
-                    .to_string();
                 pins.insert(resolved, (table.name.clone(), pin));
             }
         }
@@ -117,6 +123,7 @@ impl Bundler {
             .explain
             .optimizer_trace
             .then(|| SessionContext::new_with_state(recording_state(session.state())));
+        let locator = TableLocator::new(&workload.tables, &deltas);
         Ok(Bundler {
             factory: factory.clone(),
             workload: workload.clone(),
@@ -124,8 +131,10 @@ impl Bundler {
             recording,
             deltas,
             pins,
+            names,
             pin_warnings,
             normalizer,
+            locator,
         })
     }
 
@@ -135,6 +144,7 @@ impl Bundler {
             bundler: self,
             query,
             parameters: None,
+            skipped: Vec::new(),
         }
     }
 
@@ -163,6 +173,20 @@ pub struct BundleBuilder<'a> {
     bundler: &'a Bundler,
     query: &'a Query,
     parameters: Option<String>,
+    skipped: Vec<Analysis>,
+}
+
+/// The analyses a bundle carries besides its plans; each can be left out (its field is then `null`),
+/// for speed or to measure what each costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Analysis {
+    PhysicalTopologyHash,
+    Statistics,
+    Properties,
+    Pushdown,
+    Lineage,
+    /// Only built with the cargo feature `substrait`.
+    Substrait,
 }
 
 impl<'a> BundleBuilder<'a> {
@@ -172,8 +196,15 @@ impl<'a> BundleBuilder<'a> {
         self
     }
 
+    /// Leaves an analysis out: its field is `null`.
+    pub fn skip(mut self, analysis: Analysis) -> Self {
+        self.skipped.push(analysis);
+        self
+    }
+
     /// Builds the bundle.
     pub async fn build(self) -> Result<PlanBundle, BundleError> {
+        let wanted = |analysis: Analysis| !self.skipped.contains(&analysis);
         let set = self.parameter_set()?;
         let bundler = self.bundler;
         let query = self.query;
@@ -381,7 +412,10 @@ impl<'a> BundleBuilder<'a> {
             _ => None,
         };
 
-        let physical_topology_hash = physical.as_ref().map(fingerprint::physical_topology_hash);
+        let physical_topology_hash = physical
+            .as_ref()
+            .filter(|_| wanted(Analysis::PhysicalTopologyHash))
+            .map(fingerprint::physical_topology_hash);
         let delta_scans = physical
             .as_ref()
             .map(|plan| {
@@ -408,6 +442,65 @@ impl<'a> BundleBuilder<'a> {
                     .collect()
             })
             .unwrap_or_default();
+
+        // The analyses, all from the plans above.
+        let physical_scans = physical
+            .as_ref()
+            .filter(|_| {
+                wanted(Analysis::Statistics)
+                    || wanted(Analysis::Properties)
+                    || wanted(Analysis::Pushdown)
+            })
+            .map(|plan| scans::physical_scans(plan, &bundler.locator))
+            .unwrap_or_default();
+        let mut findings = Vec::new();
+        let statistics = physical
+            .as_ref()
+            .filter(|_| wanted(Analysis::Statistics))
+            .map(|_| {
+                let analysis = statistics::analyze(
+                    &physical_scans,
+                    compiled.statistics.minimum_quality,
+                    state.config().collect_statistics(),
+                );
+                findings.extend(analysis.findings);
+                warnings.extend(analysis.warnings.into_iter().map(|mut warning| {
+                    warning.message = normalize(&warning.message);
+                    warning
+                }));
+                analysis.report
+            });
+        let properties = physical
+            .as_ref()
+            .filter(|_| wanted(Analysis::Properties))
+            .map(|plan| properties::analyze(plan, &physical_scans));
+        let catalog = &state.config_options().catalog;
+        let name_of = |reference: &TableReference| {
+            let resolved = reference
+                .clone()
+                .resolve(&catalog.default_catalog, &catalog.default_schema)
+                .to_string();
+            bundler.names.get(&resolved).cloned()
+        };
+        let logical_scans = optimized
+            .as_ref()
+            .filter(|_| wanted(Analysis::Pushdown) || wanted(Analysis::Lineage))
+            .map(|plan| scans::logical_scans(plan, &name_of))
+            .unwrap_or_default();
+        let pushdown = optimized
+            .as_ref()
+            .filter(|_| wanted(Analysis::Pushdown))
+            .map(|_| pushdown::analyze(&logical_scans, &physical_scans, &state));
+        let lineage = optimized
+            .as_ref()
+            .filter(|_| wanted(Analysis::Lineage))
+            .map(|plan| lineage::analyze(plan, &logical_scans));
+        let (substrait, substrait_round_trip) = match &optimized {
+            Some(plan) if wanted(Analysis::Substrait) => {
+                substrait_of(plan, &state, &mut warnings).await
+            }
+            _ => (None, None),
+        };
 
         let optimizer_trace = tracing.then(|| OptimizerTrace {
             initial_physical,
@@ -471,6 +564,13 @@ impl<'a> BundleBuilder<'a> {
             optimizer_trace,
             analyze,
             delta_scans,
+            statistics,
+            properties,
+            pushdown,
+            lineage,
+            substrait,
+            substrait_round_trip,
+            findings,
             warnings,
         })
     }
@@ -536,6 +636,43 @@ impl<'a> IntoFuture for BundleBuilder<'a> {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.build())
     }
+}
+
+/// The Substrait plan and its round trip; a plan DataFusion cannot write gets a warning.
+#[cfg(feature = "substrait")]
+async fn substrait_of(
+    plan: &LogicalPlan,
+    state: &SessionState,
+    warnings: &mut Vec<CaptureWarning>,
+) -> (Option<String>, Option<bool>) {
+    let text = plan.display_indent().to_string();
+    match super::substrait::substrait(plan, &text, state).await {
+        Ok((encoded, Ok(same))) => (Some(encoded), Some(same)),
+        Ok((encoded, Err(error))) => {
+            warnings.push(CaptureWarning {
+                step: CaptureStep::Substrait,
+                message: format!("the Substrait plan does not read back: {error}"),
+            });
+            (Some(encoded), Some(false))
+        }
+        Err(error) => {
+            warnings.push(CaptureWarning {
+                step: CaptureStep::Substrait,
+                message: format!("DataFusion cannot write this plan as Substrait: {error}"),
+            });
+            (None, None)
+        }
+    }
+}
+
+/// Without the `substrait` feature there is no Substrait plan.
+#[cfg(not(feature = "substrait"))]
+async fn substrait_of(
+    _plan: &LogicalPlan,
+    _state: &SessionState,
+    _warnings: &mut Vec<CaptureWarning>,
+) -> (Option<String>, Option<bool>) {
+    (None, None)
 }
 
 /// What the logical phases produced: P1, or the error; with the trace, the texts of P0 and P1 (the

@@ -1,7 +1,9 @@
 //! Plan bundles: the reviewable record of how DataFusion planned one query under one policy over one
 //! workload — who planned what (policy hashes, query and table fingerprints), the plans as `EXPLAIN`
-//! prints them, the rule-by-rule optimizer trace of the same planning pass, and `EXPLAIN ANALYZE`
-//! row counts — as stable JSON ([`PlanBundle::to_json`]) with a schema at [`SCHEMA_PATH`].
+//! prints them, the rule-by-rule optimizer trace of the same planning pass, `EXPLAIN ANALYZE` row
+//! counts, and what the plans say on review (physical topology hash, statistics quality, physical
+//! properties, filter pushdown, Delta file pruning, lineage, Substrait) — as stable JSON
+//! ([`PlanBundle::to_json`]) with a schema at [`SCHEMA_PATH`].
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -20,12 +22,20 @@
 mod analyze;
 mod capture;
 pub mod fingerprint;
+mod lineage;
 mod model;
 pub mod paths;
+mod properties;
+mod pushdown;
+mod scans;
+mod statistics;
+#[cfg(feature = "substrait")]
+mod substrait;
 mod text;
 mod trace;
 
-pub use capture::{BundleBuilder, BundleError, Bundler};
+pub use capture::{Analysis, BundleBuilder, BundleError, Bundler};
 pub use fingerprint::{physical_topology_hash, plan_fingerprint, query_fingerprint};
 pub use model::*;
 pub use paths::PathNormalizer;
+pub use statistics::STATISTICS_BELOW_MINIMUM;

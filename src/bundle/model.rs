@@ -61,8 +61,250 @@ pub struct PlanBundle {
     /// Each Delta scan of the physical plan, in plan order (depth first): which of the table's files
     /// it reads after partition and statistics pruning. Empty when the plan reads no Delta table.
     pub delta_scans: Vec<DeltaScan>,
-    /// Capture steps that failed; the fields they would have filled are empty.
+    /// How good the statistics are that the physical plan was costed with, per scan and overall,
+    /// from DataFusion's `StatisticsContext`. `null` without P2.
+    pub statistics: Option<StatisticsReport>,
+    /// The physical plan's properties: output partitioning, operators by kind, file groups per scan
+    /// and the pipeline breakers above each scan. `null` without P2.
+    pub properties: Option<PhysicalProperties>,
+    /// Where each filter conjunct is applied: by the scan alone (`exact`), by the scan and again
+    /// above it (`inexact`), or only above it (`unsupported`). `null` without P1.
+    pub pushdown: Option<FilterPushdown>,
+    /// What the plan reads and calls: each table scan's columns and filters, and the functions.
+    /// `null` without P1.
+    pub lineage: Option<Lineage>,
+    /// The optimized logical plan as a Substrait plan: base64 of the protobuf bytes, extension
+    /// declarations sorted. `null` when dfpolicy is built without the `substrait` feature or when
+    /// DataFusion cannot serialize the plan (then with a warning).
+    pub substrait: Option<String>,
+    /// Whether the Substrait plan reads back (`from_substrait_plan`) and optimizes to the same text as
+    /// `plans.optimized_logical`. `null` when there is no Substrait plan.
+    pub substrait_round_trip: Option<bool>,
+    /// What the policy's expectations say about this plan (`statistics-below-minimum`); `dfpolicy
+    /// check` fails on them.
+    pub findings: Vec<BundleFinding>,
+    /// Capture steps that failed, and plans that deserve a look; the fields a failed step would have
+    /// filled are empty.
     pub warnings: Vec<CaptureWarning>,
+}
+
+/// How much DataFusion knows about a number: `exact`, `estimated` (DataFusion's `Inexact`),
+/// `unknown` (`Absent`), or `mixed` when the numbers summarized differ.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Quality {
+    Exact,
+    Estimated,
+    Unknown,
+    Mixed,
+}
+
+impl Quality {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Quality::Exact => "exact",
+            Quality::Estimated => "estimated",
+            Quality::Unknown => "unknown",
+            Quality::Mixed => "mixed",
+        }
+    }
+}
+
+/// The quality of the row count, the total byte size and the column statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatisticsQualities {
+    pub rows: Quality,
+    pub bytes: Quality,
+    /// Minimum, maximum and null count of every column the scan produces: `mixed` when they differ.
+    pub columns: Quality,
+}
+
+/// Statistics quality per scan and over all scans.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatisticsReport {
+    /// Over all scans: a quality when every scan has it, else `mixed`. `null` for a plan without
+    /// scans.
+    pub overall: Option<StatisticsQualities>,
+    /// Each scan (leaf operator) of the physical plan, depth first.
+    pub scans: Vec<ScanStatistics>,
+}
+
+/// The statistics DataFusion has for one scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScanStatistics {
+    /// The workload's name for the table; `null` when the scan reads no workload table.
+    pub table: Option<String>,
+    /// The scan operator and what it reads (`DataSourceExec file_type=parquet`, `DeltaScanExec`).
+    pub operator: String,
+    #[serde(flatten)]
+    pub quality: StatisticsQualities,
+    /// The row count, exact or estimated.
+    pub row_count: Option<u64>,
+    /// Why something is unknown, when it is.
+    pub reason: Option<String>,
+}
+
+/// The physical plan's shape, summarized.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhysicalProperties {
+    /// The root's output partitioning kind (`RoundRobinBatch`, `Hash`, `Range`,
+    /// `UnknownPartitioning`).
+    pub output_partitioning: String,
+    /// The root's output partition count.
+    pub output_partitions: u64,
+    /// How many operators of each kind the plan has, keyed by DataFusion's operator name and, where
+    /// it matters, its mode as DataFusion prints it: `HashJoinExec mode=CollectLeft`,
+    /// `AggregateExec mode=Partial`, `RepartitionExec partitioning=Hash`, `DataSourceExec
+    /// file_type=parquet`, `SortExec(TopK)`. Operators dfpolicy does not know appear by their name.
+    pub operators: BTreeMap<String, u64>,
+    /// Each scan, depth first.
+    pub scans: Vec<ScanProperties>,
+}
+
+/// One scan's layout and what stands above it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScanProperties {
+    /// The workload's name for the table; `null` when the scan reads no workload table.
+    pub table: Option<String>,
+    pub operator: String,
+    /// File groups (one per output partition of a file scan); `null` for other scans.
+    pub file_groups: Option<u64>,
+    /// Distinct files over all groups (DataFusion may split one file into byte ranges).
+    pub files: Option<u64>,
+    /// The nearest operator above the scan that consumes all of its input before producing output
+    /// (a sort, a final aggregate, the build side of a join), with its depth; `null` when the scan's
+    /// rows stream to the output.
+    pub pipeline_breaker: Option<PipelineBreaker>,
+}
+
+/// An operator that holds its input back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineBreaker {
+    /// As in [`PhysicalProperties::operators`]; a join's build side is `… (build side)`.
+    pub operator: String,
+    pub depth: u32,
+}
+
+/// How a filter conjunct is applied to a scan.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum PushdownClass {
+    /// The scan applies it fully; no filter above repeats it.
+    Exact,
+    /// The scan prunes with it (row groups, pages, files), and a filter above applies it again.
+    Inexact,
+    /// The scan cannot use it; only a filter above applies it.
+    Unsupported,
+}
+
+/// Filter pushdown of every table scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FilterPushdown {
+    /// Conjuncts by class over all scans.
+    pub counts: BTreeMap<PushdownClass, u64>,
+    /// Each table scan of the optimized logical plan that has filters, in plan order.
+    pub scans: Vec<ScanPushdown>,
+    /// Filters that joins and `TopK` sorts fill in while the query runs
+    /// (`enable_dynamic_filter_pushdown`), by the scan that receives them.
+    pub dynamic_filters: Vec<DynamicFilter>,
+}
+
+/// The filter conjuncts of one table scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScanPushdown {
+    pub table: String,
+    /// Whether the physical scan filters rows while decoding (Parquet `pushdown_filters`); without
+    /// it, conjuncts in the scan's predicate only prune row groups, pages and files.
+    pub row_level: bool,
+    pub conjuncts: Vec<PushedConjunct>,
+}
+
+/// One conjunct, classified.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushedConjunct {
+    /// As the optimized logical plan prints it.
+    pub predicate: String,
+    /// What the physical plan does with it (the logical class when the physical plan does not show
+    /// the conjunct, as for Delta partition filters, applied while listing files).
+    pub class: PushdownClass,
+    /// What the table provider told the logical optimizer (`TableScan` `full_filters` are exact,
+    /// `partial_filters` inexact, conjuncts only in the `Filter` above unsupported).
+    pub logical: PushdownClass,
+    /// The conjunct is in the physical scan's `predicate`.
+    pub in_scan_predicate: bool,
+    /// The conjunct is in the `FilterExec` directly above the scan.
+    pub in_filter_above: bool,
+}
+
+/// A dynamic filter a scan receives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DynamicFilter {
+    pub table: Option<String>,
+    /// As planned (`DynamicFilter [ empty ]`: filled at run time).
+    pub filter: String,
+}
+
+/// What the plan reads and calls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Lineage {
+    /// Each table scan of the optimized logical plan (subqueries included), in plan order.
+    pub scans: Vec<ScanLineage>,
+    /// Every function the plan calls, sorted by name and kind.
+    pub functions: Vec<FunctionCall>,
+}
+
+/// One table scan: the columns it produces and the filters applied to them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScanLineage {
+    pub table: String,
+    pub columns: Vec<String>,
+    /// The scan's filters and the conjuncts of the `Filter` directly above it, once each.
+    pub filters: Vec<String>,
+}
+
+/// A function the plan calls.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionCall {
+    pub name: String,
+    pub kind: FunctionKind,
+    /// One of DataFusion's own functions (`false`: registered by the application).
+    pub built_in: bool,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum FunctionKind {
+    Scalar,
+    Aggregate,
+    Window,
+}
+
+/// A policy expectation the plan does not meet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BundleFinding {
+    /// `statistics-below-minimum`.
+    pub code: String,
+    pub message: String,
 }
 
 /// One Delta scan: delta-rs prunes the table's files by partition values and the log's per-file
@@ -274,6 +516,10 @@ pub enum CaptureStep {
     Physical,
     /// Running the query for `EXPLAIN ANALYZE` row counts.
     Analyze,
+    /// Reading the scans' statistics; also a join planned over unknown row counts.
+    Statistics,
+    /// Serializing the plan to Substrait or reading it back.
+    Substrait,
 }
 
 impl fmt::Display for CaptureStep {

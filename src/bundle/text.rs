@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::model::{Phase, PlanBundle};
+use super::model::{FunctionKind, Phase, PlanBundle, PushdownClass};
 
 impl PlanBundle {
     /// A summary for people: identity, plans, the trace's changed rules, warnings.
@@ -102,6 +102,136 @@ fn render(bundle: &PlanBundle) -> String {
             out.push('\n');
         }
     }
+    if let Some(statistics) = &bundle.statistics {
+        match &statistics.overall {
+            Some(overall) => {
+                let _ = writeln!(
+                    out,
+                    "\nstatistics: rows {}, bytes {}, columns {}",
+                    overall.rows.as_str(),
+                    overall.bytes.as_str(),
+                    overall.columns.as_str()
+                );
+            }
+            None => out.push_str("\nstatistics: no scans\n"),
+        }
+        for scan in &statistics.scans {
+            let _ = write!(
+                out,
+                "  {} ({}): rows {}",
+                scan.table.as_deref().unwrap_or("?"),
+                scan.operator,
+                scan.quality.rows.as_str()
+            );
+            if let Some(rows) = scan.row_count {
+                let _ = write!(out, " ({rows})");
+            }
+            let _ = write!(
+                out,
+                ", bytes {}, columns {}",
+                scan.quality.bytes.as_str(),
+                scan.quality.columns.as_str()
+            );
+            if let Some(reason) = &scan.reason {
+                let _ = write!(out, "; {reason}");
+            }
+            out.push('\n');
+        }
+    }
+    if let Some(properties) = &bundle.properties {
+        let _ = writeln!(
+            out,
+            "\nphysical properties: {} output partition(s), {}",
+            properties.output_partitions, properties.output_partitioning
+        );
+        for (operator, count) in &properties.operators {
+            let _ = writeln!(out, "  {count} × {operator}");
+        }
+        for scan in &properties.scans {
+            let _ = write!(out, "  scan of {}", scan.table.as_deref().unwrap_or("?"));
+            if let (Some(groups), Some(files)) = (scan.file_groups, scan.files) {
+                let _ = write!(out, ": {groups} file group(s), {files} file(s)");
+            }
+            match &scan.pipeline_breaker {
+                Some(breaker) => {
+                    let _ = writeln!(
+                        out,
+                        "; held back by {} at depth {}",
+                        breaker.operator, breaker.depth
+                    );
+                }
+                None => out.push_str("; streams to the output\n"),
+            }
+        }
+    }
+    if let Some(pushdown) = &bundle.pushdown {
+        let count = |class| pushdown.counts.get(&class).copied().unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "\nfilter pushdown: {} exact, {} inexact, {} unsupported",
+            count(PushdownClass::Exact),
+            count(PushdownClass::Inexact),
+            count(PushdownClass::Unsupported)
+        );
+        for scan in &pushdown.scans {
+            let rows = if scan.row_level {
+                " (rows filtered while decoding)"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "  {}{rows}:", scan.table);
+            for conjunct in &scan.conjuncts {
+                let _ = writeln!(
+                    out,
+                    "    {:<11} {}",
+                    class_name(conjunct.class),
+                    conjunct.predicate
+                );
+            }
+        }
+        for filter in &pushdown.dynamic_filters {
+            let _ = writeln!(
+                out,
+                "  dynamic filter on {}: {}",
+                filter.table.as_deref().unwrap_or("?"),
+                filter.filter
+            );
+        }
+    }
+    if let Some(lineage) = &bundle.lineage {
+        out.push_str("\nlineage:\n");
+        for scan in &lineage.scans {
+            let _ = writeln!(out, "  {}: {}", scan.table, scan.columns.join(", "));
+        }
+        if !lineage.functions.is_empty() {
+            let functions: Vec<String> = lineage
+                .functions
+                .iter()
+                .map(|f| {
+                    let origin = if f.built_in { "" } else { ", user-defined" };
+                    format!("{} ({}{origin})", f.name, kind_name(f.kind))
+                })
+                .collect();
+            let _ = writeln!(out, "  functions: {}", functions.join(", "));
+        }
+    }
+    if let Some(encoded) = &bundle.substrait {
+        let round_trip = match bundle.substrait_round_trip {
+            Some(true) => "reads back to the same optimized plan",
+            _ => "does not read back to the same optimized plan",
+        };
+        let _ = writeln!(
+            out,
+            "\nSubstrait: {} base64 characters; {round_trip}",
+            encoded.len()
+        );
+    }
+    if !bundle.findings.is_empty() {
+        out.push_str("\nfindings:\n");
+        for finding in &bundle.findings {
+            let _ = writeln!(out, "  {}: {}", finding.code, finding.message);
+        }
+    }
     if let Some(rows) = &bundle.analyze {
         out.push_str("\noutput rows (EXPLAIN ANALYZE):\n");
         for operator in rows {
@@ -130,5 +260,21 @@ fn phase_name(phase: Phase) -> &'static str {
         Phase::Analyzer => "analyzer",
         Phase::Logical => "logical",
         Phase::Physical => "physical",
+    }
+}
+
+fn class_name(class: PushdownClass) -> &'static str {
+    match class {
+        PushdownClass::Exact => "exact",
+        PushdownClass::Inexact => "inexact",
+        PushdownClass::Unsupported => "unsupported",
+    }
+}
+
+fn kind_name(kind: FunctionKind) -> &'static str {
+    match kind {
+        FunctionKind::Scalar => "scalar",
+        FunctionKind::Aggregate => "aggregate",
+        FunctionKind::Window => "window",
     }
 }

@@ -76,12 +76,15 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
         BundleFormat::Json => emit(out, &bundle.to_json())?,
         BundleFormat::Text => emit(out, &bundle.to_text())?,
     }
-    if bundle.warnings.is_empty() {
+    for finding in &bundle.findings {
+        eprintln!("finding: {}: {}", finding.code, finding.message);
+    }
+    for warning in &bundle.warnings {
+        eprintln!("warning: {}: {}", warning.step, warning.message);
+    }
+    if bundle.warnings.is_empty() && bundle.findings.is_empty() {
         Ok(EXIT_OK)
     } else {
-        for warning in &bundle.warnings {
-            eprintln!("warning: {}: {}", warning.step, warning.message);
-        }
         Ok(EXIT_FINDINGS)
     }
 }

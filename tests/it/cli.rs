@@ -1,5 +1,6 @@
 //! The `dfpolicy` binary: output formats and exit codes (0 ok, 1 findings, 2 usage or internal error).
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 use crate::repo;
@@ -396,17 +397,46 @@ fn bundle_prints_one_bundle_and_exits_by_its_warnings() {
         args.extend(more);
         dfpolicy(&args)
     };
-    // JSON by default, a workload query by file or by name; the same bundle either way.
+    // JSON by default, a workload query by file or by name; the same bundle either way. CSV tables
+    // have no row counts, which the baseline's `[statistics] minimum_quality` reports: exit 1.
     let by_file = run("workloads/sales/queries/orders_by_country.sql", &[]);
     assert_eq!(
         by_file.status.code(),
-        Some(0),
+        Some(1),
         "{}",
         String::from_utf8_lossy(&by_file.stderr)
     );
+    assert!(String::from_utf8_lossy(&by_file.stderr).starts_with(
+        "finding: statistics-below-minimum: DataSourceExec file_type=csv of `orders`"
+    ));
     let bundle = dfpolicy::PlanBundle::from_json(&stdout(&by_file)).unwrap();
     assert_eq!(bundle.query.name, "orders_by_country");
     assert_eq!(stdout(&run("orders_by_country", &[])), stdout(&by_file));
+
+    // Parquet with footer statistics meets it: exit 0.
+    let tpch = Command::new(env!("CARGO_BIN_EXE_dfpolicy"))
+        .args([
+            "bundle",
+            "--policy",
+            "policies/baseline.toml",
+            "--workload",
+            "tpch",
+            "--query",
+            "q06",
+        ])
+        .env(
+            "DFPOLICY_DATA_DIR",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("dfpolicy-data"),
+        )
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert_eq!(
+        tpch.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&tpch.stderr)
+    );
 
     // A file outside the workload that cannot be planned: the bundle names the step, exit 1.
     let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,7 @@
 //! The one integration-test binary: each module reads like documentation of one capability.
 
 mod bundle;
+mod bundle_analyses;
 mod classification;
 mod cli;
 mod compile;

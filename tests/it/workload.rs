@@ -247,7 +247,7 @@ async fn tpch_delta_lineitem_has_two_versions_over_seven_partitions() {
 }
 
 /// A workload file in a temporary folder with `lineitem` of the Delta data pinned to `version`.
-fn pinned_lineitem(version: u64) -> tempfile::TempDir {
+pub(crate) fn pinned_lineitem(version: u64) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("q.sql"),
