@@ -13,6 +13,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::aggregates::AggregateExec;
 use datafusion::physical_plan::joins::HashJoinExec;
 use datafusion::physical_plan::repartition::RepartitionExec;
+use deltalake::delta_datafusion::DeltaScanExec;
 
 use crate::workload::{Location, RegisteredDelta, Table};
 
@@ -113,22 +114,19 @@ fn walk(
     locator: &TableLocator,
     scans: &mut Vec<PhysicalScan>,
 ) {
-    let is_delta = node.name() == "DeltaScanExec";
     let children = node.children();
-    if is_delta || children.is_empty() {
-        let file_scan = file_scan_below(node);
-        let table = file_scan
-            .as_ref()
-            .and_then(|scan| scan.downcast_ref::<DataSourceExec>())
-            .and_then(|scan| scan.data_source().downcast_ref::<FileScanConfig>())
-            .and_then(|config| locator.table_of(config));
-        scans.push(PhysicalScan {
+    if is_delta_scan(node.as_ref()) || children.is_empty() {
+        let mut scan = PhysicalScan {
             node: Arc::clone(node),
             ancestors: path.clone(),
-            table,
+            table: None,
             operator: operator_key(node.as_ref()),
-            file_scan,
-        });
+            file_scan: file_scan_below(node),
+        };
+        scan.table = scan
+            .file_scan_config()
+            .and_then(|config| locator.table_of(config));
+        scans.push(scan);
         return;
     }
     for (index, child) in children.into_iter().enumerate() {
@@ -136,6 +134,11 @@ fn walk(
         walk(child, path, locator, scans);
         path.pop();
     }
+}
+
+/// delta-rs's scan, which plans a Parquet scan of the selected files below it.
+pub(super) fn is_delta_scan(node: &dyn ExecutionPlan) -> bool {
+    node.downcast_ref::<DeltaScanExec>().is_some()
 }
 
 /// The file scan at or below `node` (the first, depth first).

@@ -11,8 +11,8 @@ use super::model::{
     BundleFinding, CaptureStep, CaptureWarning, Quality, ScanStatistics, StatisticsQualities,
     StatisticsReport,
 };
-use super::scans::PhysicalScan;
-use crate::policy::options::StatisticsQuality;
+use super::scans::{PhysicalScan, is_delta_scan};
+use crate::policy::options::{FieldValue, StatisticsQuality};
 
 /// The finding code for a scan whose row count is worse than the policy's
 /// `[statistics] minimum_quality`.
@@ -113,7 +113,7 @@ pub(super) fn analyze(
                 scan.operator,
                 scan.table.as_deref().unwrap_or("?"),
                 scan.quality.rows.as_str(),
-                policy_name(minimum),
+                minimum.engine_text(),
                 scan.reason
                     .as_ref()
                     .map(|r| format!(" ({r})"))
@@ -199,14 +199,6 @@ fn policy_rank(quality: StatisticsQuality) -> u8 {
     }
 }
 
-fn policy_name(quality: StatisticsQuality) -> &'static str {
-    match quality {
-        StatisticsQuality::Exact => "exact",
-        StatisticsQuality::Estimated => "estimated",
-        StatisticsQuality::Unknown => "unknown",
-    }
-}
-
 /// Why a scan's statistics are (partly) unknown: which numbers, and the cause as far as the scan and
 /// the session tell it.
 fn unknown_reason(
@@ -233,7 +225,7 @@ fn unknown_reason(
         .file_scan_config()
         .is_some_and(|config| config.file_source.filter().is_some());
     let cause = match file_type.as_deref() {
-        _ if scan.node.name() == "DeltaScanExec" => {
+        _ if is_delta_scan(scan.node.as_ref()) => {
             if quality.rows == Quality::Unknown {
                 "the Delta log has no numRecords for these files".to_string()
             } else if !has_predicate {
