@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use datafusion::prelude::SessionContext;
 use dfpolicy::bundle::{Analysis, Bundler};
+use dfpolicy::harness::{Harness, PolicySet, Progress, baseline, compare};
 use dfpolicy::workload::tpch::data::TpchData;
 use dfpolicy::{Policy, SessionFactory, Workload};
 
@@ -244,5 +245,59 @@ fn paired_ratios(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, capture_vs_bare_planning, paired_ratios);
+/// `dfpolicy check`'s work on the bundled policies × the 22 TPC-H queries — load every policy, build
+/// every bundle, read the baseline (written once, before) and compare — with 1 and 2 jobs, against the
+/// loop users write today: a session per policy with the tables registered, then `EXPLAIN` and
+/// `EXPLAIN VERBOSE` of every query through SQL. Goal: `check` ≤ 0.5× the loop.
+fn check_matrix(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let workload = tpch(&runtime);
+    let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let folder = tempfile::tempdir().unwrap();
+    let matrix = |jobs: usize| {
+        let set = PolicySet::load(&policies).unwrap();
+        Harness::new(&set, &workload)
+            .jobs(jobs)
+            .progress(Progress::Hidden)
+            .run()
+            .unwrap()
+    };
+    baseline::write(&matrix(2), folder.path()).unwrap();
+    let check = |jobs: usize| {
+        let run = matrix(jobs);
+        let baseline = baseline::read(folder.path()).unwrap();
+        let comparison = compare(Some(&baseline), &run);
+        assert!(!comparison.fails());
+        black_box(comparison);
+    };
+    let explain_loop = || {
+        runtime.block_on(async {
+            let (files, _) = dfpolicy::policy::discover::policy_files(&policies);
+            for file in files {
+                let compiled = Policy::load(&file).unwrap().compiled;
+                let factory = SessionFactory::new(compiled).unwrap();
+                let (ctx, _) = workload.session_with_tables(&factory).await.unwrap();
+                for query in workload.queries() {
+                    for explain in ["EXPLAIN", "EXPLAIN VERBOSE"] {
+                        let sql = format!("{explain} {}", query.statement.text);
+                        black_box(ctx.sql(&sql).await.unwrap().collect().await.unwrap());
+                    }
+                }
+            }
+        })
+    };
+    let mut group = c.benchmark_group("check_5_policies_x_22_queries");
+    group.sample_size(10);
+    group.bench_function("dfpolicy check --jobs 1", |b| b.iter(|| check(1)));
+    group.bench_function("dfpolicy check --jobs 2", |b| b.iter(|| check(2)));
+    group.bench_function("EXPLAIN + EXPLAIN VERBOSE loop", |b| b.iter(explain_loop));
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    capture_vs_bare_planning,
+    paired_ratios,
+    check_matrix
+);
 criterion_main!(benches);

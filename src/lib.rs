@@ -5,7 +5,9 @@
 //! `extends`, finding policy files) → [`validate`] (schema and registry checks) → [`compile`] (the
 //! complete environment with its hashes, and the front door [`Policy::load`]) → [`session`]
 //! (DataFusion sessions built from a compiled policy) → [`workload`] (tables and queries) →
-//! [`bundle`] (plan bundles: plans, EXPLAIN formats, the optimizer trace) → [`cli`].
+//! [`bundle`] (plan bundles: plans, EXPLAIN formats, the optimizer trace) → [`harness`] (every
+//! policy × every query, baselines, comparison and attribution) → [`store`] (the append-only
+//! Delta table of every run's bundles) → [`cli`].
 //! [`report`] (source files, findings, renderers) and [`secrets`] sit underneath and serve every stage.
 //!
 //! ```no_run
@@ -17,11 +19,13 @@
 pub mod bundle;
 pub mod cli;
 pub mod compile;
+pub mod harness;
 pub mod policy;
 pub mod registry;
 pub mod report;
 pub mod secrets;
 pub mod session;
+pub mod store;
 pub mod validate;
 pub mod workload;
 

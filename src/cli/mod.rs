@@ -2,13 +2,16 @@
 //! arguments to one library call and one renderer.
 
 mod bundle;
+mod check;
 mod compile;
 mod data;
 mod diff;
+mod harness;
 mod namespace;
 mod resolve;
 mod schema;
 mod settings;
+mod store;
 mod validate;
 mod workload;
 
@@ -66,6 +69,17 @@ pub enum Command {
     /// Plan one query of a workload under a policy and print its plan bundle: plans, EXPLAIN
     /// formats, the optimizer trace. Exit 1 when a capture step failed (the bundle says which).
     Bundle(bundle::Args),
+    /// Build the bundle of every policy × every query of a workload, in parallel, and optionally
+    /// write them as a baseline folder. Exit 1 when a cell failed or has findings.
+    Harness(harness::Args),
+    /// Build every policy × query bundle and compare with the committed baseline, naming the cause of
+    /// every plan change. Exit 0 when nothing changed, 1 on changes, failed cells or findings, 2 on
+    /// errors.
+    Check(check::Args),
+    /// The artifact store (a Delta table of every run's bundles): list runs, compare two, find
+    /// non-determinism.
+    #[command(subcommand)]
+    Store(store::Args),
 }
 
 /// How findings are written (every command that reports findings takes it).
@@ -153,6 +167,9 @@ pub fn run(command: Command, out: &mut dyn Write) -> std::io::Result<u8> {
         Command::Workload(args) => workload::run(args, out),
         Command::Data(args) => data::run(args, out),
         Command::Bundle(args) => bundle::run(args, out),
+        Command::Harness(args) => harness::run(args, out),
+        Command::Check(args) => check::run(args, out),
+        Command::Store(args) => store::run(args, out),
     };
     match result {
         Ok(code) => Ok(code),

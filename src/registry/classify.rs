@@ -34,12 +34,15 @@ impl SettingClass {
     }
 }
 
+/// Options that look execution-only but are read while planning, with where.
+pub const PLAN_SHAPE_REASONS: &[(&str, &str)] = &[(
+    "datafusion.execution.batch_size",
+    "EnforceDistribution adds round-robin repartitioning only above inputs with more rows than one \
+     batch (datafusion-physical-optimizer 55.2 ensure_requirements/enforce_distribution.rs:984)",
+)];
+
 /// Options read only at execution time, with the reason they cannot change a plan.
 pub const EXECUTION_ONLY: &[(&str, &str)] = &[
-    (
-        "datafusion.execution.batch_size",
-        "rows per record batch produced while executing",
-    ),
     (
         "datafusion.execution.coalesce_batches",
         "batch coalescing happens inside operators at run time",
@@ -192,6 +195,9 @@ pub fn classify(option: &EngineOption) -> (SettingClass, &'static str) {
             SettingClass::Display,
             "changes how EXPLAIN prints plans, not the plans",
         );
+    }
+    if let Some((_, reason)) = PLAN_SHAPE_REASONS.iter().find(|(k, _)| *k == key) {
+        return (SettingClass::PlanShape, reason);
     }
     let reason = if key.starts_with("datafusion.optimizer.") {
         "an optimizer switch"

@@ -8,12 +8,14 @@ mod compile;
 mod fixtures;
 mod fuzz;
 mod hardening;
+mod harness;
 mod policies;
 mod readme;
 mod registry_coverage;
 mod robustness;
 mod schema_drift;
 mod session;
+mod store;
 mod workload;
 
 use std::path::{Path, PathBuf};

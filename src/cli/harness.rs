@@ -1,0 +1,116 @@
+//! `dfpolicy harness --policies DIR --workload FILE|tpch|tpch-delta [--out DIR] [--jobs N] [--quiet]
+//! [--store URI]`
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use super::{EXIT_FINDINGS, EXIT_OK, Stop, emit, workload};
+use crate::harness::{self, Harness, baseline, report};
+use crate::store::{ArtifactStore, RunContext};
+
+/// What every command that runs the matrix takes.
+#[derive(Debug, clap::Args)]
+pub struct MatrixArgs {
+    /// A policy folder (every `*.toml` below it) or one policy file.
+    #[arg(long, default_value = "policies")]
+    pub policies: PathBuf,
+    /// A workload file, or `tpch` / `tpch-delta` (their data is generated on first use).
+    #[arg(long, default_value = "tpch")]
+    pub workload: PathBuf,
+    /// Bundles built at once (default: the core count); the output is the same whatever it is.
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// No progress bar (there is none when stderr is not a terminal or `CI` is set, either).
+    #[arg(long)]
+    pub quiet: bool,
+    /// Append one row per bundle to the artifact store at this location (a local folder, or an
+    /// object-store URL with a cloud feature).
+    #[arg(long)]
+    pub store: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    matrix: MatrixArgs,
+    /// Write the bundles as a baseline folder here (cells that changed since the folder's previous
+    /// contents are marked in the table).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
+    let (policies, workload) = load(&args.matrix)?;
+    let run = build(&args.matrix, &policies, &workload, 1)?;
+    let previous = match &args.out {
+        Some(folder) if baseline::exists(folder) => Some(baseline::read(folder).map_err(failed)?),
+        _ => None,
+    };
+    let comparison = harness::compare(previous.as_ref(), &run);
+    if let Some(folder) = &args.out {
+        baseline::write(&run, folder).map_err(failed)?;
+    }
+    emit(out, &report::table(&comparison))?;
+    emit(out, &report::counts_line(&comparison))?;
+    let failed_or_findings = run
+        .cells
+        .values()
+        .any(|cell| cell.bundle().is_none_or(|b| !b.findings.is_empty()));
+    Ok(if failed_or_findings {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}
+
+/// Loads the policies (their findings go to stderr; a policy that does not load becomes failed
+/// cells) and the workload.
+pub(super) fn load(
+    args: &MatrixArgs,
+) -> Result<(harness::PolicySet, crate::workload::Workload), Stop> {
+    let policies = harness::PolicySet::load(&args.policies).map_err(|problems| {
+        for d in &problems.0 {
+            eprintln!("{}\n", crate::report::render::human(d));
+        }
+        Stop::Failed(std::io::Error::other(format!(
+            "no policies read from `{}`",
+            args.policies.display()
+        )))
+    })?;
+    for d in &policies.diagnostics {
+        eprintln!("{}\n", crate::report::render::human(d));
+    }
+    let workload = workload::load(&args.workload)?;
+    Ok((policies, workload))
+}
+
+/// Runs the matrix as the arguments say.
+pub(super) fn build(
+    args: &MatrixArgs,
+    policies: &harness::PolicySet,
+    workload: &crate::workload::Workload,
+    repeat: usize,
+) -> Result<harness::HarnessRun, Stop> {
+    let mut harness = Harness::new(policies, workload).repeat(repeat);
+    if let Some(jobs) = args.jobs {
+        harness = harness.jobs(jobs);
+    }
+    if args.quiet {
+        harness = harness.progress(harness::Progress::Hidden);
+    }
+    let run = harness.run().map_err(failed)?;
+    if let Some(location) = &args.store {
+        let store = ArtifactStore::new(location.clone()).map_err(failed)?;
+        let appended =
+            super::block_on(store.append(&run, &RunContext::detect())).map_err(failed)?;
+        eprintln!(
+            "stored run {} ({} rows, table version {}) in `{location}`",
+            appended.run_id, appended.rows, appended.version
+        );
+    }
+    Ok(run)
+}
+
+pub(super) fn failed(error: impl std::fmt::Display) -> Stop {
+    Stop::Failed(std::io::Error::other(error.to_string()))
+}

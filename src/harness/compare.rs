@@ -1,0 +1,439 @@
+//! Comparing a harness run with a baseline, and attributing every changed plan to its causes, most
+//! specific first: the query, the policy's settings (each key), the DataFusion version, the tables
+//! (pins and statistics) — and, when none of these changed, non-determinism.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::baseline::Baseline;
+use super::first_rule::{FirstDifference, first_differing_plan, first_differing_rule};
+use super::{Cell, CellKey, HarnessRun};
+use crate::bundle::{BundleFinding, PlanBundle, TablePin};
+use crate::compile::{CompiledPolicy, diff};
+use crate::registry::SettingClass;
+use crate::secrets::redact;
+
+/// What happened to one cell since the baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CellStatus {
+    /// Same plans, same inputs.
+    Unchanged,
+    /// Same plans and analyses, but an input changed (a policy's hash after an execution-only
+    /// setting, say): the baseline is stale but no plan moved. Does not fail `check`.
+    InputsChanged,
+    /// The plans, analyses, findings or warnings differ.
+    Changed,
+    /// Not in the baseline.
+    Added,
+    /// In the baseline, not in this run.
+    Removed,
+    /// The cell failed in this run.
+    Failed,
+    /// Two builds of the same bundle in this run differed (`--repeat`).
+    Unstable,
+}
+
+impl CellStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CellStatus::Unchanged => "unchanged",
+            CellStatus::InputsChanged => "inputs-changed",
+            CellStatus::Changed => "changed",
+            CellStatus::Added => "added",
+            CellStatus::Removed => "removed",
+            CellStatus::Failed => "failed",
+            CellStatus::Unstable => "unstable",
+        }
+    }
+
+    /// Whether `check` fails on it.
+    pub fn fails(self) -> bool {
+        !matches!(self, CellStatus::Unchanged | CellStatus::InputsChanged)
+    }
+}
+
+/// Why a cell's plan changed. Causes are listed most specific first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Cause {
+    /// The query's normalized template changed (its `query_fingerprint`).
+    QueryTemplate { baseline: String, now: String },
+    /// Same template, other constants, preparation statements or parameter values.
+    QueryText,
+    /// A setting of the policy's compiled environment changed.
+    PolicySetting {
+        key: String,
+        baseline: Option<String>,
+        now: Option<String>,
+        class: SettingClass,
+        /// Whether the setting can change a plan's shape.
+        plan_shape: bool,
+    },
+    /// Another DataFusion version planned the query.
+    DatafusionVersion { baseline: String, now: String },
+    /// A table's pin changed: its location, Delta version or file count.
+    TablePin {
+        table: String,
+        baseline: Option<TablePin>,
+        now: Option<TablePin>,
+    },
+    /// A scan's row count (as the planner saw it) changed.
+    Statistics {
+        table: Option<String>,
+        baseline: Option<u64>,
+        now: Option<u64>,
+    },
+    /// None of the above changed, yet the plan did: a planning input dfpolicy does not pin, or a
+    /// non-deterministic planner. Reported as a bug.
+    Nondeterminism,
+}
+
+impl Cause {
+    /// The category name (`query-template`, `policy-setting`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Cause::QueryTemplate { .. } => "query-template",
+            Cause::QueryText => "query-text",
+            Cause::PolicySetting { .. } => "policy-setting",
+            Cause::DatafusionVersion { .. } => "datafusion-version",
+            Cause::TablePin { .. } => "table-pin",
+            Cause::Statistics { .. } => "statistics",
+            Cause::Nondeterminism => "nondeterminism",
+        }
+    }
+
+    /// One line for people.
+    pub fn describe(&self) -> String {
+        let value = |v: &Option<String>| v.clone().unwrap_or_else(|| "NULL".into());
+        match self {
+            Cause::QueryTemplate { .. } => {
+                "the query changed (its template fingerprint differs)".into()
+            }
+            Cause::QueryText => {
+                "the query's constants or parameter values changed (same template)".into()
+            }
+            Cause::PolicySetting {
+                key,
+                baseline,
+                now,
+                class,
+                ..
+            } => format!(
+                "policy setting `{key}`: {} → {} ({})",
+                value(baseline),
+                value(now),
+                class.as_str()
+            ),
+            Cause::DatafusionVersion { baseline, now } => {
+                format!("DataFusion version {baseline} → {now}")
+            }
+            Cause::TablePin {
+                table,
+                baseline,
+                now,
+            } => {
+                let pin = |p: &Option<TablePin>| match p {
+                    None => "absent".to_string(),
+                    Some(p) => format!(
+                        "{}{} files",
+                        p.delta_version
+                            .map(|v| format!("version {v}, "))
+                            .unwrap_or_default(),
+                        p.files
+                    ),
+                };
+                format!("table `{table}`: {} → {}", pin(baseline), pin(now))
+            }
+            Cause::Statistics {
+                table,
+                baseline,
+                now,
+            } => {
+                let rows = |r: &Option<u64>| r.map_or("unknown".to_string(), |r| r.to_string());
+                format!(
+                    "row count of the scan of `{}`: {} → {}",
+                    table.as_deref().unwrap_or("?"),
+                    rows(baseline),
+                    rows(now)
+                )
+            }
+            Cause::Nondeterminism => "nothing dfpolicy pins changed, yet the plan did: \
+                 non-determinism (please report it)"
+                .into(),
+        }
+    }
+}
+
+/// One cell compared.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CellChange {
+    pub policy: String,
+    pub query: String,
+    pub status: CellStatus,
+    /// For `changed` and `inputs-changed` cells, most specific first.
+    pub causes: Vec<Cause>,
+    /// The bundle's top-level fields that differ (`plans`, `statistics`, `warnings`, …).
+    pub differing_fields: Vec<String>,
+    /// Where the planning parted ways: the first rule whose output differs when both sides have an
+    /// optimizer trace, else the first plan that differs.
+    pub first_difference: Option<FirstDifference>,
+    /// The current bundle's findings (they fail `check` whatever the baseline says).
+    pub findings: Vec<BundleFinding>,
+    /// This run's error, for a failed cell.
+    pub error: Option<String>,
+    /// What differed between two builds, for an unstable cell.
+    pub repeat_difference: Option<String>,
+}
+
+impl CellChange {
+    pub fn key(&self) -> CellKey {
+        CellKey::new(&self.policy, &self.query)
+    }
+
+    /// Whether `check` fails on this cell.
+    pub fn fails(&self) -> bool {
+        self.status.fails() || !self.findings.is_empty()
+    }
+}
+
+/// A run compared with a baseline: every cell of either, sorted.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    pub workload: String,
+    /// `null` when there was no baseline to compare with (every cell is `added`).
+    pub baseline_datafusion_version: Option<String>,
+    pub datafusion_version: String,
+    pub cells: Vec<CellChange>,
+    /// Cells by status.
+    pub counts: BTreeMap<CellStatus, u64>,
+}
+
+impl Comparison {
+    /// Whether `check` fails: a cell changed, appeared, disappeared, failed or was unstable, or a
+    /// bundle has a finding.
+    pub fn fails(&self) -> bool {
+        self.cells.iter().any(CellChange::fails)
+    }
+}
+
+/// Compares a run with a baseline (`None`: no baseline, every cell is new).
+pub fn compare(baseline: Option<&Baseline>, run: &HarnessRun) -> Comparison {
+    let mut keys: BTreeSet<CellKey> = run.cells.keys().cloned().collect();
+    if let Some(baseline) = baseline {
+        keys.extend(
+            baseline
+                .index
+                .cells
+                .keys()
+                .filter_map(|k| CellKey::parse(k)),
+        );
+    }
+    let current_environments: BTreeMap<&str, CompiledPolicy> = run
+        .policies
+        .iter()
+        .filter_map(|(name, p)| {
+            p.compiled
+                .as_ref()
+                .ok()
+                .map(|c| (name.as_str(), as_written(c)))
+        })
+        .collect();
+    let mut cells = Vec::new();
+    for key in keys {
+        let old = baseline.and_then(|b| b.bundles.get(&key));
+        let in_baseline = baseline.is_some_and(|b| b.index.cells.contains_key(&key.to_string()));
+        let mut change = CellChange {
+            policy: key.policy.clone(),
+            query: key.query.clone(),
+            status: CellStatus::Unchanged,
+            causes: Vec::new(),
+            differing_fields: Vec::new(),
+            first_difference: None,
+            findings: Vec::new(),
+            error: None,
+            repeat_difference: None,
+        };
+        match run.cells.get(&key) {
+            None => change.status = CellStatus::Removed,
+            Some(Cell::Failed { error }) => {
+                change.status = CellStatus::Failed;
+                change.error = Some(error.clone());
+            }
+            Some(Cell::Built {
+                bundle,
+                repeat_difference,
+            }) => {
+                change.findings = bundle.findings.clone();
+                if let Some(difference) = repeat_difference {
+                    change.status = CellStatus::Unstable;
+                    change.repeat_difference = Some(difference.clone());
+                } else if !in_baseline {
+                    change.status = CellStatus::Added;
+                } else if let Some(old) = old {
+                    let environments = (
+                        baseline.and_then(|b| b.environments.get(&key.policy)),
+                        current_environments.get(key.policy.as_str()),
+                    );
+                    attribute(&mut change, old, bundle, environments);
+                } else {
+                    // The baseline's cell had failed; now it builds.
+                    change.status = CellStatus::Changed;
+                    change.differing_fields.push("error".into());
+                }
+            }
+        }
+        cells.push(change);
+    }
+    let mut counts = BTreeMap::new();
+    for cell in &cells {
+        *counts.entry(cell.status).or_insert(0) += 1;
+    }
+    Comparison {
+        workload: run.workload.clone(),
+        baseline_datafusion_version: baseline.map(|b| b.index.datafusion_version.clone()),
+        datafusion_version: run.datafusion_version.clone(),
+        cells,
+        counts,
+    }
+}
+
+/// The compiled environment as the baseline stores it (redacted), so that a redacted value does
+/// not read as a change.
+fn as_written(compiled: &CompiledPolicy) -> CompiledPolicy {
+    CompiledPolicy::from_json(&redact(&compiled.to_json())).unwrap_or_else(|_| compiled.clone())
+}
+
+/// What the plan is: everything in a bundle but the identity of its inputs.
+const INPUT_FIELDS: [&str; 6] = [
+    "policy",
+    "datafusion_version",
+    "workload",
+    "query",
+    "tables",
+    "plan_fingerprint",
+];
+
+/// `v1:` SHA-256 of what the plan is (the bundle without its input fields, as JSON): equal for
+/// bundles with the same plans, analyses, findings and warnings.
+pub fn plan_content_digest(bundle: &PlanBundle) -> String {
+    let Value::Object(fields) = serde_json::to_value(bundle).expect("bundles serialize") else {
+        unreachable!("a bundle serializes to an object");
+    };
+    let lines = fields
+        .into_iter()
+        .filter(|(field, _)| !INPUT_FIELDS.contains(&field.as_str()))
+        .collect();
+    crate::compile::hash::digest("plan content", lines)
+}
+
+fn attribute(
+    change: &mut CellChange,
+    old: &PlanBundle,
+    new: &PlanBundle,
+    environments: (Option<&CompiledPolicy>, Option<&CompiledPolicy>),
+) {
+    let (old_value, new_value) = (
+        serde_json::to_value(old).expect("bundles serialize"),
+        serde_json::to_value(new).expect("bundles serialize"),
+    );
+    let (Value::Object(old_fields), Value::Object(new_fields)) = (&old_value, &new_value) else {
+        unreachable!("a bundle serializes to an object");
+    };
+    let differing: Vec<&String> = new_fields
+        .keys()
+        .filter(|field| old_fields.get(*field) != new_fields.get(*field))
+        .collect();
+    let plan_changed = differing
+        .iter()
+        .any(|field| !INPUT_FIELDS.contains(&field.as_str()));
+    if differing.is_empty() {
+        return;
+    }
+    change.differing_fields = differing.iter().map(|f| f.to_string()).collect();
+    change.causes = causes(old, new, environments);
+    if plan_changed {
+        change.status = CellStatus::Changed;
+        if change.causes.is_empty() {
+            change.causes.push(Cause::Nondeterminism);
+        }
+        change.first_difference =
+            first_differing_rule(old, new).or_else(|| first_differing_plan(old, new));
+    } else {
+        change.status = CellStatus::InputsChanged;
+    }
+}
+
+/// Every input that differs, most specific first.
+fn causes(
+    old: &PlanBundle,
+    new: &PlanBundle,
+    environments: (Option<&CompiledPolicy>, Option<&CompiledPolicy>),
+) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    if old.query.query_fingerprint != new.query.query_fingerprint {
+        causes.push(Cause::QueryTemplate {
+            baseline: old.query.query_fingerprint.clone(),
+            now: new.query.query_fingerprint.clone(),
+        });
+    } else if old.query != new.query {
+        causes.push(Cause::QueryText);
+    }
+    if let (true, (Some(before), Some(now))) = (old.policy != new.policy, environments) {
+        for difference in diff(before, now).differences {
+            let plan_shape = difference.plan_shape();
+            causes.push(Cause::PolicySetting {
+                key: difference.key,
+                baseline: difference.left,
+                now: difference.right,
+                class: difference.class,
+                plan_shape,
+            });
+        }
+    }
+    if old.datafusion_version != new.datafusion_version {
+        causes.push(Cause::DatafusionVersion {
+            baseline: old.datafusion_version.clone(),
+            now: new.datafusion_version.clone(),
+        });
+    }
+    let tables: BTreeSet<&String> = old.tables.keys().chain(new.tables.keys()).collect();
+    for table in tables {
+        let (before, now) = (old.tables.get(table), new.tables.get(table));
+        if before != now {
+            causes.push(Cause::TablePin {
+                table: table.clone(),
+                baseline: before.cloned(),
+                now: now.cloned(),
+            });
+        }
+    }
+    // Row counts per table (the first scan of each). Only when the policy stayed the same: a
+    // setting (`collect_statistics`) changes what the planner knows, and is the cause then.
+    let same_policy = old.policy.plan_environment_hash == new.policy.plan_environment_hash;
+    if let (Some(before), Some(now), true) = (&old.statistics, &new.statistics, same_policy) {
+        let rows = |report: &crate::bundle::StatisticsReport| {
+            let mut rows = BTreeMap::new();
+            for scan in &report.scans {
+                rows.entry(scan.table.clone())
+                    .or_insert((scan.row_count, scan.quality.rows));
+            }
+            rows
+        };
+        let (before, now) = (rows(before), rows(now));
+        for (table, (count, quality)) in &now {
+            if let Some((old_count, old_quality)) = before.get(table)
+                && (old_count, old_quality) != (count, quality)
+            {
+                causes.push(Cause::Statistics {
+                    table: table.clone(),
+                    baseline: *old_count,
+                    now: *count,
+                });
+            }
+        }
+    }
+    causes
+}

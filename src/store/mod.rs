@@ -1,0 +1,409 @@
+//! The artifact store: an append-only Delta table with one row per bundle of every harness run, so
+//! that plans can be compared across runs, commits and machines, and non-determinism found after the
+//! fact. Any Delta reader can read it; dfpolicy reads it back through DataFusion.
+//!
+//! ```no_run
+//! # async fn run(harness_run: &dfpolicy::harness::HarnessRun) -> Result<(), Box<dyn std::error::Error>> {
+//! use dfpolicy::store::{ArtifactStore, RunContext};
+//! let store = ArtifactStore::new(".dfpolicy/store")?;
+//! let appended = store.append(harness_run, &RunContext::detect()).await?;
+//! println!("run {} ({} rows)", appended.run_id, appended.rows);
+//! for run in store.runs().await? {
+//!     println!("{} {} {} cells", run.run_id, run.started, run.cells);
+//! }
+//! # Ok(()) }
+//! ```
+
+mod rows;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::prelude::SessionContext;
+use deltalake::protocol::SaveMode;
+use deltalake::{DeltaTable, DeltaTableError, ensure_table_uri};
+use serde::Serialize;
+
+use crate::bundle::PlanBundle;
+use crate::compile::CompiledPolicy;
+use crate::harness::baseline::{Baseline, BaselineIndex};
+use crate::harness::{Cell, CellKey, Comparison, HarnessRun, PolicyUnderTest, compare};
+
+pub use rows::{RunContext, store_schema};
+
+/// How many times an append that lost a race (to create the table, or for a version) is made.
+const COMMIT_ATTEMPTS: usize = 8;
+
+/// A store that cannot be opened, written or read.
+#[derive(Debug)]
+pub struct StoreError {
+    pub location: String,
+    pub message: String,
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "artifact store `{}`: {}", self.location, self.message)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// The Delta table of a store, at a local path or (with a cloud feature) an object-store URL.
+#[derive(Debug, Clone)]
+pub struct ArtifactStore {
+    location: String,
+    url: url::Url,
+}
+
+/// What [`ArtifactStore::append`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppendedRun {
+    pub run_id: String,
+    pub rows: usize,
+    /// The table version of the commit.
+    pub version: u64,
+}
+
+/// One run of the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunSummary {
+    pub run_id: String,
+    /// RFC 3339, UTC.
+    pub started: String,
+    pub git_commit: Option<String>,
+    pub workload: String,
+    pub datafusion_version: String,
+    pub cells: u64,
+    pub failed: u64,
+}
+
+/// Bundles whose inputs were equal (same plan fingerprint, DataFusion version, policy and query)
+/// but whose plans differed: a determinism bug in the planner or an input dfpolicy does not pin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeterminismFinding {
+    pub policy: String,
+    pub query: String,
+    pub plan_fingerprint: String,
+    pub datafusion_version: String,
+    /// Each distinct plan content digest with the runs that produced it, sorted.
+    pub variants: BTreeMap<String, Vec<String>>,
+}
+
+impl ArtifactStore {
+    /// A store at `location`: a local folder (created on the first append) or, with the `s3`,
+    /// `azure` or `gcs` feature, an object-store URL.
+    pub fn new(location: impl Into<String>) -> Result<ArtifactStore, StoreError> {
+        let location = location.into();
+        if location.starts_with("file://") || !location.contains("://") {
+            // A local folder: delta-rs wants it to exist to make a URL of it.
+            let path = location.strip_prefix("file://").unwrap_or(&location);
+            std::fs::create_dir_all(path).map_err(|e| error(&location, e))?;
+        }
+        let url = ensure_table_uri(&location).map_err(|e| error(&location, e))?;
+        Ok(ArtifactStore { location, url })
+    }
+
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// Appends one row per cell of `run`, in one commit. Concurrent appends to one store each land
+    /// once: delta-rs retries a commit that lost the race for a version, and an append that lost the
+    /// race to create the table is made again on the table the winner created.
+    pub async fn append(
+        &self,
+        run: &HarnessRun,
+        context: &RunContext,
+    ) -> Result<AppendedRun, StoreError> {
+        let batch = rows::batch(run, context).map_err(|e| self.error(e))?;
+        let rows = batch.num_rows();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let table = DeltaTable::try_from_url(self.url.clone())
+                .await
+                .map_err(|e| self.error(e))?;
+            let existed = table.version().is_some();
+            match table
+                .write(vec![batch.clone()])
+                .with_save_mode(SaveMode::Append)
+                .with_table_name("dfpolicy_artifacts")
+                .await
+            {
+                Ok(table) => {
+                    return Ok(AppendedRun {
+                        run_id: context.run_id.clone(),
+                        rows,
+                        version: table.version().unwrap_or_default(),
+                    });
+                }
+                // Another writer created the table first, or won every retry delta-rs made for
+                // the next version: write again. A failed commit wrote nothing the table refers
+                // to, so no row lands twice.
+                Err(
+                    DeltaTableError::Transaction { .. } | DeltaTableError::VersionAlreadyExists(_),
+                ) if attempt < COMMIT_ATTEMPTS => continue,
+                Err(_) if !existed && attempt < COMMIT_ATTEMPTS => continue,
+                Err(e) => return Err(self.error(e)),
+            }
+        }
+    }
+
+    /// Every row of the table.
+    async fn batches(&self) -> Result<Vec<RecordBatch>, StoreError> {
+        let table = match deltalake::open_table(self.url.clone()).await {
+            Ok(table) => table,
+            Err(DeltaTableError::NotATable(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(self.error(e)),
+        };
+        let ctx = SessionContext::new();
+        let provider = table
+            .table_provider()
+            .with_session(Arc::new(ctx.state()))
+            .await
+            .map_err(|e| self.error(e))?;
+        ctx.read_table(provider)
+            .map_err(|e| self.error(e))?
+            .collect()
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    /// Every run, oldest first.
+    pub async fn runs(&self) -> Result<Vec<RunSummary>, StoreError> {
+        let mut runs: BTreeMap<String, RunSummary> = BTreeMap::new();
+        for row in self.rows().await? {
+            let run = runs
+                .entry(row.run_id.clone())
+                .or_insert_with(|| RunSummary {
+                    run_id: row.run_id.clone(),
+                    started: row.started.clone(),
+                    git_commit: row.git_commit.clone(),
+                    workload: row.workload.clone(),
+                    datafusion_version: row.datafusion_version.clone(),
+                    cells: 0,
+                    failed: 0,
+                });
+            run.cells += 1;
+            run.failed += u64::from(row.bundle.is_none());
+        }
+        let mut runs: Vec<RunSummary> = runs.into_values().collect();
+        runs.sort_by(|a, b| (&a.started, &a.run_id).cmp(&(&b.started, &b.run_id)));
+        Ok(runs)
+    }
+
+    /// Compares run `a` (as the baseline) with run `b`, with `check`'s attribution.
+    pub async fn diff(&self, a: &str, b: &str) -> Result<Comparison, StoreError> {
+        let rows = self.rows().await?;
+        let (old, new) = (self.stored_run(&rows, a)?, self.stored_run(&rows, b)?);
+        let baseline = Baseline {
+            index: BaselineIndex::of(&old),
+            environments: old
+                .policies
+                .iter()
+                .filter_map(|(name, p)| p.compiled.clone().ok().map(|c| (name.clone(), c)))
+                .collect(),
+            bundles: old
+                .cells
+                .iter()
+                .filter_map(|(key, cell)| cell.bundle().map(|b| (key.clone(), b.clone())))
+                .collect(),
+        };
+        Ok(compare(Some(&baseline), &new))
+    }
+
+    /// Bundles of equal inputs whose plans differed, over every run of the store.
+    pub async fn determinism(&self) -> Result<Vec<DeterminismFinding>, StoreError> {
+        // Equal inputs: the same cell, plan fingerprint, DataFusion version and statement text (the
+        // fingerprint abstracts constants away).
+        type Inputs = (String, String, String, String, Option<String>);
+        let mut groups: BTreeMap<Inputs, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+        for row in self.rows().await? {
+            let (Some(fingerprint), Some(digest)) = (row.plan_fingerprint, row.plans_digest) else {
+                continue;
+            };
+            let runs = groups
+                .entry((
+                    row.policy,
+                    row.query,
+                    fingerprint,
+                    row.datafusion_version,
+                    row.statement,
+                ))
+                .or_default()
+                .entry(digest)
+                .or_default();
+            runs.push(row.run_id);
+            runs.sort();
+            runs.dedup();
+        }
+        Ok(groups
+            .into_iter()
+            .filter(|(_, variants)| variants.len() > 1)
+            .map(
+                |((policy, query, plan_fingerprint, datafusion_version, _), variants)| {
+                    DeterminismFinding {
+                        policy,
+                        query,
+                        plan_fingerprint,
+                        datafusion_version,
+                        variants,
+                    }
+                },
+            )
+            .collect())
+    }
+
+    /// A run of the store as a harness run: its policies' environments and its bundles.
+    fn stored_run(&self, rows: &[StoredRow], run_id: &str) -> Result<HarnessRun, StoreError> {
+        let mine: Vec<&StoredRow> = rows.iter().filter(|r| r.run_id == run_id).collect();
+        let first = mine
+            .first()
+            .ok_or_else(|| self.error(format!("no run `{run_id}` in the store")))?;
+        let mut policies = BTreeMap::new();
+        let mut cells = BTreeMap::new();
+        for row in &mine {
+            if let Some(settings) = &row.settings {
+                let compiled = CompiledPolicy::from_json(settings).map_err(|e| self.error(e))?;
+                policies
+                    .entry(row.policy.clone())
+                    .or_insert_with(|| PolicyUnderTest {
+                        file: row.policy.clone(),
+                        compiled: Ok(compiled),
+                        chain: Vec::new(),
+                    });
+            }
+            let cell = match (&row.bundle, &row.error) {
+                (Some(bundle), _) => Cell::Built {
+                    bundle: Box::new(PlanBundle::from_json(bundle).map_err(|e| self.error(e))?),
+                    repeat_difference: None,
+                },
+                (None, error) => Cell::Failed {
+                    error: error.clone().unwrap_or_default(),
+                },
+            };
+            cells.insert(CellKey::new(&row.policy, &row.query), cell);
+        }
+        Ok(HarnessRun {
+            workload: first.workload.clone(),
+            datafusion_version: first.datafusion_version.clone(),
+            policies,
+            cells,
+        })
+    }
+
+    async fn rows(&self) -> Result<Vec<StoredRow>, StoreError> {
+        let mut rows = Vec::new();
+        for batch in self.batches().await? {
+            rows.extend(StoredRow::read(&batch).map_err(|e| self.error(e))?);
+        }
+        Ok(rows)
+    }
+
+    fn error(&self, message: impl fmt::Display) -> StoreError {
+        error(&self.location, message)
+    }
+}
+
+fn error(location: &str, message: impl fmt::Display) -> StoreError {
+    StoreError {
+        location: location.to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// The columns of a row that reading the store needs.
+struct StoredRow {
+    run_id: String,
+    started: String,
+    git_commit: Option<String>,
+    workload: String,
+    datafusion_version: String,
+    policy: String,
+    query: String,
+    statement: Option<String>,
+    plan_fingerprint: Option<String>,
+    plans_digest: Option<String>,
+    settings: Option<String>,
+    bundle: Option<String>,
+    error: Option<String>,
+}
+
+impl StoredRow {
+    fn read(batch: &RecordBatch) -> Result<Vec<StoredRow>, String> {
+        let text = |name: &str| -> Result<Vec<Option<String>>, String> {
+            let column = batch
+                .column_by_name(name)
+                .ok_or_else(|| format!("the table has no column `{name}`"))?;
+            let column = datafusion::arrow::compute::cast(
+                column,
+                &datafusion::arrow::datatypes::DataType::Utf8,
+            )
+            .map_err(|e| e.to_string())?;
+            let strings = column.as_string::<i32>();
+            Ok((0..strings.len())
+                .map(|i| (!strings.is_null(i)).then(|| strings.value(i).to_string()))
+                .collect())
+        };
+        let started = text("run_started")?;
+        let [
+            run_id,
+            git_commit,
+            workload,
+            version,
+            policy,
+            query,
+            statement,
+            fingerprint,
+            digest,
+            settings,
+            bundle,
+            error,
+        ] = [
+            "run_id",
+            "git_commit",
+            "workload",
+            "datafusion_version",
+            "policy",
+            "query",
+            "query_statement",
+            "plan_fingerprint",
+            "plans_digest",
+            "settings",
+            "bundle",
+            "error",
+        ]
+        .map(text);
+        let (run_id, git_commit, workload, version, policy, query, statement) = (
+            run_id?,
+            git_commit?,
+            workload?,
+            version?,
+            policy?,
+            query?,
+            statement?,
+        );
+        let (fingerprint, digest, settings, bundle, error) =
+            (fingerprint?, digest?, settings?, bundle?, error?);
+        Ok((0..batch.num_rows())
+            .map(|i| StoredRow {
+                run_id: run_id[i].clone().unwrap_or_default(),
+                started: started[i].clone().unwrap_or_default(),
+                git_commit: git_commit[i].clone(),
+                workload: workload[i].clone().unwrap_or_default(),
+                datafusion_version: version[i].clone().unwrap_or_default(),
+                policy: policy[i].clone().unwrap_or_default(),
+                query: query[i].clone().unwrap_or_default(),
+                statement: statement[i].clone(),
+                plan_fingerprint: fingerprint[i].clone(),
+                plans_digest: digest[i].clone(),
+                settings: settings[i].clone(),
+                bundle: bundle[i].clone(),
+                error: error[i].clone(),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,505 @@
+//! The harness and `dfpolicy check`: every policy × every query as bundles, written as a reviewable
+//! baseline folder, compared with it, and every change attributed to its cause — the query, a
+//! policy key, the DataFusion version, a table, or non-determinism — with the first optimizer rule
+//! whose output differs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use dfpolicy::Workload;
+use dfpolicy::bundle::Phase;
+use dfpolicy::harness::baseline::{self, from_bundle_file, to_bundle_file};
+use dfpolicy::harness::{
+    Cause, Cell, CellKey, CellStatus, Harness, HarnessRun, PolicySet, Progress, compare, report,
+};
+
+use crate::repo;
+use crate::workload::{builtin, tpch_data};
+
+/// The built-in TPC-H workload over the tests' data (generated once per process).
+fn tpch() -> Workload {
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(builtin(false))
+}
+
+/// A policy folder: the bundled baseline policy, and `traced` extending it with the optimizer
+/// trace on and `extra` (TOML sections) added.
+fn policy_folder(extra: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        repo().join("policies/baseline.toml"),
+        dir.path().join("baseline.toml"),
+    )
+    .unwrap();
+    write_traced(dir.path(), extra);
+    dir
+}
+
+fn write_traced(folder: &Path, extra: &str) {
+    std::fs::write(
+        folder.join("traced.toml"),
+        format!(
+            "[policy]\nname = \"traced\"\nextends = \"baseline.toml\"\n\n[explain]\noptimizer_trace = true\n\n{extra}\n"
+        ),
+    )
+    .unwrap();
+}
+
+fn run(policies: &Path, workload: &Workload, jobs: usize) -> HarnessRun {
+    let set = PolicySet::load(policies).unwrap();
+    Harness::new(&set, workload)
+        .jobs(jobs)
+        .progress(Progress::Hidden)
+        .run()
+        .unwrap()
+}
+
+/// Every file below a folder with its bytes, sorted by path.
+fn files(folder: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![folder.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                out.push((path.strip_prefix(folder).unwrap().to_path_buf(), bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn the_matrix_is_every_policy_times_every_query_and_the_same_for_any_number_of_jobs() {
+    let policies = policy_folder("");
+    let workload = tpch();
+    let one = run(policies.path(), &workload, 1);
+    let two = run(policies.path(), &workload, 2);
+    assert_eq!(one.cells.len(), 2 * 22);
+    assert!(one.cells.values().all(|c| c.bundle().is_some()));
+    assert_eq!(
+        one.cells.keys().next().unwrap(),
+        &CellKey::new("baseline", "q01")
+    );
+
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    baseline::write(&one, a.path()).unwrap();
+    baseline::write(&two, b.path()).unwrap();
+    let (written_a, written_b) = (files(a.path()), files(b.path()));
+    assert_eq!(
+        written_a.len(),
+        1 + 2 + 44,
+        "index, 2 environments, 44 bundles"
+    );
+    assert!(
+        written_a == written_b,
+        "--jobs 1 and --jobs 2 write the same bytes"
+    );
+
+    // The baseline reads back to the same bundles, and compares as unchanged.
+    let read = baseline::read(a.path()).unwrap();
+    assert_eq!(read.bundles.len(), 44);
+    for (key, cell) in &one.cells {
+        assert_eq!(Some(&read.bundles[key]), cell.bundle(), "{key}");
+    }
+    let comparison = compare(Some(&read), &two);
+    assert!(!comparison.fails());
+    assert_eq!(comparison.counts[&CellStatus::Unchanged], 44);
+}
+
+#[test]
+fn a_bundle_file_reads_like_explain_and_back_into_the_same_bundle() {
+    let policies = policy_folder("");
+    let workload = tpch();
+    let run = run(policies.path(), &workload, 2);
+    let key = CellKey::new("traced", "q03");
+    let bundle = run.cells[&key].bundle().unwrap();
+    let text = to_bundle_file(&key, bundle);
+    // The physical plan is a section of plain lines, exactly as EXPLAIN prints it.
+    let physical = bundle.plans.physical.as_deref().unwrap();
+    assert!(text.contains(&format!("=== /plans/physical\n{physical}\n")));
+    assert!(physical.lines().count() > 5);
+    // Trace steps are sections too; the JSON holds the rest.
+    assert!(text.contains("=== /optimizer_trace/steps/"));
+    assert!(text.contains("\n=== json\n{"));
+    assert!(text.contains("\"physical\": \"(section)\""));
+    assert_eq!(&from_bundle_file(&text).unwrap(), bundle);
+    // No plan is one long JSON line: the JSON part holds no line breaks escaped as `\n`.
+    let json = &text[text.find("\n=== json\n").unwrap()..];
+    assert!(!json.contains("\\n"), "{json}");
+}
+
+#[test]
+fn a_plan_shape_setting_change_is_attributed_to_its_key_with_the_first_differing_rule() {
+    let policies = policy_folder("");
+    let workload = tpch();
+    let before = run(policies.path(), &workload, 2);
+    let folder = tempfile::tempdir().unwrap();
+    baseline::write(&before, folder.path()).unwrap();
+
+    // No join is small enough to be collected to a single partition any more: JoinSelection
+    // plans partitioned hash joins instead.
+    write_traced(
+        policies.path(),
+        "[settings]\n\"datafusion.optimizer.hash_join_single_partition_threshold\" = 0\n\"datafusion.optimizer.hash_join_single_partition_threshold_rows\" = 0",
+    );
+    let after = run(policies.path(), &workload, 2);
+    let comparison = compare(Some(&baseline::read(folder.path()).unwrap()), &after);
+    assert!(comparison.fails());
+    let q03 = comparison
+        .cells
+        .iter()
+        .find(|c| c.key() == CellKey::new("traced", "q03"))
+        .unwrap();
+    assert_eq!(q03.status, CellStatus::Changed, "{q03:#?}");
+    let keys: Vec<&str> = q03
+        .causes
+        .iter()
+        .map(|c| match c {
+            Cause::PolicySetting {
+                key, plan_shape, ..
+            } => {
+                assert!(plan_shape);
+                key.as_str()
+            }
+            other => panic!("unexpected cause {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "datafusion.optimizer.hash_join_single_partition_threshold",
+            "datafusion.optimizer.hash_join_single_partition_threshold_rows"
+        ]
+    );
+    let first = q03.first_difference.as_ref().unwrap();
+    let rule = first.rule.as_ref().unwrap();
+    assert_eq!(
+        (rule.phase, rule.rule.as_str()),
+        (Phase::Physical, "join_selection")
+    );
+    assert!(first.diff.contains("-") && first.diff.contains("HashJoinExec"));
+    assert!(first.diff.starts_with("--- baseline\n+++ now\n"));
+    // The other policy's cells did not move.
+    assert!(
+        comparison
+            .cells
+            .iter()
+            .filter(|c| c.policy == "baseline")
+            .all(|c| c.status == CellStatus::Unchanged)
+    );
+}
+
+#[test]
+fn an_execution_only_change_leaves_the_plans_and_passes_and_batch_size_is_not_one() {
+    let policies = policy_folder("");
+    let workload = tpch();
+    let folder = tempfile::tempdir().unwrap();
+    baseline::write(&run(policies.path(), &workload, 2), folder.path()).unwrap();
+    let compare_with = |sections: &str| {
+        write_traced(policies.path(), sections);
+        compare(
+            Some(&baseline::read(folder.path()).unwrap()),
+            &run(policies.path(), &workload, 2),
+        )
+    };
+    let comparison = compare_with("[execution]\nspill_compression = \"lz4_frame\"");
+    assert!(!comparison.fails(), "{}", report::human(&comparison));
+    let stale = comparison
+        .cells
+        .iter()
+        .find(|c| c.key() == CellKey::new("traced", "q01"))
+        .unwrap();
+    assert_eq!(stale.status, CellStatus::InputsChanged);
+    assert!(matches!(
+        &stale.causes[..],
+        [Cause::PolicySetting { key, plan_shape: false, .. }] if key == "datafusion.execution.spill_compression"
+    ));
+
+    // The batch size reads like a run-time knob, but EnforceDistribution compares row counts with
+    // it: the harness found that (the classification test's tables are empty), and it is plan-shape.
+    let comparison = compare_with("[execution]\nbatch_size = 4096");
+    let q02 = comparison
+        .cells
+        .iter()
+        .find(|c| c.key() == CellKey::new("traced", "q02"))
+        .unwrap();
+    assert_eq!(q02.status, CellStatus::Changed);
+    assert!(matches!(
+        &q02.causes[..],
+        [Cause::PolicySetting { key, plan_shape: true, .. }] if key == "datafusion.execution.batch_size"
+    ));
+    let rule = q02
+        .first_difference
+        .as_ref()
+        .unwrap()
+        .rule
+        .as_ref()
+        .unwrap();
+    assert_eq!(rule.rule, "EnsureRequirements");
+}
+
+#[test]
+fn a_plan_that_changed_with_no_input_changed_is_reported_as_nondeterminism() {
+    let policies = policy_folder("");
+    let workload = tpch();
+    let folder = tempfile::tempdir().unwrap();
+    baseline::write(&run(policies.path(), &workload, 2), folder.path()).unwrap();
+    // Someone's planner (here: an edited baseline file) made another plan from equal inputs.
+    let file = folder.path().join("bundles/baseline/q06.bundle");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replacen("FilterExec", "FilterExec ", 1)).unwrap();
+    let comparison = compare(
+        Some(&baseline::read(folder.path()).unwrap()),
+        &run(policies.path(), &workload, 2),
+    );
+    let q06 = comparison
+        .cells
+        .iter()
+        .find(|c| c.status != CellStatus::Unchanged)
+        .unwrap();
+    assert_eq!(q06.key(), CellKey::new("baseline", "q06"));
+    assert_eq!(q06.causes, [Cause::Nondeterminism]);
+    assert_eq!(q06.first_difference.as_ref().unwrap().plan, "physical");
+}
+
+#[test]
+fn query_and_table_changes_are_attributed_to_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = policy_folder("");
+    let lineitem = tpch_data().parquet_file("lineitem");
+    let data = dir.path().join("lineitem");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::copy(&lineitem, data.join("part-0.parquet")).unwrap();
+    std::fs::write(
+        dir.path().join("w.toml"),
+        "[workload]\nname = \"w\"\n\n[[tables]]\nname = \"lineitem\"\nformat = \"parquet\"\nlocation = \"lineitem/\"\n\n[queries]\npaths = [\"*.sql\"]\n",
+    )
+    .unwrap();
+    let query = dir.path().join("q.sql");
+    std::fs::write(
+        &query,
+        "SELECT count(*) FROM lineitem WHERE l_quantity > 10",
+    )
+    .unwrap();
+    let load = || Workload::load(dir.path().join("w.toml")).unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    baseline::write(&run(policies.path(), &load(), 1), folder.path()).unwrap();
+    let compare_now = || {
+        compare(
+            Some(&baseline::read(folder.path()).unwrap()),
+            &run(policies.path(), &load(), 1),
+        )
+    };
+    let causes = |comparison: &dfpolicy::harness::Comparison| {
+        let cell = comparison
+            .cells
+            .iter()
+            .find(|c| c.key() == CellKey::new("baseline", "q"))
+            .unwrap()
+            .clone();
+        (cell.status, cell.causes)
+    };
+
+    // Another constant: same template.
+    std::fs::write(
+        &query,
+        "SELECT count(*) FROM lineitem WHERE l_quantity > 20",
+    )
+    .unwrap();
+    let (status, found) = causes(&compare_now());
+    assert_eq!(status, CellStatus::Changed);
+    assert_eq!(found, [Cause::QueryText]);
+
+    // Another query.
+    std::fs::write(
+        &query,
+        "SELECT count(*) FROM lineitem WHERE l_discount > 0.05",
+    )
+    .unwrap();
+    let (_, found) = causes(&compare_now());
+    assert!(
+        matches!(&found[..], [Cause::QueryTemplate { .. }]),
+        "{found:?}"
+    );
+
+    // The same query over one more file.
+    std::fs::write(
+        &query,
+        "SELECT count(*) FROM lineitem WHERE l_quantity > 10",
+    )
+    .unwrap();
+    std::fs::copy(&lineitem, data.join("part-1.parquet")).unwrap();
+    let (status, found) = causes(&compare_now());
+    assert_eq!(status, CellStatus::Changed);
+    // The pin, and with it what the planner knows of the table's rows.
+    assert!(
+        matches!(&found[..], [
+            Cause::TablePin { table, baseline: Some(old), now: Some(new) },
+            Cause::Statistics { baseline: Some(rows), now: Some(doubled), .. },
+        ] if table == "lineitem" && old.files == 1 && new.files == 2 && *doubled == 2 * rows),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_failing_query_or_policy_is_a_failed_cell_and_the_rest_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("good.sql"), "SELECT 1").unwrap();
+    std::fs::write(dir.path().join("bad.sql"), "SELECT * FROM nowhere").unwrap();
+    std::fs::write(
+        dir.path().join("w.toml"),
+        "[workload]\nname = \"w\"\n\n[queries]\npaths = [\"*.sql\"]\n",
+    )
+    .unwrap();
+    let policies = policy_folder("");
+    std::fs::write(
+        policies.path().join("broken.toml"),
+        "[policy]\nname = \"broken\"\n\n[execution]\nbatch_size = 0\n",
+    )
+    .unwrap();
+    let workload = Workload::load(dir.path().join("w.toml")).unwrap();
+    let run = run(policies.path(), &workload, 2);
+    assert_eq!(run.cells.len(), 3 * 2);
+    let failed = |policy: &str, query: &str| match &run.cells[&CellKey::new(policy, query)] {
+        Cell::Failed { error } => error.clone(),
+        Cell::Built { .. } => String::new(),
+    };
+    assert!(
+        failed("baseline", "bad").contains("nowhere"),
+        "{}",
+        failed("baseline", "bad")
+    );
+    assert_eq!(failed("baseline", "good"), "");
+    assert!(failed("broken", "good").starts_with("the policy does not load"));
+    let comparison = compare(None, &run);
+    // `bad` under both loading policies, and both queries under the broken one.
+    assert_eq!(comparison.counts[&CellStatus::Failed], 4);
+}
+
+fn dfpolicy(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dfpolicy"))
+        .args(args)
+        .env(
+            "DFPOLICY_DATA_DIR",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("dfpolicy-data"),
+        )
+        .env("CI", "true")
+        .current_dir(cwd)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn check_exits_0_when_nothing_changed_1_on_changes_and_2_without_a_baseline() {
+    tpch();
+    let policies = policy_folder("");
+    let work = tempfile::tempdir().unwrap();
+    let folder = work.path().join("baseline");
+    let (p, b) = (policies.path().to_str().unwrap(), folder.to_str().unwrap());
+    let check = |extra: &[&str]| {
+        let mut args = vec!["check", "--policies", p, "--baseline", b, "--jobs", "2"];
+        args.extend_from_slice(extra);
+        dfpolicy(&args, work.path())
+    };
+    let missing = check(&[]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("--bless"));
+
+    let blessed = check(&["--bless"]);
+    assert_eq!(
+        blessed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&blessed.stderr)
+    );
+    let clean = check(&["--repeat", "2"]);
+    let text = String::from_utf8(clean.stdout).unwrap();
+    assert_eq!(clean.status.code(), Some(0), "{text}");
+    assert!(
+        text.starts_with("query  baseline  traced\nq01    ok        ok\n"),
+        "{text}"
+    );
+    assert!(text.ends_with("44 cells: 44 unchanged\n"), "{text}");
+
+    write_traced(policies.path(), "[joins]\nprefer_hash_join = false");
+    let changed = check(&[]);
+    let text = String::from_utf8(changed.stdout).unwrap();
+    assert_eq!(changed.status.code(), Some(1), "{text}");
+    assert!(text.contains("changed: traced/q03\n  because: policy setting `datafusion.optimizer.prefer_hash_join`: true → false (plan-shape)\n"), "{text}");
+    assert!(text.contains("SortMergeJoin"), "{text}");
+
+    // GitHub annotations point at the line of the policy that set the key.
+    let github = check(&["--format", "github"]);
+    let text = String::from_utf8(github.stdout).unwrap();
+    let traced = policies.path().join("traced.toml");
+    let line = std::fs::read_to_string(&traced)
+        .unwrap()
+        .lines()
+        .position(|l| l.starts_with("prefer_hash_join"))
+        .unwrap()
+        + 1;
+    assert!(
+        text.lines().any(|l| l.starts_with("::error file=")
+            && l.contains(&format!(
+                "traced.toml,line={line},title=traced/q03 changed::"
+            ))),
+        "{text}"
+    );
+
+    // JSON for machines.
+    let json = check(&["--format", "json"]);
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(value["counts"]["changed"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn validate_walks_past_a_baseline_kept_in_the_policy_folder() {
+    let policies = policy_folder("");
+    let run = run(policies.path(), &tpch(), 2);
+    baseline::write(&run, &policies.path().join("baseline-tpch")).unwrap();
+    let output = dfpolicy(
+        &["validate", "--strict", policies.path().to_str().unwrap()],
+        &repo(),
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}
+
+/// The summaries of every bundled policy × the 22 TPC-H queries, one snapshot per policy: a change
+/// in DataFusion or in dfpolicy that moves any plan shows up in `cargo insta review`. Substrait is
+/// left out so that the snapshots are the same with and without `--features substrait`.
+#[test]
+fn bundle_summaries_of_every_bundled_policy_times_tpch() {
+    let set = PolicySet::load(repo().join("policies")).unwrap();
+    assert!(set.all_loaded());
+    let run = Harness::new(&set, &tpch())
+        .progress(Progress::Hidden)
+        .run()
+        .unwrap();
+    for policy in set.policies.keys() {
+        let mut text = String::new();
+        for (key, cell) in run.cells.iter().filter(|(k, _)| &k.policy == policy) {
+            let mut bundle = cell
+                .bundle()
+                .unwrap_or_else(|| panic!("{key}: {cell:?}"))
+                .clone();
+            bundle.substrait = None;
+            bundle.substrait_round_trip = None;
+            bundle
+                .warnings
+                .retain(|w| w.step != dfpolicy::bundle::CaptureStep::Substrait);
+            text.push_str(&format!("===== {key}\n{}\n", bundle.to_text()));
+        }
+        insta::assert_snapshot!(format!("tpch_summaries_{policy}"), text);
+    }
+}
