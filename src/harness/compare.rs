@@ -217,6 +217,21 @@ impl Comparison {
     pub fn fails(&self) -> bool {
         self.cells.iter().any(CellChange::fails)
     }
+
+    /// One cell's comparison.
+    pub fn cell(&self, policy: &str, query: &str) -> Option<&CellChange> {
+        self.cells
+            .iter()
+            .find(|c| c.policy == policy && c.query == query)
+    }
+
+    /// Whether every cell of a policy is unchanged.
+    pub fn policy_unchanged(&self, policy: &str) -> bool {
+        self.cells
+            .iter()
+            .filter(|c| c.policy == policy)
+            .all(|c| c.status == CellStatus::Unchanged)
+    }
 }
 
 /// Compares a run with a baseline (`None`: no baseline, every cell is new).

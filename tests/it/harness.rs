@@ -151,11 +151,7 @@ fn a_plan_shape_setting_change_is_attributed_to_its_key_with_the_first_differing
     let after = run(policies.path(), &workload, 2);
     let comparison = compare(Some(&baseline::read(folder.path()).unwrap()), &after);
     assert!(comparison.fails());
-    let q03 = comparison
-        .cells
-        .iter()
-        .find(|c| c.key() == CellKey::new("traced", "q03"))
-        .unwrap();
+    let q03 = comparison.cell("traced", "q03").unwrap();
     assert_eq!(q03.status, CellStatus::Changed, "{q03:#?}");
     let keys: Vec<&str> = q03
         .causes
@@ -186,13 +182,7 @@ fn a_plan_shape_setting_change_is_attributed_to_its_key_with_the_first_differing
     assert!(first.diff.contains("-") && first.diff.contains("HashJoinExec"));
     assert!(first.diff.starts_with("--- baseline\n+++ now\n"));
     // The other policy's cells did not move.
-    assert!(
-        comparison
-            .cells
-            .iter()
-            .filter(|c| c.policy == "baseline")
-            .all(|c| c.status == CellStatus::Unchanged)
-    );
+    assert!(comparison.policy_unchanged("baseline"));
 }
 
 #[test]
@@ -210,11 +200,7 @@ fn an_execution_only_change_leaves_the_plans_and_passes_and_batch_size_is_not_on
     };
     let comparison = compare_with("[execution]\nspill_compression = \"lz4_frame\"");
     assert!(!comparison.fails(), "{}", report::human(&comparison));
-    let stale = comparison
-        .cells
-        .iter()
-        .find(|c| c.key() == CellKey::new("traced", "q01"))
-        .unwrap();
+    let stale = comparison.cell("traced", "q01").unwrap();
     assert_eq!(stale.status, CellStatus::InputsChanged);
     assert!(matches!(
         &stale.causes[..],
@@ -224,11 +210,7 @@ fn an_execution_only_change_leaves_the_plans_and_passes_and_batch_size_is_not_on
     // The batch size reads like a run-time knob, but EnforceDistribution compares row counts with
     // it: the harness found that (the classification test's tables are empty), and it is plan-shape.
     let comparison = compare_with("[execution]\nbatch_size = 4096");
-    let q02 = comparison
-        .cells
-        .iter()
-        .find(|c| c.key() == CellKey::new("traced", "q02"))
-        .unwrap();
+    let q02 = comparison.cell("traced", "q02").unwrap();
     assert_eq!(q02.status, CellStatus::Changed);
     assert!(matches!(
         &q02.causes[..],
@@ -297,12 +279,7 @@ fn query_and_table_changes_are_attributed_to_them() {
         )
     };
     let causes = |comparison: &dfpolicy::harness::Comparison| {
-        let cell = comparison
-            .cells
-            .iter()
-            .find(|c| c.key() == CellKey::new("baseline", "q"))
-            .unwrap()
-            .clone();
+        let cell = comparison.cell("baseline", "q").unwrap().clone();
         (cell.status, cell.causes)
     };
 
@@ -502,4 +479,38 @@ fn bundle_summaries_of_every_bundled_policy_times_tpch() {
         }
         insta::assert_snapshot!(format!("tpch_summaries_{policy}"), text);
     }
+}
+
+#[test]
+fn a_policy_finding_fails_check_even_right_after_bless() {
+    // CSV files carry no statistics: the baseline policy asks for at least estimated row counts.
+    let work = tempfile::tempdir().unwrap();
+    let folder = work.path().join("baseline");
+    let (policy, workload) = (
+        repo().join("policies/baseline.toml"),
+        repo().join("workloads/sales/sales.toml"),
+    );
+    let args = [
+        "check",
+        "--policies",
+        policy.to_str().unwrap(),
+        "--workload",
+        workload.to_str().unwrap(),
+        "--baseline",
+        folder.to_str().unwrap(),
+    ];
+    let blessed = dfpolicy(&[&args[..], &["--bless"]].concat(), work.path());
+    assert_eq!(blessed.status.code(), Some(1));
+    let checked = dfpolicy(&args, work.path());
+    let text = String::from_utf8(checked.stdout).unwrap();
+    assert_eq!(checked.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("finding: baseline/orders_by_country: statistics-below-minimum: "),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.split_whitespace().eq(["orders_since@uk-all", "ok!"])),
+        "{text}"
+    );
 }

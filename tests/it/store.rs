@@ -254,21 +254,11 @@ fn two_runs_compare_with_checks_attribution_and_nondeterminism_is_found() {
     block_on(store.append(&second, &b)).unwrap();
 
     let comparison = block_on(store.diff(&a.run_id, &b.run_id)).unwrap();
-    let counts = comparison
-        .cells
-        .iter()
-        .find(|c| c.key() == CellKey::new("second", "counts"))
-        .unwrap();
+    let counts = comparison.cell("second", "counts").unwrap();
     assert_eq!(counts.status, CellStatus::Changed);
     assert!(counts.causes.iter().any(|c| matches!(c,
         Cause::PolicySetting { key, plan_shape: true, .. } if key == "datafusion.optimizer.repartition_aggregations")));
-    assert!(
-        comparison
-            .cells
-            .iter()
-            .filter(|c| c.policy == "baseline")
-            .all(|c| c.status == CellStatus::Unchanged)
-    );
+    assert!(comparison.policy_unchanged("baseline"));
     assert!(block_on(store.determinism()).unwrap().is_empty());
 
     // A third run with the first run's inputs but another plan for one cell (as a planner bug
