@@ -514,3 +514,59 @@ fn a_policy_finding_fails_check_even_right_after_bless() {
         "{text}"
     );
 }
+
+#[test]
+fn github_annotations_point_at_the_query_that_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = policy_folder("");
+    std::fs::write(
+        dir.path().join("w.toml"),
+        format!(
+            "[workload]\nname = \"w\"\n\n[[tables]]\nname = \"lineitem\"\nformat = \"parquet\"\nlocation = {:?}\n\n[queries]\npaths = [\"*.sql\"]\n",
+            tpch_data().parquet_file("lineitem").display().to_string()
+        ),
+    )
+    .unwrap();
+    let query = dir.path().join("q.sql");
+    std::fs::write(
+        &query,
+        "-- revenue\nSELECT sum(l_extendedprice) FROM lineitem",
+    )
+    .unwrap();
+    tpch();
+    let folder = dir.path().join("baseline");
+    let (p, w, b) = (
+        policies.path().to_str().unwrap(),
+        dir.path().join("w.toml"),
+        folder.to_str().unwrap(),
+    );
+    let check = |extra: &[&str]| {
+        let mut args = vec![
+            "check",
+            "--policies",
+            p,
+            "--workload",
+            w.to_str().unwrap(),
+            "--baseline",
+            b,
+        ];
+        args.extend_from_slice(extra);
+        dfpolicy(&args, dir.path())
+    };
+    assert_eq!(check(&["--bless"]).status.code(), Some(0));
+    std::fs::write(
+        &query,
+        "-- revenue\nSELECT sum(l_extendedprice) FROM lineitem WHERE l_quantity < 5",
+    )
+    .unwrap();
+    let github = check(&["--format", "github"]);
+    let text = String::from_utf8(github.stdout).unwrap();
+    assert_eq!(github.status.code(), Some(1), "{text}");
+    // The statement starts on line 2, after the comment.
+    assert!(
+        text.lines().any(|l| l.starts_with("::error file=")
+            && l.contains("q.sql,line=2,title=baseline/q changed::")
+            && l.contains("the query changed")),
+        "{text}"
+    );
+}
