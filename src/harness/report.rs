@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::HarnessRun;
 use super::compare::{Cause, CellChange, CellStatus, Comparison};
-use crate::compile::setting_listing;
+use crate::policy::options::typed_field_for_key;
 use crate::report::render::{escape_data, escape_property};
 use crate::secrets::redact;
 use crate::workload::Workload;
@@ -268,18 +268,13 @@ fn cause_location(
 }
 
 /// The names a policy file may set a compiled key by: the key itself (quoted, in `[settings]`) and
-/// the typed field's name.
+/// the typed field's name (`runtime.memory_limit` and the like: the part after the section).
 fn setting_names(key: &str) -> Vec<String> {
-    let mut names = vec![format!("\"{key}\""), key.to_string()];
-    let field = setting_listing()
-        .into_iter()
-        .find(|row| row.key == key)
-        .and_then(|row| row.policy_field);
-    let field = field.unwrap_or_else(|| key.to_string());
-    if let Some(last) = field.rsplit('.').next() {
-        names.push(last.to_string());
-    }
-    names
+    let field = typed_field_for_key(key)
+        .map(|(_, field)| field.name)
+        .or_else(|| key.rsplit('.').next())
+        .unwrap_or(key);
+    vec![format!("\"{key}\""), key.to_string(), field.to_string()]
 }
 
 /// Whether a TOML line assigns `name`.

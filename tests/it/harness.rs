@@ -46,6 +46,18 @@ fn write_traced(folder: &Path, extra: &str) {
     .unwrap();
 }
 
+/// A workload file `w.toml` in `dir` with one Parquet table `lineitem` at `location` and every
+/// `*.sql` beside it as a query.
+pub(crate) fn write_lineitem_workload(dir: &Path, location: &str) {
+    std::fs::write(
+        dir.join("w.toml"),
+        format!(
+            "[workload]\nname = \"w\"\n\n[[tables]]\nname = \"lineitem\"\nformat = \"parquet\"\nlocation = {location:?}\n\n[queries]\npaths = [\"*.sql\"]\n"
+        ),
+    )
+    .unwrap();
+}
+
 fn run(policies: &Path, workload: &Workload, jobs: usize) -> HarnessRun {
     let set = PolicySet::load(policies).unwrap();
     Harness::new(&set, workload)
@@ -258,11 +270,7 @@ fn query_and_table_changes_are_attributed_to_them() {
     let data = dir.path().join("lineitem");
     std::fs::create_dir(&data).unwrap();
     std::fs::copy(&lineitem, data.join("part-0.parquet")).unwrap();
-    std::fs::write(
-        dir.path().join("w.toml"),
-        "[workload]\nname = \"w\"\n\n[[tables]]\nname = \"lineitem\"\nformat = \"parquet\"\nlocation = \"lineitem/\"\n\n[queries]\npaths = [\"*.sql\"]\n",
-    )
-    .unwrap();
+    write_lineitem_workload(dir.path(), "lineitem/");
     let query = dir.path().join("q.sql");
     std::fs::write(
         &query,
@@ -519,14 +527,8 @@ fn a_policy_finding_fails_check_even_right_after_bless() {
 fn github_annotations_point_at_the_query_that_changed() {
     let dir = tempfile::tempdir().unwrap();
     let policies = policy_folder("");
-    std::fs::write(
-        dir.path().join("w.toml"),
-        format!(
-            "[workload]\nname = \"w\"\n\n[[tables]]\nname = \"lineitem\"\nformat = \"parquet\"\nlocation = {:?}\n\n[queries]\npaths = [\"*.sql\"]\n",
-            tpch_data().parquet_file("lineitem").display().to_string()
-        ),
-    )
-    .unwrap();
+    let lineitem = tpch_data().parquet_file("lineitem");
+    write_lineitem_workload(dir.path(), lineitem.to_str().unwrap());
     let query = dir.path().join("q.sql");
     std::fs::write(
         &query,

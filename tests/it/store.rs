@@ -29,14 +29,8 @@ fn setup(extra: &str) -> Setup {
         .unwrap()
         .block_on(crate::workload::builtin(false));
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("w.toml"),
-        format!(
-            "[workload]\nname = \"w\"\n\n[[tables]]\nname = \"lineitem\"\nformat = \"parquet\"\nlocation = {:?}\n\n[queries]\npaths = [\"*.sql\"]\n",
-            tpch_data().parquet_file("lineitem").display().to_string()
-        ),
-    )
-    .unwrap();
+    let lineitem = tpch_data().parquet_file("lineitem");
+    crate::harness::write_lineitem_workload(dir.path(), lineitem.to_str().unwrap());
     std::fs::write(
         dir.path().join("counts.sql"),
         "SELECT l_returnflag, count(*) FROM lineitem GROUP BY l_returnflag",
