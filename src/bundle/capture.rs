@@ -22,7 +22,8 @@ use datafusion::prelude::SessionContext;
 
 use super::model::{
     BUNDLE_FORMAT, BoundParameters, CaptureStep, CaptureWarning, DeltaScan, OptimizerTrace, Phase,
-    PlanBundle, PlanKind, Plans, PolicyIdentity, QueryIdentity, Rendering, TablePin, TraceStep,
+    PlanBundle, PlanKind, Plans, PolicyIdentity, QueryIdentity, Rendering, SubstraitReadBack,
+    TablePin, TraceStep,
 };
 use super::paths::{self, PathNormalizer};
 use super::scans::{self, TableLocator};
@@ -495,11 +496,11 @@ impl<'a> BundleBuilder<'a> {
             .as_ref()
             .filter(|_| wanted(Analysis::Lineage))
             .map(|plan| lineage::analyze(plan, &logical_scans));
-        let (substrait, substrait_round_trip) = match &optimized {
+        let (substrait, substrait_round_trip, substrait_read_back) = match &optimized {
             Some(plan) if wanted(Analysis::Substrait) => {
                 substrait_of(plan, &state, &mut warnings).await
             }
-            _ => (None, None),
+            _ => (None, None, None),
         };
 
         let optimizer_trace = tracing.then(|| OptimizerTrace {
@@ -570,6 +571,7 @@ impl<'a> BundleBuilder<'a> {
             lineage,
             substrait,
             substrait_round_trip,
+            substrait_read_back,
             findings,
             warnings,
         })
@@ -638,29 +640,36 @@ impl<'a> IntoFuture for BundleBuilder<'a> {
     }
 }
 
-/// The Substrait plan and its round trip; a plan DataFusion cannot write gets a warning.
+/// The Substrait plan, whether it reads back to the same text, and how it compares; a plan
+/// DataFusion cannot write or read back gets a warning.
 #[cfg(feature = "substrait")]
 async fn substrait_of(
     plan: &LogicalPlan,
     state: &SessionState,
     warnings: &mut Vec<CaptureWarning>,
-) -> (Option<String>, Option<bool>) {
+) -> (Option<String>, Option<bool>, Option<SubstraitReadBack>) {
     let text = plan.display_indent().to_string();
     match super::substrait::substrait(plan, &text, state).await {
-        Ok((encoded, Ok(same))) => (Some(encoded), Some(same)),
-        Ok((encoded, Err(error))) => {
-            warnings.push(CaptureWarning {
-                step: CaptureStep::Substrait,
-                message: format!("the Substrait plan does not read back: {error}"),
-            });
-            (Some(encoded), Some(false))
-        }
+        Ok(substrait) => match substrait.read_back {
+            Ok(read_back) => (
+                Some(substrait.encoded),
+                Some(read_back.first_difference.is_none()),
+                Some(read_back),
+            ),
+            Err(error) => {
+                warnings.push(CaptureWarning {
+                    step: CaptureStep::Substrait,
+                    message: format!("the Substrait plan does not read back: {error}"),
+                });
+                (Some(substrait.encoded), Some(false), None)
+            }
+        },
         Err(error) => {
             warnings.push(CaptureWarning {
                 step: CaptureStep::Substrait,
                 message: format!("DataFusion cannot write this plan as Substrait: {error}"),
             });
-            (None, None)
+            (None, None, None)
         }
     }
 }
@@ -671,8 +680,8 @@ async fn substrait_of(
     _plan: &LogicalPlan,
     _state: &SessionState,
     _warnings: &mut Vec<CaptureWarning>,
-) -> (Option<String>, Option<bool>) {
-    (None, None)
+) -> (Option<String>, Option<bool>, Option<SubstraitReadBack>) {
+    (None, None, None)
 }
 
 /// What the logical phases produced: P1, or the error; with the trace, the texts of P0 and P1 (the

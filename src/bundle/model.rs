@@ -80,6 +80,10 @@ pub struct PlanBundle {
     /// Whether the Substrait plan reads back (`from_substrait_plan`) and optimizes to the same text as
     /// `plans.optimized_logical`. `null` when there is no Substrait plan.
     pub substrait_round_trip: Option<bool>,
+    /// How the plan read back from Substrait compares with `plans.optimized_logical`: its output
+    /// columns, and the first line where the optimized texts part. `null` when there is no Substrait
+    /// plan or it does not read back (then with a warning).
+    pub substrait_read_back: Option<SubstraitReadBack>,
     /// What the policy's expectations say about this plan (`statistics-below-minimum`); `dfpolicy
     /// check` fails on them.
     pub findings: Vec<BundleFinding>,
@@ -296,6 +300,36 @@ pub enum FunctionKind {
     Scalar,
     Aggregate,
     Window,
+}
+
+/// The Substrait plan read back into DataFusion and optimized, against the optimized logical plan.
+///
+/// Texts that differ need not mean that the plan means something else: datafusion-substrait 55 puts
+/// a sort that sat above the final projection below it, drops subquery aliases (columns keep the
+/// table's qualifier instead of `__scalar_sq_1`) and names intermediate columns after expressions as
+/// they were after type coercion (`sum(l_extendedprice * Int64(1) - l_discount)` comes back as
+/// `sum(l_extendedprice * Decimal128(1,20,0) - l_discount)`). The output columns show what a
+/// consumer of the results would notice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubstraitReadBack {
+    /// How the output columns of the plan read back differ from those of the optimized plan, column
+    /// by column in order: name, data type, nullability. Empty when they are the same.
+    pub output_differences: Vec<String>,
+    /// The first line where the optimized texts differ; `null` when they are the same.
+    pub first_difference: Option<PlanLineDifference>,
+}
+
+/// One line of two plan texts that differ.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanLineDifference {
+    /// The line number, counted from 1.
+    pub line: usize,
+    /// The line in the optimized logical plan (empty when that text is shorter).
+    pub expected: String,
+    /// The line in the plan read back from Substrait and optimized (empty when that text is shorter).
+    pub read_back: String,
 }
 
 /// A policy expectation the plan does not meet.

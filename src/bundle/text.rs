@@ -216,9 +216,28 @@ fn render(bundle: &PlanBundle) -> String {
         }
     }
     if let Some(encoded) = &bundle.substrait {
-        let round_trip = match bundle.substrait_round_trip {
-            Some(true) => "reads back to the same optimized plan",
-            _ => "does not read back to the same optimized plan",
+        let round_trip = match (bundle.substrait_round_trip, &bundle.substrait_read_back) {
+            (Some(true), _) => "reads back to the same optimized plan".to_string(),
+            (_, Some(read_back)) => {
+                let outputs = if read_back.output_differences.is_empty() {
+                    "the same output columns".to_string()
+                } else {
+                    format!(
+                        "other output columns ({})",
+                        read_back.output_differences.join("; ")
+                    )
+                };
+                match &read_back.first_difference {
+                    Some(line) => format!(
+                        "reads back with {outputs}; the optimized text differs from line {}: `{}` became `{}`",
+                        line.line,
+                        abbreviated(&line.expected),
+                        abbreviated(&line.read_back)
+                    ),
+                    None => format!("reads back with {outputs}"),
+                }
+            }
+            _ => "does not read back".to_string(),
         };
         let _ = writeln!(
             out,
@@ -276,5 +295,14 @@ fn kind_name(kind: FunctionKind) -> &'static str {
         FunctionKind::Scalar => "scalar",
         FunctionKind::Aggregate => "aggregate",
         FunctionKind::Window => "window",
+    }
+}
+
+/// A plan line cut to its first 60 characters, for a one-line summary.
+fn abbreviated(line: &str) -> String {
+    let line = line.trim();
+    match line.char_indices().nth(60) {
+        Some((end, _)) => format!("{}…", &line[..end]),
+        None => line.to_string(),
     }
 }

@@ -549,6 +549,7 @@ fn bundle_json_reads_like_the_schema_says() {
             "lineage",
             "substrait",
             "substrait_round_trip",
+            "substrait_read_back",
             "findings",
             "warnings"
         ]

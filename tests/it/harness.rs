@@ -480,6 +480,7 @@ fn bundle_summaries_of_every_bundled_policy_times_tpch() {
                 .clone();
             bundle.substrait = None;
             bundle.substrait_round_trip = None;
+            bundle.substrait_read_back = None;
             bundle
                 .warnings
                 .retain(|w| w.step != dfpolicy::bundle::CaptureStep::Substrait);
