@@ -496,12 +496,13 @@ impl<'a> BundleBuilder<'a> {
             .as_ref()
             .filter(|_| wanted(Analysis::Lineage))
             .map(|plan| lineage::analyze(plan, &logical_scans));
-        let (substrait, substrait_round_trip, substrait_read_back) = match &optimized {
-            Some(plan) if wanted(Analysis::Substrait) => {
-                substrait_of(plan, &state, &mut warnings).await
-            }
-            _ => (None, None, None),
-        };
+        let (substrait, substrait_round_trip, substrait_read_back) =
+            match (&optimized, &plans.optimized_logical) {
+                (Some(plan), Some(text)) if wanted(Analysis::Substrait) => {
+                    substrait_of(plan, text, &bundler.normalizer, &state, &mut warnings).await
+                }
+                _ => (None, None, None),
+            };
 
         let optimizer_trace = tracing.then(|| OptimizerTrace {
             initial_physical,
@@ -640,16 +641,17 @@ impl<'a> IntoFuture for BundleBuilder<'a> {
     }
 }
 
-/// The Substrait plan, whether it reads back to the same text, and how it compares; a plan
-/// DataFusion cannot write or read back gets a warning.
+/// The Substrait plan, whether it reads back to `text` (P1 as the bundle shows it), and how it
+/// compares; a plan DataFusion cannot write or read back gets a warning.
 #[cfg(feature = "substrait")]
 async fn substrait_of(
     plan: &LogicalPlan,
+    text: &str,
+    normalizer: &PathNormalizer,
     state: &SessionState,
     warnings: &mut Vec<CaptureWarning>,
 ) -> (Option<String>, Option<bool>, Option<SubstraitReadBack>) {
-    let text = plan.display_indent().to_string();
-    match super::substrait::substrait(plan, &text, state).await {
+    match super::substrait::substrait(plan, text, normalizer, state).await {
         Ok(substrait) => match substrait.read_back {
             Ok(read_back) => (
                 Some(substrait.encoded),
@@ -678,6 +680,8 @@ async fn substrait_of(
 #[cfg(not(feature = "substrait"))]
 async fn substrait_of(
     _plan: &LogicalPlan,
+    _text: &str,
+    _normalizer: &PathNormalizer,
     _state: &SessionState,
     _warnings: &mut Vec<CaptureWarning>,
 ) -> (Option<String>, Option<bool>, Option<SubstraitReadBack>) {

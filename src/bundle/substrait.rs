@@ -10,6 +10,7 @@ use datafusion_substrait::logical_plan::producer::to_substrait_plan;
 use prost::Message as _;
 
 use super::model::{PlanLineDifference, SubstraitReadBack};
+use super::paths::PathNormalizer;
 
 /// The optimized plan as Substrait, and what reading it back gave.
 pub(super) struct SubstraitPlan {
@@ -20,11 +21,12 @@ pub(super) struct SubstraitPlan {
 }
 
 /// `optimized` as a Substrait plan, read back and optimized again, and compared with
-/// `optimized_text` (its `display_indent`). An error means DataFusion cannot write the plan as
-/// Substrait.
+/// `optimized_text` (its text as the bundle holds it: normalized by `normalizer`, which is applied
+/// to the plan read back as well). An error means DataFusion cannot write the plan as Substrait.
 pub(super) async fn substrait(
     optimized: &LogicalPlan,
     optimized_text: &str,
+    normalizer: &PathNormalizer,
     state: &SessionState,
 ) -> Result<SubstraitPlan> {
     let mut plan = to_substrait_plan(optimized, state)?;
@@ -40,7 +42,7 @@ pub(super) async fn substrait(
             output_differences: output_differences(optimized.schema(), optimized_again.schema()),
             first_difference: first_differing_line(
                 optimized_text,
-                &optimized_again.display_indent().to_string(),
+                &normalizer.normalize(&optimized_again.display_indent().to_string()),
             ),
         })
     }
@@ -51,7 +53,7 @@ pub(super) async fn substrait(
 /// Column by column, how `read_back`'s output differs from `expected`'s: names, data types and
 /// nullability. Qualifiers are left out: they name the relation a column came from, which a
 /// consumer of the results does not see.
-pub(crate) fn output_differences(expected: &DFSchema, read_back: &DFSchema) -> Vec<String> {
+fn output_differences(expected: &DFSchema, read_back: &DFSchema) -> Vec<String> {
     let (expected, read_back) = (expected.fields(), read_back.fields());
     let mut differences = Vec::new();
     if expected.len() != read_back.len() {
@@ -92,7 +94,7 @@ pub(crate) fn output_differences(expected: &DFSchema, read_back: &DFSchema) -> V
 }
 
 /// The first line (from 1) where two texts differ; a missing line counts as empty.
-pub(crate) fn first_differing_line(expected: &str, read_back: &str) -> Option<PlanLineDifference> {
+fn first_differing_line(expected: &str, read_back: &str) -> Option<PlanLineDifference> {
     let (mut expected_lines, mut read_back_lines) = (expected.lines(), read_back.lines());
     let mut line = 0;
     loop {
