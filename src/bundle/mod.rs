@@ -19,12 +19,14 @@
 //! # Ok(()) }
 //! ```
 
-mod analyze;
+mod analyses;
 mod capture;
 pub mod fingerprint;
 mod lineage;
 mod model;
+mod output_rows;
 pub mod paths;
+mod plan;
 mod properties;
 mod pushdown;
 mod scans;
@@ -34,8 +36,10 @@ mod substrait;
 mod text;
 mod trace;
 
-pub use capture::{Analysis, BundleBuilder, BundleError, Bundler};
+pub use analyses::Analysis;
+pub use capture::{BundleBuilder, BundleError, Bundler};
 pub use fingerprint::{physical_topology_hash, plan_fingerprint, query_fingerprint};
 pub use model::*;
 pub use paths::PathNormalizer;
+pub use plan::{CapturedPlans, PlanTexts};
 pub use statistics::STATISTICS_BELOW_MINIMUM;

@@ -2,7 +2,6 @@
 //! descriptions), and the schema checked in at [`SCHEMA_PATH`].
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::sync::OnceLock;
 
 use schemars::JsonSchema;
@@ -95,25 +94,28 @@ pub struct PlanBundle {
 /// How much DataFusion knows about a number: `exact`, `estimated` (DataFusion's `Inexact`),
 /// `unknown` (`Absent`), or `mixed` when the numbers summarized differ.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Quality {
     Exact,
     Estimated,
     Unknown,
     Mixed,
-}
-
-impl Quality {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Quality::Exact => "exact",
-            Quality::Estimated => "estimated",
-            Quality::Unknown => "unknown",
-            Quality::Mixed => "mixed",
-        }
-    }
 }
 
 /// The quality of the row count, the total byte size and the column statistics.
@@ -199,9 +201,23 @@ pub struct PipelineBreaker {
 
 /// How a filter conjunct is applied to a scan.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum PushdownClass {
     /// The scan applies it fully; no filter above repeats it.
     Exact,
@@ -293,9 +309,22 @@ pub struct FunctionCall {
 }
 
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum FunctionKind {
     Scalar,
     Aggregate,
@@ -450,8 +479,21 @@ pub struct Rendering {
 }
 
 /// Which plan a rendering shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum PlanKind {
     OptimizedLogical,
     Physical,
@@ -491,8 +533,21 @@ pub struct TraceStep {
 }
 
 /// The planning phases a trace step belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Phase {
     Analyzer,
     Logical,
@@ -534,9 +589,22 @@ pub struct CaptureWarning {
 
 /// The capture steps that can fail without failing the bundle.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum CaptureStep {
     /// Reading a table's version and file count.
     TablePins,
@@ -554,13 +622,6 @@ pub enum CaptureStep {
     Statistics,
     /// Serializing the plan to Substrait or reading it back.
     Substrait,
-}
-
-impl fmt::Display for CaptureStep {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let value = serde_json::to_value(self).expect("steps serialize");
-        f.write_str(value.as_str().unwrap_or_default())
-    }
 }
 
 impl PlanBundle {

@@ -12,7 +12,7 @@ use super::model::{
     StatisticsReport,
 };
 use super::scans::{PhysicalScan, is_delta_scan};
-use crate::policy::options::{FieldValue, StatisticsQuality};
+use crate::policy::options::StatisticsQuality;
 
 /// The finding code for a scan whose row count is worse than the policy's
 /// `[statistics] minimum_quality`.
@@ -33,25 +33,16 @@ pub(super) fn analyze(
     // Not `Send` (it memoizes in an `Rc`), so it lives only inside this function.
     let context = StatisticsContext::new();
     let args = StatisticsArgs::new();
-    let mut report = StatisticsReport {
-        overall: None,
-        scans: Vec::new(),
-    };
     let mut warnings = Vec::new();
-    for scan in scans {
-        let statistics = match context.compute(scan.node.as_ref(), &args) {
-            Ok(statistics) => statistics,
-            Err(error) => {
-                let message = format!(
-                    "{} of `{}`: {error}",
-                    scan.operator,
-                    scan.table.as_deref().unwrap_or("?")
-                );
+    let scan_statistics: Vec<ScanStatistics> = scans
+        .iter()
+        .map(|scan| {
+            scan_statistics(&context, &args, scan, collect_statistics).unwrap_or_else(|message| {
                 warnings.push(CaptureWarning {
                     step: CaptureStep::Statistics,
                     message: message.clone(),
                 });
-                report.scans.push(ScanStatistics {
+                ScanStatistics {
                     table: scan.table.clone(),
                     operator: scan.operator.clone(),
                     quality: StatisticsQualities {
@@ -61,68 +52,107 @@ pub(super) fn analyze(
                     },
                     row_count: None,
                     reason: Some(message),
-                });
-                continue;
-            }
-        };
-        let rows = quality(&statistics.num_rows);
-        let bytes = quality(&statistics.total_byte_size);
-        let columns = summarize(statistics.column_statistics.iter().flat_map(|column| {
-            [
-                quality(&column.min_value),
-                quality(&column.max_value),
-                quality(&column.null_count),
-            ]
-        }))
-        .unwrap_or(Quality::Exact);
-        let quality = StatisticsQualities {
-            rows,
-            bytes,
-            columns,
-        };
-        let reason = [rows, bytes, columns]
-            .iter()
-            .any(|q| matches!(q, Quality::Unknown | Quality::Mixed))
-            .then(|| unknown_reason(scan, &quality, collect_statistics));
-        report.scans.push(ScanStatistics {
-            table: scan.table.clone(),
-            operator: scan.operator.clone(),
-            quality,
-            row_count: statistics.num_rows.get_value().map(|&n| n as u64),
-            reason,
-        });
+                }
+            })
+        })
+        .collect();
+    let report = StatisticsReport {
+        overall: overall(&scan_statistics),
+        scans: scan_statistics,
+    };
+    let findings = below_minimum(&report, minimum);
+    warnings.extend(joins_over_unknown_rows(scans, &report));
+    StatisticsAnalysis {
+        report,
+        findings,
+        warnings,
     }
-    if !report.scans.is_empty() {
-        report.overall = Some(StatisticsQualities {
-            rows: summarize(report.scans.iter().map(|s| s.quality.rows)).unwrap_or(Quality::Exact),
-            bytes: summarize(report.scans.iter().map(|s| s.quality.bytes))
-                .unwrap_or(Quality::Exact),
-            columns: summarize(report.scans.iter().map(|s| s.quality.columns))
-                .unwrap_or(Quality::Exact),
-        });
-    }
+}
 
-    let findings = report
+/// One scan's statistics and their quality; the error's message when DataFusion cannot compute them.
+fn scan_statistics(
+    context: &StatisticsContext,
+    args: &StatisticsArgs,
+    scan: &PhysicalScan,
+    collect_statistics: bool,
+) -> Result<ScanStatistics, String> {
+    let statistics = context.compute(scan.node.as_ref(), args).map_err(|error| {
+        format!(
+            "{} of `{}`: {error}",
+            scan.operator,
+            scan.table.as_deref().unwrap_or("?")
+        )
+    })?;
+    let rows = quality(&statistics.num_rows);
+    let bytes = quality(&statistics.total_byte_size);
+    let columns = summarize(statistics.column_statistics.iter().flat_map(|column| {
+        [
+            quality(&column.min_value),
+            quality(&column.max_value),
+            quality(&column.null_count),
+        ]
+    }))
+    .unwrap_or(Quality::Exact);
+    let quality = StatisticsQualities {
+        rows,
+        bytes,
+        columns,
+    };
+    let reason = [rows, bytes, columns]
+        .iter()
+        .any(|q| matches!(q, Quality::Unknown | Quality::Mixed))
+        .then(|| unknown_reason(scan, &quality, collect_statistics));
+    Ok(ScanStatistics {
+        table: scan.table.clone(),
+        operator: scan.operator.clone(),
+        quality,
+        row_count: statistics.num_rows.get_value().map(|&n| n as u64),
+        reason,
+    })
+}
+
+/// The qualities over all scans; `None` without scans.
+fn overall(scans: &[ScanStatistics]) -> Option<StatisticsQualities> {
+    if scans.is_empty() {
+        return None;
+    }
+    let over = |of: fn(&StatisticsQualities) -> Quality| {
+        summarize(scans.iter().map(|s| of(&s.quality))).unwrap_or(Quality::Exact)
+    };
+    Some(StatisticsQualities {
+        rows: over(|q| q.rows),
+        bytes: over(|q| q.bytes),
+        columns: over(|q| q.columns),
+    })
+}
+
+/// A finding for each scan whose row count is below the policy's `minimum_quality`.
+fn below_minimum(report: &StatisticsReport, minimum: StatisticsQuality) -> Vec<BundleFinding> {
+    report
         .scans
         .iter()
         .filter(|scan| rank(scan.quality.rows) > policy_rank(minimum))
         .map(|scan| BundleFinding {
             code: STATISTICS_BELOW_MINIMUM.to_string(),
             message: format!(
-                "{} of `{}`: row count is {}, the policy asks for at least {}{}",
+                "{} of `{}`: row count is {}, the policy asks for at least {minimum}{}",
                 scan.operator,
                 scan.table.as_deref().unwrap_or("?"),
-                scan.quality.rows.as_str(),
-                minimum.engine_text(),
+                scan.quality.rows,
                 scan.reason
                     .as_ref()
                     .map(|r| format!(" ({r})"))
                     .unwrap_or_default()
             ),
         })
-        .collect();
+        .collect()
+}
 
-    // Joins whose inputs' sizes DataFusion does not know: join order and build side are guesses.
+/// Joins whose inputs' sizes DataFusion does not know: join order and build side are guesses.
+fn joins_over_unknown_rows(
+    scans: &[PhysicalScan],
+    report: &StatisticsReport,
+) -> Option<CaptureWarning> {
     let mut joins = BTreeSet::new();
     let mut tables = BTreeSet::new();
     for (scan, statistics) in scans.iter().zip(&report.scans) {
@@ -136,27 +166,23 @@ pub(super) fn analyze(
             }
         }
     }
-    if !joins.is_empty() {
-        let names: BTreeSet<&str> = joins.iter().map(|(_, name)| name.as_str()).collect();
-        warnings.push(CaptureWarning {
-            step: CaptureStep::Statistics,
-            message: format!(
-                "{} join(s) ({}) planned over unknown row counts of {}: join order and build sides are guesses",
-                joins.len(),
-                names.into_iter().collect::<Vec<_>>().join(", "),
-                tables
-                    .iter()
-                    .map(|t| format!("`{t}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        });
+    if joins.is_empty() {
+        return None;
     }
-    StatisticsAnalysis {
-        report,
-        findings,
-        warnings,
-    }
+    let names: BTreeSet<&str> = joins.iter().map(|(_, name)| name.as_str()).collect();
+    Some(CaptureWarning {
+        step: CaptureStep::Statistics,
+        message: format!(
+            "{} join(s) ({}) planned over unknown row counts of {}: join order and build sides are guesses",
+            joins.len(),
+            names.into_iter().collect::<Vec<_>>().join(", "),
+            tables
+                .iter()
+                .map(|t| format!("`{t}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })
 }
 
 fn quality<T>(precision: &Precision<T>) -> Quality

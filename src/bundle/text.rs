@@ -1,301 +1,342 @@
 //! A bundle as a summary for people: who planned what, the plans, the rules that changed the plan,
 //! warnings. The JSON is the record; this is for reading in a terminal.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 
-use super::model::{FunctionKind, Phase, PlanBundle, PushdownClass};
+use super::model::{PlanBundle, PushdownClass};
 
 impl PlanBundle {
-    /// A summary for people: identity, plans, the trace's changed rules, warnings.
+    /// A summary for people: identity, plans, the trace's changed rules, the analyses, warnings.
     pub fn to_text(&self) -> String {
-        render(self)
+        let mut out = String::new();
+        for section in SECTIONS {
+            section(self, &mut out).expect("writing to a String cannot fail");
+        }
+        out
     }
 }
 
-fn render(bundle: &PlanBundle) -> String {
-    let mut out = String::new();
+/// One part of the summary, written at the end of `out`; empty when the bundle has nothing for it.
+type Section = fn(&PlanBundle, &mut String) -> fmt::Result;
+
+/// The summary's parts, in order.
+const SECTIONS: [Section; 12] = [
+    identity,
+    plans,
+    trace,
+    delta_scans,
+    statistics,
+    properties,
+    pushdown,
+    lineage,
+    substrait,
+    findings,
+    output_rows,
+    warnings,
+];
+
+/// Query, parameters, workload, policy, engine, fingerprints and table pins.
+fn identity(bundle: &PlanBundle, out: &mut String) -> fmt::Result {
     let query = &bundle.query;
-    let _ = write!(out, "query {} ({})", query.name, query.file);
+    write!(out, "query {} ({})", query.name, query.file)?;
     if let Some(parameters) = &query.parameters {
         let values: Vec<String> = parameters
             .values
             .iter()
             .map(|(k, v)| format!("{k} = {v}"))
             .collect();
-        let _ = write!(out, " with `{}`: {}", parameters.name, values.join(", "));
+        write!(out, " with `{}`: {}", parameters.name, values.join(", "))?;
     }
-    let _ = writeln!(
+    writeln!(
         out,
         "\nworkload {}, policy {}, DataFusion {}",
         bundle.workload, bundle.policy.name, bundle.datafusion_version
-    );
-    let _ = writeln!(out, "plan fingerprint   {}", bundle.plan_fingerprint);
-    let _ = writeln!(out, "query fingerprint  {}", query.query_fingerprint);
+    )?;
+    writeln!(out, "plan fingerprint   {}", bundle.plan_fingerprint)?;
+    writeln!(out, "query fingerprint  {}", query.query_fingerprint)?;
     if let Some(hash) = &bundle.physical_topology_hash {
-        let _ = writeln!(out, "physical topology  {hash}");
+        writeln!(out, "physical topology  {hash}")?;
     }
     for (name, pin) in &bundle.tables {
-        let _ = write!(
+        write!(
             out,
             "table {name}: {} {}, {} file(s)",
-            pin.format.as_str(),
-            pin.location,
-            pin.files
-        );
+            pin.format, pin.location, pin.files
+        )?;
         if let Some(version) = pin.delta_version {
-            let _ = write!(out, ", version {version}");
+            write!(out, ", version {version}")?;
         }
         out.push('\n');
     }
+    Ok(())
+}
+
+/// P1 and P2, indented.
+fn plans(bundle: &PlanBundle, out: &mut String) -> fmt::Result {
     let plans = &bundle.plans;
     for (title, plan) in [
         ("optimized logical plan", &plans.optimized_logical),
         ("physical plan", &plans.physical),
     ] {
-        let _ = writeln!(out, "\n{title}:");
+        writeln!(out, "\n{title}:")?;
         match plan {
             Some(text) => {
                 for line in text.lines() {
-                    let _ = writeln!(out, "  {line}");
+                    writeln!(out, "  {line}")?;
                 }
             }
             None => out.push_str("  (not captured, see the warnings)\n"),
         }
     }
-    if let Some(trace) = &bundle.optimizer_trace {
-        let changed: Vec<String> = trace
-            .steps
+    Ok(())
+}
+
+/// The optimizer steps that changed the plan.
+fn trace(bundle: &PlanBundle, out: &mut String) -> fmt::Result {
+    let Some(trace) = &bundle.optimizer_trace else {
+        return Ok(());
+    };
+    let changed: Vec<String> = trace
+        .steps
+        .iter()
+        .filter(|s| s.changed)
+        .map(|s| format!("{} #{} {} (pass {})", s.phase, s.index, s.rule, s.pass))
+        .collect();
+    writeln!(
+        out,
+        "\noptimizer trace: {} step(s), {} changed the plan:",
+        trace.steps.len(),
+        changed.len()
+    )?;
+    for step in changed {
+        writeln!(out, "  {step}")?;
+    }
+    Ok(())
+}
+
+/// The files each Delta scan reads.
+fn delta_scans(bundle: &PlanBundle, out: &mut String) -> fmt::Result {
+    if bundle.delta_scans.is_empty() {
+        return Ok(());
+    }
+    out.push_str("\nDelta scans:\n");
+    for scan in &bundle.delta_scans {
+        let table = scan.table.as_deref().unwrap_or("(not a workload table)");
+        write!(out, "  {table}")?;
+        if let Some(version) = scan.version {
+            write!(out, " version {version}")?;
+        }
+        write!(out, ": {} file(s)", scan.files_selected)?;
+        if let Some(total) = scan.files_in_version {
+            write!(out, " of {total}")?;
+        }
+        out.push('\n');
+    }
+    Ok(())
+}
+
+/// Statistics quality, overall and per scan.
+fn statistics(bundle: &PlanBundle, out: &mut String) -> fmt::Result {
+    let Some(statistics) = &bundle.statistics else {
+        return Ok(());
+    };
+    match &statistics.overall {
+        Some(overall) => writeln!(
+            out,
+            "\nstatistics: rows {}, bytes {}, columns {}",
+            overall.rows, overall.bytes, overall.columns
+        )?,
+        None => out.push_str("\nstatistics: no scans\n"),
+    }
+    for scan in &statistics.scans {
+        write!(
+            out,
+            "  {} ({}): rows {}",
+            scan.table.as_deref().unwrap_or("?"),
+            scan.operator,
+            scan.quality.rows
+        )?;
+        if let Some(rows) = scan.row_count {
+            write!(out, " ({rows})")?;
+        }
+        write!(
+            out,
+            ", bytes {}, columns {}",
+            scan.quality.bytes, scan.quality.columns
+        )?;
+        if let Some(reason) = &scan.reason {
+            write!(out, "; {reason}")?;
+        }
+        out.push('\n');
+    }
+    Ok(())
+}
+
+/// Output partitioning, operators, and each scan's file groups and pipeline breaker.
+fn properties(bundle: &PlanBundle, out: &mut String) -> fmt::Result {
+    let Some(properties) = &bundle.properties else {
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "\nphysical properties: {} output partition(s), {}",
+        properties.output_partitions, properties.output_partitioning
+    )?;
+    for (operator, count) in &properties.operators {
+        writeln!(out, "  {count} × {operator}")?;
+    }
+    for scan in &properties.scans {
+        write!(out, "  scan of {}", scan.table.as_deref().unwrap_or("?"))?;
+        if let (Some(groups), Some(files)) = (scan.file_groups, scan.files) {
+            write!(out, ": {groups} file group(s), {files} file(s)")?;
+        }
+        match &scan.pipeline_breaker {
+            Some(breaker) => writeln!(
+                out,
+                "; held back by {} at depth {}",
+                breaker.operator, breaker.depth
+            )?,
+            None => out.push_str("; streams to the output\n"),
+        }
+    }
+    Ok(())
+}
+
+/// Where each filter conjunct is applied, and the dynamic filters.
+fn pushdown(bundle: &PlanBundle, out: &mut String) -> fmt::Result {
+    let Some(pushdown) = &bundle.pushdown else {
+        return Ok(());
+    };
+    let count = |class| pushdown.counts.get(&class).copied().unwrap_or(0);
+    writeln!(
+        out,
+        "\nfilter pushdown: {} exact, {} inexact, {} unsupported",
+        count(PushdownClass::Exact),
+        count(PushdownClass::Inexact),
+        count(PushdownClass::Unsupported)
+    )?;
+    for scan in &pushdown.scans {
+        let rows = if scan.row_level {
+            " (rows filtered while decoding)"
+        } else {
+            ""
+        };
+        writeln!(out, "  {}{rows}:", scan.table)?;
+        for conjunct in &scan.conjuncts {
+            writeln!(out, "    {:<11} {}", conjunct.class, conjunct.predicate)?;
+        }
+    }
+    for filter in &pushdown.dynamic_filters {
+        writeln!(
+            out,
+            "  dynamic filter on {}: {}",
+            filter.table.as_deref().unwrap_or("?"),
+            filter.filter
+        )?;
+    }
+    Ok(())
+}
+
+/// The columns each scan reads, and the functions the plan calls.
+fn lineage(bundle: &PlanBundle, out: &mut String) -> fmt::Result {
+    let Some(lineage) = &bundle.lineage else {
+        return Ok(());
+    };
+    out.push_str("\nlineage:\n");
+    for scan in &lineage.scans {
+        writeln!(out, "  {}: {}", scan.table, scan.columns.join(", "))?;
+    }
+    if !lineage.functions.is_empty() {
+        let functions: Vec<String> = lineage
+            .functions
             .iter()
-            .filter(|s| s.changed)
-            .map(|s| {
-                format!(
-                    "{} #{} {} (pass {})",
-                    phase_name(s.phase),
-                    s.index,
-                    s.rule,
-                    s.pass
-                )
+            .map(|f| {
+                let origin = if f.built_in { "" } else { ", user-defined" };
+                format!("{} ({}{origin})", f.name, f.kind)
             })
             .collect();
-        let _ = writeln!(
-            out,
-            "\noptimizer trace: {} step(s), {} changed the plan:",
-            trace.steps.len(),
-            changed.len()
-        );
-        for step in changed {
-            let _ = writeln!(out, "  {step}");
-        }
+        writeln!(out, "  functions: {}", functions.join(", "))?;
     }
-    if !bundle.delta_scans.is_empty() {
-        out.push_str("\nDelta scans:\n");
-        for scan in &bundle.delta_scans {
-            let table = scan.table.as_deref().unwrap_or("(not a workload table)");
-            let _ = write!(out, "  {table}");
-            if let Some(version) = scan.version {
-                let _ = write!(out, " version {version}");
-            }
-            let _ = write!(out, ": {} file(s)", scan.files_selected);
-            if let Some(total) = scan.files_in_version {
-                let _ = write!(out, " of {total}");
-            }
-            out.push('\n');
-        }
-    }
-    if let Some(statistics) = &bundle.statistics {
-        match &statistics.overall {
-            Some(overall) => {
-                let _ = writeln!(
-                    out,
-                    "\nstatistics: rows {}, bytes {}, columns {}",
-                    overall.rows.as_str(),
-                    overall.bytes.as_str(),
-                    overall.columns.as_str()
-                );
-            }
-            None => out.push_str("\nstatistics: no scans\n"),
-        }
-        for scan in &statistics.scans {
-            let _ = write!(
-                out,
-                "  {} ({}): rows {}",
-                scan.table.as_deref().unwrap_or("?"),
-                scan.operator,
-                scan.quality.rows.as_str()
-            );
-            if let Some(rows) = scan.row_count {
-                let _ = write!(out, " ({rows})");
-            }
-            let _ = write!(
-                out,
-                ", bytes {}, columns {}",
-                scan.quality.bytes.as_str(),
-                scan.quality.columns.as_str()
-            );
-            if let Some(reason) = &scan.reason {
-                let _ = write!(out, "; {reason}");
-            }
-            out.push('\n');
-        }
-    }
-    if let Some(properties) = &bundle.properties {
-        let _ = writeln!(
-            out,
-            "\nphysical properties: {} output partition(s), {}",
-            properties.output_partitions, properties.output_partitioning
-        );
-        for (operator, count) in &properties.operators {
-            let _ = writeln!(out, "  {count} × {operator}");
-        }
-        for scan in &properties.scans {
-            let _ = write!(out, "  scan of {}", scan.table.as_deref().unwrap_or("?"));
-            if let (Some(groups), Some(files)) = (scan.file_groups, scan.files) {
-                let _ = write!(out, ": {groups} file group(s), {files} file(s)");
-            }
-            match &scan.pipeline_breaker {
-                Some(breaker) => {
-                    let _ = writeln!(
-                        out,
-                        "; held back by {} at depth {}",
-                        breaker.operator, breaker.depth
-                    );
-                }
-                None => out.push_str("; streams to the output\n"),
-            }
-        }
-    }
-    if let Some(pushdown) = &bundle.pushdown {
-        let count = |class| pushdown.counts.get(&class).copied().unwrap_or(0);
-        let _ = writeln!(
-            out,
-            "\nfilter pushdown: {} exact, {} inexact, {} unsupported",
-            count(PushdownClass::Exact),
-            count(PushdownClass::Inexact),
-            count(PushdownClass::Unsupported)
-        );
-        for scan in &pushdown.scans {
-            let rows = if scan.row_level {
-                " (rows filtered while decoding)"
+    Ok(())
+}
+
+/// The Substrait plan's size and how it reads back.
+fn substrait(bundle: &PlanBundle, out: &mut String) -> fmt::Result {
+    let Some(encoded) = &bundle.substrait else {
+        return Ok(());
+    };
+    let round_trip = match (bundle.substrait_round_trip, &bundle.substrait_read_back) {
+        (Some(true), _) => "reads back to the same optimized plan".to_string(),
+        (_, Some(read_back)) => {
+            let outputs = if read_back.output_differences.is_empty() {
+                "the same output columns".to_string()
             } else {
-                ""
+                format!(
+                    "other output columns ({})",
+                    read_back.output_differences.join("; ")
+                )
             };
-            let _ = writeln!(out, "  {}{rows}:", scan.table);
-            for conjunct in &scan.conjuncts {
-                let _ = writeln!(
-                    out,
-                    "    {:<11} {}",
-                    class_name(conjunct.class),
-                    conjunct.predicate
-                );
+            match &read_back.first_difference {
+                Some(line) => format!(
+                    "reads back with {outputs}; the optimized text differs from line {}: `{}` became `{}`",
+                    line.line,
+                    abbreviated(&line.expected),
+                    abbreviated(&line.read_back)
+                ),
+                None => format!("reads back with {outputs}"),
             }
         }
-        for filter in &pushdown.dynamic_filters {
-            let _ = writeln!(
-                out,
-                "  dynamic filter on {}: {}",
-                filter.table.as_deref().unwrap_or("?"),
-                filter.filter
-            );
-        }
+        _ => "does not read back".to_string(),
+    };
+    writeln!(
+        out,
+        "\nSubstrait: {} base64 characters; {round_trip}",
+        encoded.len()
+    )
+}
+
+/// What the policy's expectations say about the plan.
+fn findings(bundle: &PlanBundle, out: &mut String) -> fmt::Result {
+    if bundle.findings.is_empty() {
+        return Ok(());
     }
-    if let Some(lineage) = &bundle.lineage {
-        out.push_str("\nlineage:\n");
-        for scan in &lineage.scans {
-            let _ = writeln!(out, "  {}: {}", scan.table, scan.columns.join(", "));
-        }
-        if !lineage.functions.is_empty() {
-            let functions: Vec<String> = lineage
-                .functions
-                .iter()
-                .map(|f| {
-                    let origin = if f.built_in { "" } else { ", user-defined" };
-                    format!("{} ({}{origin})", f.name, kind_name(f.kind))
-                })
-                .collect();
-            let _ = writeln!(out, "  functions: {}", functions.join(", "));
-        }
+    out.push_str("\nfindings:\n");
+    for finding in &bundle.findings {
+        writeln!(out, "  {}: {}", finding.code, finding.message)?;
     }
-    if let Some(encoded) = &bundle.substrait {
-        let round_trip = match (bundle.substrait_round_trip, &bundle.substrait_read_back) {
-            (Some(true), _) => "reads back to the same optimized plan".to_string(),
-            (_, Some(read_back)) => {
-                let outputs = if read_back.output_differences.is_empty() {
-                    "the same output columns".to_string()
-                } else {
-                    format!(
-                        "other output columns ({})",
-                        read_back.output_differences.join("; ")
-                    )
-                };
-                match &read_back.first_difference {
-                    Some(line) => format!(
-                        "reads back with {outputs}; the optimized text differs from line {}: `{}` became `{}`",
-                        line.line,
-                        abbreviated(&line.expected),
-                        abbreviated(&line.read_back)
-                    ),
-                    None => format!("reads back with {outputs}"),
-                }
-            }
-            _ => "does not read back".to_string(),
-        };
-        let _ = writeln!(
+    Ok(())
+}
+
+/// `EXPLAIN ANALYZE`'s row counts, indented by depth.
+fn output_rows(bundle: &PlanBundle, out: &mut String) -> fmt::Result {
+    let Some(rows) = &bundle.analyze else {
+        return Ok(());
+    };
+    out.push_str("\noutput rows (EXPLAIN ANALYZE):\n");
+    for operator in rows {
+        let rows = operator
+            .output_rows
+            .map_or_else(|| "-".to_string(), |n| n.to_string());
+        writeln!(
             out,
-            "\nSubstrait: {} base64 characters; {round_trip}",
-            encoded.len()
-        );
+            "  {}{}: {rows}",
+            "  ".repeat(operator.depth as usize),
+            operator.operator
+        )?;
     }
-    if !bundle.findings.is_empty() {
-        out.push_str("\nfindings:\n");
-        for finding in &bundle.findings {
-            let _ = writeln!(out, "  {}: {}", finding.code, finding.message);
-        }
-    }
-    if let Some(rows) = &bundle.analyze {
-        out.push_str("\noutput rows (EXPLAIN ANALYZE):\n");
-        for operator in rows {
-            let rows = operator
-                .output_rows
-                .map_or_else(|| "-".to_string(), |n| n.to_string());
-            let _ = writeln!(
-                out,
-                "  {}{}: {rows}",
-                "  ".repeat(operator.depth as usize),
-                operator.operator
-            );
-        }
-    }
-    if !bundle.warnings.is_empty() {
-        out.push_str("\nwarnings:\n");
-        for warning in &bundle.warnings {
-            let _ = writeln!(out, "  {}: {}", warning.step, warning.message);
-        }
-    }
-    out
+    Ok(())
 }
 
-fn phase_name(phase: Phase) -> &'static str {
-    match phase {
-        Phase::Analyzer => "analyzer",
-        Phase::Logical => "logical",
-        Phase::Physical => "physical",
+/// Capture steps that failed.
+fn warnings(bundle: &PlanBundle, out: &mut String) -> fmt::Result {
+    if bundle.warnings.is_empty() {
+        return Ok(());
     }
-}
-
-fn class_name(class: PushdownClass) -> &'static str {
-    match class {
-        PushdownClass::Exact => "exact",
-        PushdownClass::Inexact => "inexact",
-        PushdownClass::Unsupported => "unsupported",
+    out.push_str("\nwarnings:\n");
+    for warning in &bundle.warnings {
+        writeln!(out, "  {}: {}", warning.step, warning.message)?;
     }
-}
-
-fn kind_name(kind: FunctionKind) -> &'static str {
-    match kind {
-        FunctionKind::Scalar => "scalar",
-        FunctionKind::Aggregate => "aggregate",
-        FunctionKind::Window => "window",
-    }
+    Ok(())
 }
 
 /// A plan line cut to its first 60 characters, for a one-line summary.

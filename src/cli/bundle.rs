@@ -52,26 +52,22 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
         match workload.query(&wanted) {
             Some(query) => query.clone(),
             None => {
-                return Err(Stop::Failed(std::io::Error::other(format!(
+                return Err(super::usage(format!(
                     "`{wanted}` is neither a file nor a query of workload `{}`",
                     workload.name
-                ))));
+                )));
             }
         }
     };
-    let factory = SessionFactory::new(policy.compiled)
-        .map_err(|e| Stop::Failed(std::io::Error::other(e.to_string())))?;
+    let factory = SessionFactory::new(policy.compiled)?;
     let bundle = super::block_on(async {
-        let bundler = Bundler::new(&factory, &workload)
-            .await
-            .map_err(|e| e.to_string())?;
+        let bundler = Bundler::new(&factory, &workload).await?;
         let mut builder = bundler.bundle(&query);
         if let Some(name) = args.parameters {
             builder = builder.parameters(name);
         }
-        builder.await.map_err(|e| e.to_string())
-    })
-    .map_err(|message| Stop::Failed(std::io::Error::other(message)))?;
+        builder.await
+    })?;
     match args.format {
         BundleFormat::Json => emit(out, &bundle.to_json())?,
         BundleFormat::Text => emit(out, &bundle.to_text())?,

@@ -1,10 +1,10 @@
-//! `dfpolicy check [--policies DIR] [--workload FILE|tpch] [--baseline DIR] [--format
-//! human|json|github] [--bless] [--repeat N] [--jobs N] [--quiet]`
+//! `dfpolicy check [--policies DIR] [--workload FILE|tpch|tpch-delta] [--baseline DIR] [--format
+//! human|json|github] [--bless] [--repeat N] [--jobs N] [--quiet] [--store URI]`
 
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::harness::{MatrixArgs, build, failed, load};
+use super::harness::{MatrixArgs, build, load};
 use super::{EXIT_FINDINGS, EXIT_OK, FindingsFormat, Stop, emit};
 use crate::harness::{self, baseline, report};
 
@@ -32,11 +32,11 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("baselines").join(&workload.name));
     let previous = if baseline::exists(&folder) {
-        Some(baseline::read(&folder).map_err(failed)?)
+        Some(baseline::read(&folder)?)
     } else if args.bless {
         None
     } else {
-        return Err(failed(format!(
+        return Err(super::usage(format!(
             "no baseline at `{}` (no index.json): `dfpolicy check --bless` writes one",
             folder.display()
         )));
@@ -50,7 +50,7 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
     };
     emit(out, &text)?;
     if args.bless {
-        baseline::write(&run, &folder).map_err(failed)?;
+        baseline::write(&run, &folder)?;
         eprintln!("baseline written to `{}`", folder.display());
         // Blessing accepts changes, not failures, findings or unstable bundles.
         let fails = comparison.cells.iter().any(|cell| {

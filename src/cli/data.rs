@@ -25,10 +25,15 @@ pub struct TpchArgs {
     dir: Option<PathBuf>,
 }
 
-fn scale_factor(text: &str) -> Result<f64, String> {
+/// A `--sf` that is not a scale factor.
+#[derive(Debug, thiserror::Error)]
+#[error("`{0}` is not a scale factor between 0 and 1000")]
+struct ScaleFactorError(String);
+
+fn scale_factor(text: &str) -> Result<f64, ScaleFactorError> {
     match text.parse::<f64>() {
         Ok(sf) if sf.is_finite() && sf > 0.0 && sf <= 1000.0 => Ok(sf),
-        _ => Err(format!("`{text}` is not a scale factor between 0 and 1000")),
+        _ => Err(ScaleFactorError(text.to_string())),
     }
 }
 
@@ -36,13 +41,10 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
     let Args::Tpch(args) = args;
     let root = args.dir.unwrap_or_else(default_data_root);
     let data = TpchData::new(&root, args.sf);
-    let failed = |e: crate::workload::tpch::data::DataError| {
-        Stop::Failed(std::io::Error::other(e.to_string()))
-    };
     let started = Instant::now();
-    let parquet = data.ensure_parquet().map_err(failed)?;
+    let parquet = data.ensure_parquet()?;
     emit(out, &format!("parquet: {}\n", parquet.display()))?;
-    let delta = super::block_on(data.ensure_delta()).map_err(failed)?;
+    let delta = super::block_on(data.ensure_delta())?;
     emit(out, &format!("delta:   {}\n", delta.display()))?;
     eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
     Ok(EXIT_OK)

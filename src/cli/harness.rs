@@ -1,5 +1,5 @@
-//! `dfpolicy harness --policies DIR --workload FILE|tpch|tpch-delta [--out DIR] [--jobs N] [--quiet]
-//! [--store URI]`
+//! `dfpolicy harness [--policies DIR] [--workload FILE|tpch|tpch-delta] [--out DIR] [--jobs N]
+//! [--quiet] [--store URI]`
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -43,12 +43,12 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
     let (policies, workload) = load(&args.matrix)?;
     let run = build(&args.matrix, &policies, &workload, 1)?;
     let previous = match &args.out {
-        Some(folder) if baseline::exists(folder) => Some(baseline::read(folder).map_err(failed)?),
+        Some(folder) if baseline::exists(folder) => Some(baseline::read(folder)?),
         _ => None,
     };
     let comparison = harness::compare(previous.as_ref(), &run);
     if let Some(folder) = &args.out {
-        baseline::write(&run, folder).map_err(failed)?;
+        baseline::write(&run, folder)?;
     }
     emit(out, &report::table(&comparison))?;
     emit(out, &report::counts_line(&comparison))?;
@@ -72,10 +72,10 @@ pub(super) fn load(
         for d in &problems.0 {
             eprintln!("{}\n", crate::report::render::human(d));
         }
-        Stop::Failed(std::io::Error::other(format!(
+        super::usage(format!(
             "no policies read from `{}`",
             args.policies.display()
-        )))
+        ))
     })?;
     for d in &policies.diagnostics {
         eprintln!("{}\n", crate::report::render::human(d));
@@ -98,19 +98,14 @@ pub(super) fn build(
     if args.quiet {
         harness = harness.progress(harness::Progress::Hidden);
     }
-    let run = harness.run().map_err(failed)?;
+    let run = harness.run()?;
     if let Some(location) = &args.store {
-        let store = ArtifactStore::new(location.clone()).map_err(failed)?;
-        let appended =
-            super::block_on(store.append(&run, &RunContext::detect())).map_err(failed)?;
+        let store = ArtifactStore::new(location.clone())?;
+        let appended = super::block_on(store.append(&run, &RunContext::detect()))?;
         eprintln!(
             "stored run {} ({} rows, table version {}) in `{location}`",
             appended.run_id, appended.rows, appended.version
         );
     }
     Ok(run)
-}
-
-pub(super) fn failed(error: impl std::fmt::Display) -> Stop {
-    Stop::Failed(std::io::Error::other(error.to_string()))
 }

@@ -83,22 +83,7 @@ pub enum Command {
 }
 
 /// How findings are written (every command that reports findings takes it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FindingsFormat {
-    Human,
-    Json,
-    Github,
-}
-
-impl From<FindingsFormat> for report::Format {
-    fn from(format: FindingsFormat) -> Self {
-        match format {
-            FindingsFormat::Human => report::Format::Human,
-            FindingsFormat::Json => report::Format::Json,
-            FindingsFormat::Github => report::Format::Github,
-        }
-    }
-}
+pub use crate::report::Format as FindingsFormat;
 
 /// How a command that reports findings writes them, and whether warnings fail it.
 #[derive(Debug, clap::Args)]
@@ -147,15 +132,29 @@ pub fn main() -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     match run(cli.command, &mut stdout) {
         Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            eprintln!("dfpolicy: {e}");
+        Err(error) => {
+            eprintln!("{}", report::causes::render(&error));
             ExitCode::from(EXIT_USAGE)
         }
     }
 }
 
+/// Why a command failed. Findings are not failures: they are reported and give exit 1.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// A library call failed; its error keeps its causes (`source()`), which `main` prints.
+    #[error(transparent)]
+    Library(Box<dyn std::error::Error + Send + Sync>),
+    /// The arguments name something that is not there.
+    #[error("{0}")]
+    Usage(String),
+    /// Writing the command's output failed.
+    #[error("cannot write the output")]
+    Output(#[source] std::io::Error),
+}
+
 /// Runs one command, writing its output to `out`; returns the exit code.
-pub fn run(command: Command, out: &mut dyn Write) -> std::io::Result<u8> {
+pub fn run(command: Command, out: &mut dyn Write) -> Result<u8, CommandError> {
     let result = match command {
         Command::Validate(args) => validate::run(args, out),
         Command::Resolve(args) => resolve::run(args, out),
@@ -181,20 +180,26 @@ pub fn run(command: Command, out: &mut dyn Write) -> std::io::Result<u8> {
 /// Why a command ended before its output: findings already reported on stderr, or a failure.
 enum Stop {
     Findings,
-    Failed(std::io::Error),
+    Failed(CommandError),
 }
 
-impl From<std::io::Error> for Stop {
-    fn from(error: std::io::Error) -> Self {
-        Stop::Failed(error)
+/// A library error ends the command with that error, its causes kept.
+impl<E: std::error::Error + Send + Sync + 'static> From<E> for Stop {
+    fn from(error: E) -> Self {
+        Stop::Failed(CommandError::Library(Box::new(error)))
     }
+}
+
+/// The arguments name something that is not there.
+fn usage(message: impl Into<String>) -> Stop {
+    Stop::Failed(CommandError::Usage(message.into()))
 }
 
 /// Writes a command's output. Everything goes through [`redact`] on its way out, whatever the library
 /// already redacted: a net under outputs (resolved policies, diffs) that carry values as written.
 fn emit(out: &mut dyn Write, text: &str) -> Result<(), Stop> {
-    out.write_all(redact(text).as_bytes())?;
-    Ok(())
+    out.write_all(redact(text).as_bytes())
+        .map_err(|error| Stop::Failed(CommandError::Output(error)))
 }
 
 fn exit_code(findings: bool) -> u8 {
@@ -230,6 +235,6 @@ fn load(file: &Path, root: Option<PathBuf>) -> Result<Policy, Stop> {
             }
             Stop::Findings
         }
-        PolicyError::Compile(error) => Stop::Failed(std::io::Error::other(error.to_string())),
+        PolicyError::Compile(error) => Stop::from(error),
     })
 }

@@ -22,6 +22,6 @@ pub struct Args {
 pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
     let policy = load(&args.policy, args.root)?;
     let report = check_namespace_files(&policy.compiled, &args.queries);
-    emit(out, &render::render(&report, args.format.into()))?;
+    emit(out, &render::render(&report, args.format))?;
     Ok(exit_code(!report.diagnostics.is_empty()))
 }

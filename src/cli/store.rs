@@ -2,12 +2,19 @@
 
 use std::io::Write;
 
-use clap::Subcommand;
+use clap::{Subcommand, ValueEnum};
 
-use super::harness::failed;
-use super::{EXIT_FINDINGS, EXIT_OK, FindingsFormat, ListFormat, Stop, emit, pretty_json};
+use super::{EXIT_FINDINGS, EXIT_OK, ListFormat, Stop, emit, pretty_json};
 use crate::harness::report;
 use crate::store::ArtifactStore;
+
+/// How `store diff` writes its comparison. Not `github`: its annotations point at policy and query
+/// lines, and a stored run has neither its policy files nor its workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Human,
+    Json,
+}
 
 /// Where the store is when `--store` is not given.
 pub const DEFAULT_STORE: &str = ".dfpolicy/store";
@@ -28,8 +35,8 @@ pub enum Args {
         run_b: String,
         #[arg(long, default_value = DEFAULT_STORE)]
         store: String,
-        #[arg(long, value_enum, default_value_t = FindingsFormat::Human)]
-        format: FindingsFormat,
+        #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
+        format: DiffFormat,
     },
     /// List bundles whose inputs were equal but whose plans differed; exit 1 when there are any.
     Determinism {
@@ -43,8 +50,8 @@ pub enum Args {
 pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
     match args {
         Args::Runs { store, format } => {
-            let store = ArtifactStore::new(store).map_err(failed)?;
-            let runs = super::block_on(store.runs()).map_err(failed)?;
+            let store = ArtifactStore::new(store)?;
+            let runs = super::block_on(store.runs())?;
             match format {
                 ListFormat::Json => emit(out, &pretty_json(&runs))?,
                 ListFormat::Text => {
@@ -79,11 +86,11 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
             store,
             format,
         } => {
-            let store = ArtifactStore::new(store).map_err(failed)?;
-            let comparison = super::block_on(store.diff(&run_a, &run_b)).map_err(failed)?;
+            let store = ArtifactStore::new(store)?;
+            let comparison = super::block_on(store.diff(&run_a, &run_b))?;
             let text = match format {
-                FindingsFormat::Json => report::json(&comparison),
-                _ => report::human(&comparison),
+                DiffFormat::Json => report::json(&comparison),
+                DiffFormat::Human => report::human(&comparison),
             };
             emit(out, &text)?;
             Ok(if comparison.fails() {
@@ -93,8 +100,8 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
             })
         }
         Args::Determinism { store, format } => {
-            let store = ArtifactStore::new(store).map_err(failed)?;
-            let findings = super::block_on(store.determinism()).map_err(failed)?;
+            let store = ArtifactStore::new(store)?;
+            let findings = super::block_on(store.determinism())?;
             match format {
                 ListFormat::Json => emit(out, &pretty_json(&findings))?,
                 ListFormat::Text => {

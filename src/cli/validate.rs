@@ -21,6 +21,6 @@ pub struct Args {
 
 pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
     let report = validate_paths(&args.paths, args.root.as_deref());
-    emit(out, &render::render(&report, args.findings.format.into()))?;
+    emit(out, &render::render(&report, args.findings.format))?;
     Ok(exit_code(report.fails(args.findings.strict)))
 }

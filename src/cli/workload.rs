@@ -40,12 +40,12 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
     match args {
         Args::Validate(args) => {
             let report = validate_workloads(&args.paths);
-            emit(out, &render::render(&report, args.findings.format.into()))?;
+            emit(out, &render::render(&report, args.findings.format))?;
             Ok(exit_code(report.fails(args.findings.strict)))
         }
         Args::Show(args) => {
             let workload = load(&args.workload)?;
-            let facts = super::block_on(workload_facts(&workload)).map_err(failed)?;
+            let facts = super::block_on(workload_facts(&workload))?;
             match args.format {
                 ListFormat::Text => emit(out, &render_text(&facts))?,
                 ListFormat::Json => emit(out, &pretty_json(&facts))?,
@@ -64,10 +64,6 @@ pub(super) fn load(path: &std::path::Path) -> Result<Workload, Stop> {
             }
             Stop::Findings
         }
-        other => failed(other),
+        other => Stop::from(other),
     })
-}
-
-pub(super) fn failed(error: WorkloadError) -> Stop {
-    Stop::Failed(std::io::Error::other(error.to_string()))
 }

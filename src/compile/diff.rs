@@ -75,7 +75,7 @@ pub fn diff(left: &CompiledPolicy, right: &CompiledPolicy) -> EnvironmentDiff {
     for ((stage, l), (_, r)) in left.rules.stages().zip(right.rules.stages()) {
         if l != r {
             differences.push(SettingDifference {
-                key: format!("rules.{}", stage.name()),
+                key: format!("rules.{}", stage),
                 left: Some(l.join(",")),
                 right: Some(r.join(",")),
                 class: SettingClass::PlanShape,
@@ -123,7 +123,7 @@ impl EnvironmentDiff {
             out.push_str(&format!(
                 "{} [{}]\n  - {}\n  + {}\n",
                 d.key,
-                d.class.as_str(),
+                d.class,
                 d.left.as_deref().unwrap_or("NULL"),
                 d.right.as_deref().unwrap_or("NULL")
             ));

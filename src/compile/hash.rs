@@ -89,10 +89,7 @@ fn rule_lines(compiled: &CompiledPolicy) -> BTreeMap<String, serde_json::Value> 
     for (stage, names) in compiled.rules.stages() {
         // Zero-padded positions keep the recipe's order under the sort by name.
         for (index, name) in names.iter().enumerate() {
-            lines.insert(
-                format!("rules.{}.{index:03}", stage.name()),
-                name.clone().into(),
-            );
+            lines.insert(format!("rules.{}.{index:03}", stage), name.clone().into());
         }
     }
     lines

@@ -38,7 +38,7 @@ pub fn setting_listing() -> Vec<SettingRow> {
                 machine_dependent: o.machine_dependent,
                 policy_field: typed_field_for_key(&o.key)
                     .map(|(section, f)| format!("{section}.{}", f.name)),
-                class: class.as_str(),
+                class: class.into(),
                 class_reason: reason,
                 description: &o.description,
             }
@@ -85,7 +85,7 @@ pub fn rule_listing() -> Vec<RuleRow> {
         .rules()
         .iter()
         .map(|(stage, name)| RuleRow {
-            stage: stage.name(),
+            stage: stage.into(),
             name,
         })
         .collect()

@@ -2,7 +2,6 @@
 //! resolve, compile — and every later stage (sessions, workloads, bundles, the harness, the CLI) starts
 //! from its result.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::{CompileError, CompiledPolicy, compile};
@@ -39,12 +38,24 @@ impl Policy {
 }
 
 /// Why a policy did not load.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum PolicyError {
     /// The policy has findings; the errors among them stop it (warnings are included for context).
+    #[error("invalid policy: {}", error_findings(.0))]
     Invalid(Vec<Diagnostic>),
     /// The policy validated but DataFusion refused its environment: a gap in validation, to report.
-    Compile(CompileError),
+    #[error(transparent)]
+    Compile(#[from] CompileError),
+}
+
+/// The errors among findings, on one line.
+fn error_findings(diagnostics: &[Diagnostic]) -> String {
+    diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(Diagnostic::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl PolicyError {
@@ -54,30 +65,6 @@ impl PolicyError {
             PolicyError::Invalid(diagnostics) => diagnostics,
             PolicyError::Compile(_) => &[],
         }
-    }
-}
-
-impl fmt::Display for PolicyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PolicyError::Invalid(diagnostics) => {
-                let errors: Vec<String> = diagnostics
-                    .iter()
-                    .filter(|d| d.severity == Severity::Error)
-                    .map(Diagnostic::to_string)
-                    .collect();
-                write!(f, "invalid policy: {}", errors.join("; "))
-            }
-            PolicyError::Compile(error) => error.fmt(f),
-        }
-    }
-}
-
-impl std::error::Error for PolicyError {}
-
-impl From<CompileError> for PolicyError {
-    fn from(error: CompileError) -> Self {
-        PolicyError::Compile(error)
     }
 }
 
@@ -107,9 +94,10 @@ impl PolicyLoader {
         if diagnostics.iter().any(|d| d.severity == Severity::Error) {
             return Err(PolicyError::Invalid(diagnostics));
         }
-        let resolved = ResolvedPolicy::from_chain(&chain).map_err(|message| {
+        let resolved = ResolvedPolicy::from_chain(&chain).map_err(|error| {
             PolicyError::Invalid(vec![
-                Diagnostic::new(Code::InvalidValue, message).with_path(display_path(path)),
+                Diagnostic::new(Code::InvalidValue, error.to_string())
+                    .with_path(display_path(path)),
             ])
         })?;
         let compiled = compile(&resolved.options)?;

@@ -33,8 +33,20 @@ pub struct Engine {
 }
 
 /// How the session's memory limit is shared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum MemoryPool {
     /// No limit.
     Unbounded,
@@ -173,25 +185,15 @@ pub struct CompiledPolicy {
 }
 
 /// Why a validated policy could not be compiled. Validation is meant to make this impossible; it
-/// names the policy and key so that a gap is easy to report.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// names the policy and key so that a gap is easy to report. `message` is DataFusion's own words
+/// (its error reduced to the message, without the `Error during planning:` wrapping).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot compile policy `{policy}`: setting `{key}`: {message}")]
 pub struct CompileError {
     pub policy: String,
     pub key: String,
     pub message: String,
 }
-
-impl std::fmt::Display for CompileError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "cannot compile policy `{}`: setting `{}`: {}",
-            self.policy, self.key, self.message
-        )
-    }
-}
-
-impl std::error::Error for CompileError {}
 
 /// Compiles a resolved policy into its complete session environment.
 pub fn compile(options: &PolicyOptions) -> Result<CompiledPolicy, CompileError> {
@@ -357,6 +359,25 @@ fn rule_recipe(options: &PolicyOptions) -> RuleRecipe {
 }
 
 impl CompiledPolicy {
+    /// The settings as DataFusion's typed [`ConfigOptions`]: the way every stage reads a compiled
+    /// value (`options.sql_parser.dialect`, `options.explain.show_statistics`) rather than looking a
+    /// key up and parsing its text. `settings` is applied through DataFusion's checked setter, so this
+    /// fails only for an environment DataFusion does not accept (an edited JSON), naming the key.
+    /// dfpolicy's own typed fields are beside it: [`CompiledPolicy::runtime`],
+    /// [`CompiledPolicy::rules`], [`CompiledPolicy::namespace`], [`CompiledPolicy::statistics`],
+    /// [`CompiledPolicy::explain`].
+    pub fn config_options(&self) -> datafusion::error::Result<ConfigOptions> {
+        let mut options = ConfigOptions::new();
+        let settings = self
+            .settings
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_deref()));
+        registry::apply_settings(&mut options, settings).map_err(|(key, error)| {
+            error.context(format!("policy `{}`: cannot apply `{key}`", self.policy))
+        })?;
+        Ok(options)
+    }
+
     /// The compiled policy as pretty JSON, the shape other tools parse.
     pub fn to_json(&self) -> String {
         let mut text =
@@ -436,7 +457,7 @@ impl CompiledPolicy {
         }
         out.push_str("\n[rules]\n");
         for (stage, names) in self.rules.stages() {
-            out.push_str(&format!("{} = [\n", stage.name()));
+            out.push_str(&format!("{stage} = [\n"));
             for name in names {
                 out.push_str(&format!("    {},\n", toml_string(name)));
             }
@@ -448,13 +469,13 @@ impl CompiledPolicy {
         ));
         out.push_str(&format!(
             "\n[statistics]\nminimum_quality = {}\n",
-            toml_string(&choice_text(&self.statistics.minimum_quality))
+            toml_string(&self.statistics.minimum_quality.to_string())
         ));
         let formats: Vec<String> = self
             .explain
             .formats
             .iter()
-            .map(|f| toml_string(&choice_text(f)))
+            .map(|f| toml_string(&f.to_string()))
             .collect();
         out.push_str(&format!(
             "\n[explain]\nformats = [{}]\noptimizer_trace = {}\nanalyze = {}\n",
@@ -464,14 +485,6 @@ impl CompiledPolicy {
         ));
         out
     }
-}
-
-/// A choice's serde name (`"estimated"`, `"pgjson"`).
-fn choice_text(value: &impl Serialize) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 /// A setting's value as TOML of the option's type: booleans and numbers bare, everything else quoted;

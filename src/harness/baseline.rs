@@ -21,7 +21,6 @@
 //! Everything written goes through the same redaction as every other output.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -97,25 +96,78 @@ pub struct Baseline {
     pub bundles: BTreeMap<CellKey, PlanBundle>,
 }
 
-/// A baseline folder that cannot be read or written.
-#[derive(Debug)]
-pub struct BaselineError {
-    pub path: PathBuf,
-    pub message: String,
+/// A baseline folder that cannot be read or written, with the file it stopped at.
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    #[error("{}: cannot read or write it", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: not a baseline index", path.display())]
+    Index {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(
+        "{}: baseline format {found} is not the format this dfpolicy writes ({BASELINE_FORMAT}): \
+         rewrite it with `--bless`",
+        path.display()
+    )]
+    Format { path: PathBuf, found: u32 },
+    #[error("{}: `{key}` is not `policy/query`", path.display())]
+    CellKey { path: PathBuf, key: String },
+    #[error("{}: not a compiled policy", path.display())]
+    Environment {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{}: not a bundle file", path.display())]
+    Bundle {
+        path: PathBuf,
+        #[source]
+        source: BundleFileError,
+    },
 }
 
-impl fmt::Display for BaselineError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.message)
+impl BaselineError {
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            BaselineError::Io { path, .. }
+            | BaselineError::Index { path, .. }
+            | BaselineError::Format { path, .. }
+            | BaselineError::CellKey { path, .. }
+            | BaselineError::Environment { path, .. }
+            | BaselineError::Bundle { path, .. } => path,
+        }
     }
 }
 
-impl std::error::Error for BaselineError {}
+/// A `.bundle` file that does not read back into a bundle.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleFileError {
+    #[error("no `=== json` line")]
+    NoJsonPart,
+    #[error("the JSON part")]
+    Json(#[source] serde_json::Error),
+    #[error("a section mark without a line break")]
+    MarkWithoutLineBreak,
+    #[error("section `{0}` does not end with a line break")]
+    SectionWithoutLineBreak(String),
+    #[error("section `{0}` has no `(section)` in the JSON")]
+    SectionWithoutPlaceholder(String),
+    #[error("the bundle")]
+    Bundle(#[source] serde_json::Error),
+}
 
-fn error(path: &Path, message: impl fmt::Display) -> BaselineError {
-    BaselineError {
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> BaselineError + '_ {
+    move |source| BaselineError::Io {
         path: path.to_path_buf(),
-        message: message.to_string(),
+        source,
     }
 }
 
@@ -156,7 +208,7 @@ fn policy_entry(policy: &PolicyUnderTest) -> PolicyEntry {
             policy_hash: None,
             settings_hash: None,
             plan_environment_hash: None,
-            error: Some(error.clone()),
+            error: Some(crate::report::causes::one_line(error)),
         },
     }
 }
@@ -210,7 +262,7 @@ pub fn write(run: &HarnessRun, folder: &Path) -> Result<(), BaselineError> {
     for generated in ["bundles", "environments"] {
         let path = folder.join(generated);
         if path.exists() {
-            std::fs::remove_dir_all(&path).map_err(|e| error(&path, e))?;
+            std::fs::remove_dir_all(&path).map_err(io_error(&path))?;
         }
     }
     let index = BaselineIndex::of(run);
@@ -231,9 +283,9 @@ pub fn write(run: &HarnessRun, folder: &Path) -> Result<(), BaselineError> {
 fn write_file(folder: &Path, relative: &str, text: &str) -> Result<(), BaselineError> {
     let path = folder.join(relative);
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| error(parent, e))?;
+        std::fs::create_dir_all(parent).map_err(io_error(parent))?;
     }
-    std::fs::write(&path, redact(text).as_bytes()).map_err(|e| error(&path, e))
+    std::fs::write(&path, redact(text).as_bytes()).map_err(io_error(&path))
 }
 
 fn pretty(value: &impl Serialize) -> String {
@@ -250,17 +302,17 @@ pub fn exists(folder: &Path) -> bool {
 /// Reads a baseline folder back.
 pub fn read(folder: &Path) -> Result<Baseline, BaselineError> {
     let index_path = folder.join(INDEX_FILE);
-    let text = std::fs::read_to_string(&index_path).map_err(|e| error(&index_path, e))?;
-    let index: BaselineIndex = serde_json::from_str(&text).map_err(|e| error(&index_path, e))?;
+    let text = std::fs::read_to_string(&index_path).map_err(io_error(&index_path))?;
+    let index: BaselineIndex =
+        serde_json::from_str(&text).map_err(|source| BaselineError::Index {
+            path: index_path.clone(),
+            source,
+        })?;
     if index.baseline_format != BASELINE_FORMAT {
-        return Err(error(
-            &index_path,
-            format!(
-                "baseline format {} is not the format this dfpolicy writes ({BASELINE_FORMAT}): \
-                 rewrite it with `--bless`",
-                index.baseline_format
-            ),
-        ));
+        return Err(BaselineError::Format {
+            path: index_path,
+            found: index.baseline_format,
+        });
     }
     let mut environments = BTreeMap::new();
     for (name, policy) in &index.policies {
@@ -268,18 +320,27 @@ pub fn read(folder: &Path) -> Result<Baseline, BaselineError> {
             continue;
         }
         let path = folder.join(environment_file(name));
-        let text = std::fs::read_to_string(&path).map_err(|e| error(&path, e))?;
-        let compiled = CompiledPolicy::from_json(&text).map_err(|e| error(&path, e))?;
+        let text = std::fs::read_to_string(&path).map_err(io_error(&path))?;
+        let compiled =
+            CompiledPolicy::from_json(&text).map_err(|source| BaselineError::Environment {
+                path: path.clone(),
+                source,
+            })?;
         environments.insert(name.clone(), compiled);
     }
     let mut bundles = BTreeMap::new();
     for (key_text, cell) in &index.cells {
-        let key = CellKey::parse(key_text)
-            .ok_or_else(|| error(&index_path, format!("`{key_text}` is not `policy/query`")))?;
+        let key = CellKey::parse(key_text).ok_or_else(|| BaselineError::CellKey {
+            path: index_path.clone(),
+            key: key_text.clone(),
+        })?;
         if let Some(file) = &cell.file {
             let path = folder.join(file);
-            let text = std::fs::read_to_string(&path).map_err(|e| error(&path, e))?;
-            let bundle = from_bundle_file(&text).map_err(|e| error(&path, e))?;
+            let text = std::fs::read_to_string(&path).map_err(io_error(&path))?;
+            let bundle = from_bundle_file(&text).map_err(|source| BaselineError::Bundle {
+                path: path.clone(),
+                source,
+            })?;
             bundles.insert(key, bundle);
         }
     }
@@ -371,10 +432,10 @@ fn take_sections(value: &mut Value, pointer: &mut String, sections: &mut Vec<(St
 }
 
 /// Reads a `.bundle` file back into the bundle it was written from.
-pub fn from_bundle_file(text: &str) -> Result<PlanBundle, String> {
-    let json_at = find_mark(text, JSON_MARK).ok_or("no `=== json` line")?;
-    let mut value: Value = serde_json::from_str(&text[json_at + JSON_MARK.len()..])
-        .map_err(|e| format!("the JSON part: {e}"))?;
+pub fn from_bundle_file(text: &str) -> Result<PlanBundle, BundleFileError> {
+    let json_at = find_mark(text, JSON_MARK).ok_or(BundleFileError::NoJsonPart)?;
+    let mut value: Value =
+        serde_json::from_str(&text[json_at + JSON_MARK.len()..]).map_err(BundleFileError::Json)?;
     let mut rest = &text[..json_at];
     // Each section runs from its mark's line to the next mark; its text is that minus the final
     // line break the writer added.
@@ -382,25 +443,25 @@ pub fn from_bundle_file(text: &str) -> Result<PlanBundle, String> {
         let after = &rest[start + SECTION_MARK.len()..];
         let line_end = after
             .find('\n')
-            .ok_or("a section mark without a line break")?;
+            .ok_or(BundleFileError::MarkWithoutLineBreak)?;
         let mark_line = &after[..line_end];
         let pointer = mark_line.split(LABEL_MARK).next().unwrap_or(mark_line);
         let body_and_rest = &after[line_end + 1..];
         let end = find_mark(body_and_rest, SECTION_MARK).unwrap_or(body_and_rest.len());
         let body = body_and_rest[..end]
             .strip_suffix('\n')
-            .ok_or_else(|| format!("section `{pointer}` does not end with a line break"))?;
+            .ok_or_else(|| BundleFileError::SectionWithoutLineBreak(pointer.to_string()))?;
         match value.pointer_mut(pointer) {
             Some(slot) if slot == SECTION_PLACEHOLDER => *slot = Value::String(body.to_string()),
             _ => {
-                return Err(format!(
-                    "section `{pointer}` has no `(section)` in the JSON"
+                return Err(BundleFileError::SectionWithoutPlaceholder(
+                    pointer.to_string(),
                 ));
             }
         }
         rest = &body_and_rest[end..];
     }
-    serde_json::from_value(value).map_err(|e| format!("the bundle: {e}"))
+    serde_json::from_value(value).map_err(BundleFileError::Bundle)
 }
 
 /// Where a line starting with `mark` starts.

@@ -16,8 +16,22 @@ use crate::registry::SettingClass;
 use crate::secrets::redact;
 
 /// What happened to one cell since the baseline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum CellStatus {
     /// Same plans, same inputs.
     Unchanged,
@@ -37,18 +51,6 @@ pub enum CellStatus {
 }
 
 impl CellStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CellStatus::Unchanged => "unchanged",
-            CellStatus::InputsChanged => "inputs-changed",
-            CellStatus::Changed => "changed",
-            CellStatus::Added => "added",
-            CellStatus::Removed => "removed",
-            CellStatus::Failed => "failed",
-            CellStatus::Unstable => "unstable",
-        }
-    }
-
     /// Whether `check` fails on it.
     pub fn fails(self) -> bool {
         !matches!(self, CellStatus::Unchanged | CellStatus::InputsChanged)
@@ -56,8 +58,9 @@ impl CellStatus {
 }
 
 /// Why a cell's plan changed. Causes are listed most specific first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, strum::IntoStaticStr)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Cause {
     /// The query's normalized template changed (its `query_fingerprint`).
     QueryTemplate { baseline: String, now: String },
@@ -92,17 +95,9 @@ pub enum Cause {
 }
 
 impl Cause {
-    /// The category name (`query-template`, `policy-setting`, …).
+    /// The category name (`query-template`, `policy-setting`, …), as the JSON's `kind` has it.
     pub fn kind(&self) -> &'static str {
-        match self {
-            Cause::QueryTemplate { .. } => "query-template",
-            Cause::QueryText => "query-text",
-            Cause::PolicySetting { .. } => "policy-setting",
-            Cause::DatafusionVersion { .. } => "datafusion-version",
-            Cause::TablePin { .. } => "table-pin",
-            Cause::Statistics { .. } => "statistics",
-            Cause::Nondeterminism => "nondeterminism",
-        }
+        self.into()
     }
 
     /// One line for people.
@@ -125,7 +120,7 @@ impl Cause {
                 "policy setting `{key}`: {} → {} ({})",
                 value(baseline),
                 value(now),
-                class.as_str()
+                class
             ),
             Cause::DatafusionVersion { baseline, now } => {
                 format!("DataFusion version {baseline} → {now}")

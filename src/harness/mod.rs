@@ -37,7 +37,7 @@ use crate::workload::{Query, Workload};
 pub use baseline::{Baseline, BaselineError};
 pub use compare::{Cause, CellChange, CellStatus, Comparison, compare, plan_content_digest};
 pub use first_rule::{FirstDifference, TraceStepId};
-pub use policies::{PolicySet, PolicyUnderTest, UnreadablePolicies};
+pub use policies::{PolicySet, PolicyUnavailable, PolicyUnderTest, UnreadablePolicies};
 
 /// One cell of the matrix: a policy's name and a query's name, with the parameter set after `@`
 /// when the query has sets (`q01@early`). Ordered by policy, then query.
@@ -103,16 +103,24 @@ pub struct HarnessRun {
 }
 
 /// A failure that stops the whole run (a single cell's failure does not).
-#[derive(Debug)]
-pub struct HarnessError(pub String);
-
-impl fmt::Display for HarnessError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    #[error("cannot start a tokio runtime")]
+    Runtime(#[source] std::io::Error),
+    #[error("a harness worker panicked")]
+    WorkerPanicked,
 }
 
-impl std::error::Error for HarnessError {}
+/// Why no cell of a policy can be built: it does not load, or its workload cannot be set up under it.
+#[derive(Debug, thiserror::Error)]
+enum PolicySetupError {
+    #[error(transparent)]
+    Policy(#[from] PolicyUnavailable),
+    #[error("no session can be built")]
+    Session(#[source] datafusion::error::DataFusionError),
+    #[error("the workload cannot be set up")]
+    Workload(#[source] crate::workload::WorkloadError),
+}
 
 /// Whether a run draws a progress bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,15 +194,20 @@ impl<'a> Harness<'a> {
         let mut bundlers: BTreeMap<&str, Result<Bundler, String>> = BTreeMap::new();
         for (name, policy) in &self.policies.policies {
             let bundler = match &policy.compiled {
-                Ok(compiled) => match SessionFactory::new(compiled.clone()) {
-                    Ok(factory) => setup
-                        .block_on(Bundler::new(&factory, self.workload))
-                        .map_err(|e| format!("the workload cannot be set up: {e}")),
-                    Err(e) => Err(format!("no session can be built: {e}")),
-                },
-                Err(error) => Err(error.clone()),
+                Ok(compiled) => SessionFactory::new(compiled.clone())
+                    .map_err(PolicySetupError::Session)
+                    .and_then(|factory| {
+                        setup
+                            .block_on(Bundler::new(&factory, self.workload))
+                            .map_err(PolicySetupError::Workload)
+                    }),
+                Err(error) => Err(PolicySetupError::Policy(error.clone())),
             };
-            bundlers.insert(name.as_str(), bundler);
+            // Every cell of the policy fails with this message, as data: the whole chain on a line.
+            bundlers.insert(
+                name.as_str(),
+                bundler.map_err(|error| crate::report::causes::one_line(&error)),
+            );
         }
         drop(setup);
 
@@ -235,9 +248,7 @@ impl<'a> Harness<'a> {
                 }));
             }
             for worker in workers {
-                worker
-                    .join()
-                    .map_err(|_| HarnessError("a harness worker panicked".into()))?;
+                worker.join().map_err(|_| HarnessError::WorkerPanicked)?;
             }
             Ok(())
         })?;
@@ -305,7 +316,9 @@ fn build_cell(
         Ok(bundle) => bundle,
         Err(error) => {
             return Cell::Failed {
-                error: bundler.normalizer().normalize(&error.to_string()),
+                error: bundler
+                    .normalizer()
+                    .normalize(&crate::report::causes::one_line(&error)),
             };
         }
     };
@@ -338,7 +351,10 @@ fn build_cell(
                 "build {attempt} differs from build 1: {}",
                 first_json_difference(&first.to_json(), &bundle.to_json())
             )),
-            Err(error) => Some(format!("build {attempt} failed: {error}")),
+            Err(error) => Some(format!(
+                "build {attempt} failed: {}",
+                crate::report::causes::one_line(&error)
+            )),
         };
         if difference.is_some() {
             repeat_difference = difference;
@@ -366,7 +382,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, HarnessError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| HarnessError(format!("cannot start a tokio runtime: {e}")))
+        .map_err(HarnessError::Runtime)
 }
 
 fn progress_bar(progress: Progress, length: u64) -> ProgressBar {

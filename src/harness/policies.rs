@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::compile::{CompiledPolicy, Policy, PolicyError};
+use crate::compile::{CompileError, CompiledPolicy, Policy, PolicyError};
 use crate::policy::discover::{default_root, policy_files};
 use crate::report::{Diagnostic, SourceFile, display_path, render};
 
@@ -15,23 +15,28 @@ use crate::report::{Diagnostic, SourceFile, display_path, render};
 pub struct PolicyUnderTest {
     /// The file, as given (`policies/baseline.toml`).
     pub file: String,
-    pub compiled: Result<CompiledPolicy, String>,
+    pub compiled: Result<CompiledPolicy, PolicyUnavailable>,
     /// The policy file and its `extends` parents, the policy first (empty when it did not load).
     pub chain: Vec<Arc<SourceFile>>,
 }
 
-/// A policy folder that cannot be walked (missing, unreadable, nested too deep).
-#[derive(Debug, Clone)]
-pub struct UnreadablePolicies(pub Vec<Diagnostic>);
-
-impl std::fmt::Display for UnreadablePolicies {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let messages: Vec<&str> = self.0.iter().map(|d| d.message.as_str()).collect();
-        f.write_str(&messages.join("; "))
-    }
+/// Why a policy of the matrix has no compiled environment; its cells fail with this message.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PolicyUnavailable {
+    /// Validation found errors; `first` is the first one's headline.
+    #[error("the policy does not load ({count} finding{}): {first}", if *count == 1 { "" } else { "s" })]
+    Invalid { count: usize, first: String },
+    #[error("the policy does not compile")]
+    Compile(#[source] CompileError),
+    /// Another file of the set already uses the policy's name.
+    #[error("policy name `{name}` is also used by `{other}`: policy names must be unique")]
+    DuplicateName { name: String, other: String },
 }
 
-impl std::error::Error for UnreadablePolicies {}
+/// A policy folder that cannot be walked (missing, unreadable, nested too deep).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}", .0.iter().map(|d| d.message.as_str()).collect::<Vec<_>>().join("; "))]
+pub struct UnreadablePolicies(pub Vec<Diagnostic>);
 
 /// Every policy of a run, by name.
 #[derive(Debug, Clone, Default)]
@@ -89,7 +94,7 @@ impl PolicySet {
                 );
             }
             Err(error) => {
-                let message = match &error {
+                let unavailable = match error {
                     PolicyError::Invalid(diagnostics) => {
                         self.diagnostics.extend(diagnostics.iter().cloned());
                         let first = diagnostics
@@ -97,13 +102,12 @@ impl PolicySet {
                             .map(|d| render::human(d).lines().next().unwrap_or("").to_string())
                             .next()
                             .unwrap_or_default();
-                        format!(
-                            "the policy does not load ({} finding{}): {first}",
-                            diagnostics.len(),
-                            if diagnostics.len() == 1 { "" } else { "s" }
-                        )
+                        PolicyUnavailable::Invalid {
+                            count: diagnostics.len(),
+                            first,
+                        }
                     }
-                    PolicyError::Compile(error) => format!("the policy does not compile: {error}"),
+                    PolicyError::Compile(error) => PolicyUnavailable::Compile(error),
                 };
                 // Named by its file stem: a policy that does not parse has no name to read.
                 let name = file
@@ -114,7 +118,7 @@ impl PolicySet {
                     name,
                     PolicyUnderTest {
                         file: shown,
-                        compiled: Err(message),
+                        compiled: Err(unavailable),
                         chain: Vec::new(),
                     },
                 );
@@ -125,16 +129,16 @@ impl PolicySet {
     /// Two files with one policy name: the second is kept as a failed policy under its file name.
     fn insert(&mut self, name: String, policy: PolicyUnderTest) {
         if let Some(first) = self.policies.get(&name) {
-            let message = format!(
-                "policy name `{name}` is also used by `{}`: policy names must be unique",
-                first.file
-            );
+            let duplicate = PolicyUnavailable::DuplicateName {
+                name: name.clone(),
+                other: first.file.clone(),
+            };
             // Keys name cells as `policy/query`, so the file's slashes go.
             let key = policy.file.replace(['/', '\\'], "~");
             self.policies.insert(
                 key,
                 PolicyUnderTest {
-                    compiled: Err(message),
+                    compiled: Err(duplicate),
                     chain: Vec::new(),
                     ..policy
                 },

@@ -54,7 +54,7 @@ pub fn human(comparison: &Comparison) -> String {
 }
 
 fn cell_report(cell: &CellChange) -> String {
-    let mut out = format!("{}: {}\n", cell.status.as_str(), cell.key());
+    let mut out = format!("{}: {}\n", cell.status, cell.key());
     if let Some(error) = &cell.error {
         out.push_str(&format!("  error: {error}\n"));
     }
@@ -145,7 +145,7 @@ pub fn counts_line(comparison: &Comparison) -> String {
     let parts: Vec<String> = comparison
         .counts
         .iter()
-        .map(|(status, count)| format!("{count} {}", status.as_str()))
+        .map(|(status, count)| format!("{count} {status}"))
         .collect();
     let findings: usize = comparison.cells.iter().map(|c| c.findings.len()).sum();
     let mut line = format!("{total} cells: {}", parts.join(", "));
@@ -172,7 +172,7 @@ pub fn github(comparison: &Comparison, run: &HarnessRun, workload: &Workload) ->
     let mut out = String::new();
     for cell in &comparison.cells {
         if cell.status.fails() {
-            let title = format!("{} {}", cell.key(), cell.status.as_str());
+            let title = format!("{} {}", cell.key(), cell.status);
             let mut message = cell_report(cell);
             if message.ends_with('\n') {
                 message.pop();

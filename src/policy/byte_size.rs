@@ -35,16 +35,9 @@ const UNITS: &[(&str, u64)] = &[
 ];
 
 /// Why a byte size could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct ByteSizeError(pub String);
-
-impl fmt::Display for ByteSizeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ByteSizeError {}
 
 impl ByteSize {
     /// Reads a byte size from a signed TOML integer.

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::document::{FileId, MAX_POLICY_BYTES, Node, NodeValue, PathSegment, read_toml};
+use super::options::{MergeRule, merge_rule};
 use crate::report::{Code, Diagnostic, Location, SourceFile, display_path};
 
 /// Longest `extends` chain followed before giving up (a chain this long is a mistake, not a design).
@@ -34,31 +35,38 @@ impl PolicyChain {
         &self.sources[origin]
     }
 
-    /// The chain merged into one tree: each child over its parent. Scalars and arrays are replaced,
-    /// tables merge key by key, and `optimizer.disabled_rules` is the union of both lists. The
-    /// merged tree has no `policy.extends`: it is resolved.
+    /// The chain merged into one tree: each child over its parent, each field by the
+    /// [`MergeRule`] declared beside it (scalars and arrays are replaced, tables merge key by key,
+    /// `optimizer.disabled_rules` is the union of both lists, `policy.description` is the policy's
+    /// own, `policy.extends` is resolved and gone). Merged values keep the spans of the file they
+    /// came from.
     pub fn merged(&self) -> Node {
         let mut sources = self.sources.iter().rev();
         let mut merged = sources.next().expect("a chain has a leaf").tree.clone();
         for child in sources {
             merge_into(&mut merged, &child.tree, &mut Vec::new());
         }
-        if let NodeValue::Table(root) = &mut merged.value
-            && let Some(NodeValue::Table(policy)) = root.get_mut("policy").map(|n| &mut n.value)
-        {
-            policy.remove("extends");
-            // A description describes one file: the child's, or none.
-            match self
-                .leaf()
-                .tree
-                .get("policy")
-                .and_then(|p| p.get("description"))
-            {
-                Some(own) => {
-                    policy.insert("description".to_string(), own.clone());
-                }
-                None => {
-                    policy.remove("description");
+        let NodeValue::Table(root) = &mut merged.value else {
+            return merged;
+        };
+        for (section, node) in root.iter_mut() {
+            let NodeValue::Table(fields) = &mut node.value else {
+                continue;
+            };
+            fields.retain(|field, _| merge_rule(section, field) != MergeRule::Resolved);
+            let own_files: Vec<String> = fields
+                .keys()
+                .filter(|field| merge_rule(section, field) == MergeRule::OwnFile)
+                .cloned()
+                .collect();
+            for field in own_files {
+                match self.leaf().tree.get(section).and_then(|s| s.get(&field)) {
+                    Some(own) => {
+                        fields.insert(field, own.clone());
+                    }
+                    None => {
+                        fields.remove(&field);
+                    }
                 }
             }
         }
@@ -66,35 +74,35 @@ impl PolicyChain {
     }
 }
 
+/// Merges `over` (a child's tree) into `base`, `path` being where both are.
 fn merge_into(base: &mut Node, over: &Node, path: &mut Vec<String>) {
-    let union = path.len() == 1 && path[0] == "optimizer";
     match (&mut base.value, &over.value) {
         (NodeValue::Table(base_table), NodeValue::Table(over_table)) => {
             for (key, child) in over_table {
-                match base_table.get_mut(key) {
-                    Some(existing) => {
-                        path.push(key.clone());
-                        if union
-                            && key == "disabled_rules"
-                            && let (NodeValue::Array(items), NodeValue::Array(extra)) =
-                                (&mut existing.value, &child.value)
-                        {
-                            for item in extra {
-                                if !items.iter().any(|i| i.value == item.value) {
-                                    items.push(item.clone());
-                                }
-                            }
-                            existing.origin = child.origin;
-                            existing.key_span = child.key_span.clone();
-                            existing.span = child.span.clone();
-                        } else {
-                            merge_into(existing, child, path);
+                let Some(existing) = base_table.get_mut(key) else {
+                    base_table.insert(key.clone(), child.clone());
+                    continue;
+                };
+                let rule = match path.as_slice() {
+                    [section] => merge_rule(section, key),
+                    _ => MergeRule::Override,
+                };
+                if rule == MergeRule::Union
+                    && let (NodeValue::Array(items), NodeValue::Array(extra)) =
+                        (&mut existing.value, &child.value)
+                {
+                    for item in extra {
+                        if !items.iter().any(|i| i.value == item.value) {
+                            items.push(item.clone());
                         }
-                        path.pop();
                     }
-                    None => {
-                        base_table.insert(key.clone(), child.clone());
-                    }
+                    existing.origin = child.origin;
+                    existing.key_span = child.key_span.clone();
+                    existing.span = child.span.clone();
+                } else {
+                    path.push(key.clone());
+                    merge_into(existing, child, path);
+                    path.pop();
                 }
             }
         }
@@ -257,7 +265,7 @@ mod tests {
     fn child_overrides_scalars_merges_tables_and_unions_disabled_rules() {
         let c = chain(&[
             "[policy]\nname='child'\nextends='p.toml'\n[execution]\nbatch_size=10\n[optimizer]\ndisabled_rules=['b','c']\n",
-            "[policy]\nname='parent'\n[execution]\nbatch_size=5\ntarget_partitions=4\n[optimizer]\ndisabled_rules=['a','b']\n",
+            "[policy]\nname='parent'\ndescription='the parent'\n[execution]\nbatch_size=5\ntarget_partitions=4\n[optimizer]\ndisabled_rules=['a','b']\n",
         ]);
         let merged = c.merged().to_json();
         assert_eq!(merged["policy"], serde_json::json!({"name": "child"}));
@@ -268,6 +276,31 @@ mod tests {
         assert_eq!(
             merged["optimizer"]["disabled_rules"],
             serde_json::json!(["a", "b", "c"])
+        );
+    }
+
+    #[test]
+    fn a_description_is_the_policys_own_and_extends_is_resolved() {
+        let c = chain(&[
+            "[policy]\nname='child'\ndescription='mine'\nextends='p.toml'\n",
+            "[policy]\nname='parent'\ndescription='theirs'\nextends='q.toml'\n",
+        ]);
+        assert_eq!(
+            c.merged().to_json()["policy"],
+            serde_json::json!({"name": "child", "description": "mine"})
+        );
+    }
+
+    #[test]
+    fn merge_rules_are_declared_beside_the_fields() {
+        use crate::policy::options::{MergeRule, merge_rule};
+        assert_eq!(merge_rule("optimizer", "disabled_rules"), MergeRule::Union);
+        assert_eq!(merge_rule("policy", "description"), MergeRule::OwnFile);
+        assert_eq!(merge_rule("policy", "extends"), MergeRule::Resolved);
+        assert_eq!(merge_rule("execution", "batch_size"), MergeRule::Override);
+        assert_eq!(
+            merge_rule("settings", "datafusion.execution.batch_size"),
+            MergeRule::Override
         );
     }
 }

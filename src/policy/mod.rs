@@ -27,9 +27,8 @@ pub struct ResolvedPolicy {
 
 impl ResolvedPolicy {
     /// Types the merged chain. Fails only for a chain that does not validate.
-    pub fn from_chain(chain: &PolicyChain) -> Result<Self, String> {
-        let options =
-            serde_json::from_value(chain.merged().to_json()).map_err(|e| e.to_string())?;
+    pub fn from_chain(chain: &PolicyChain) -> Result<Self, serde_json::Error> {
+        let options = serde_json::from_value(chain.merged().to_json())?;
         Ok(ResolvedPolicy {
             options,
             chain: chain.sources.iter().map(|s| Arc::clone(&s.file)).collect(),

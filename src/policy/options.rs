@@ -30,6 +30,24 @@ pub struct FieldSpec {
     /// The DataFusion key this field sets; `None` for fields only dfpolicy reads.
     pub key: Option<&'static str>,
     pub kind: FieldKind,
+    /// How a child policy's value combines with its parent's.
+    pub merge: MergeRule,
+}
+
+/// How a field of a child policy combines with its parent's under `extends`, declared beside the
+/// field (as ruff's options declare `combine()` per field). The loader merges the spanned trees by
+/// these rules, so a finding about a merged value still points at the file and line it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MergeRule {
+    /// The child's value replaces the parent's; a table merges key by key.
+    #[default]
+    Override,
+    /// Lists are joined: the parent's items, then the child's that the parent does not have.
+    Union,
+    /// The value describes one file: the child's, or none even when a parent has one.
+    OwnFile,
+    /// Followed while loading, and absent from the merged policy.
+    Resolved,
 }
 
 /// A type a policy field can have.
@@ -71,16 +89,14 @@ impl<T: FieldValue> FieldValue for Vec<T> {
     }
 }
 
-/// Choice fields are written and handed to DataFusion as their serde name (`"fair"`, `"pgjson"`).
+/// Choice fields are written and handed to DataFusion by their one name (`"fair"`, `"pgjson"`),
+/// which serde and `Display` share.
 macro_rules! choice_field_value {
     ($($ty:ty),*) => {$(
         impl FieldValue for $ty {
             const KIND: FieldKind = FieldKind::Choice;
             fn engine_text(&self) -> String {
-                serde_json::to_value(self)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default()
+                self.to_string()
             }
         }
     )*};
@@ -90,14 +106,15 @@ choice_field_value!(StatisticsQuality, ExplainFormat, MemoryPoolKind);
 
 /// Declares a policy section: the struct (all fields optional, unknown fields rejected), its field
 /// table, and the DataFusion settings it produces. `field: Type => "datafusion.key"` maps a field to
-/// an engine option; a field without `=>` is read by dfpolicy itself.
+/// an engine option; a field without `=>` is read by dfpolicy itself. `[merge = Rule]` after a field
+/// declares how `extends` combines it (default [`MergeRule::Override`]).
 macro_rules! policy_section {
     (
         $(#[$struct_meta:meta])*
         pub struct $name:ident {
             $(
                 $(#[$field_meta:meta])*
-                pub $field:ident : $ty:ty $(=> $key:literal)?,
+                pub $field:ident : $ty:ty $(=> $key:literal)? $([merge = $merge:ident])?,
             )*
         }
     ) => {
@@ -118,6 +135,7 @@ macro_rules! policy_section {
                     name: stringify!($field),
                     key: policy_section!(@key $($key)?),
                     kind: <$ty as FieldValue>::KIND,
+                    merge: policy_section!(@merge $($merge)?),
                 }, )*
             ];
 
@@ -132,6 +150,8 @@ macro_rules! policy_section {
     };
     (@key) => { None };
     (@key $key:literal) => { Some($key) };
+    (@merge) => { MergeRule::Override };
+    (@merge $merge:ident) => { MergeRule::$merge };
     (@emit $settings:ident, $value:expr) => {};
     (@emit $settings:ident, $value:expr, $key:literal) => {
         if let Some(value) = &$value {
@@ -159,6 +179,18 @@ pub struct PolicyMeta {
     /// release. Validation fails when the embedded DataFusion does not match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<String>,
+}
+
+impl PolicyMeta {
+    /// The table's name in a policy file.
+    pub const SECTION: &'static str = "policy";
+
+    /// How `extends` combines the table's fields: a description describes one file, and `extends`
+    /// is resolved while loading. The others override.
+    pub const MERGE_RULES: &'static [(&'static str, MergeRule)] = &[
+        ("description", MergeRule::OwnFile),
+        ("extends", MergeRule::Resolved),
+    ];
 }
 
 policy_section! {
@@ -335,15 +367,28 @@ policy_section! {
         /// Analyzer, logical or physical rules to remove from the session, by the names a default
         /// DataFusion 55 session gives them (`push_down_filter`, `join_selection`, ...). A name used by
         /// several stages or positions is removed everywhere.
-        pub disabled_rules: Vec<String>,
+        pub disabled_rules: Vec<String> [merge = Union],
     }
 }
 
 /// Least acceptable quality of the statistics a plan is built on.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum StatisticsQuality {
     Exact,
     Estimated,
@@ -361,9 +406,22 @@ policy_section! {
 
 /// A rendering of a plan that EXPLAIN can produce.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum ExplainFormat {
     Indent,
     Tree,
@@ -391,9 +449,22 @@ policy_section! {
 
 /// How the session's memory limit is shared between operators.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum MemoryPoolKind {
     Greedy,
     Fair,
@@ -505,6 +576,22 @@ policy_sections! {
     statistics: StatisticsOptions,
     explain: ExplainOptions,
     runtime: RuntimeOptions,
+}
+
+/// How `extends` combines `field` of `[section]`: as declared beside the field, else
+/// [`MergeRule::Override`] (also for `[settings]` keys).
+pub fn merge_rule(section: &str, field: &str) -> MergeRule {
+    if section == PolicyMeta::SECTION {
+        return PolicyMeta::MERGE_RULES
+            .iter()
+            .find(|(name, _)| *name == field)
+            .map_or(MergeRule::Override, |(_, rule)| *rule);
+    }
+    SECTIONS
+        .iter()
+        .find(|(name, _)| *name == section)
+        .and_then(|(_, fields)| fields.iter().find(|f| f.name == field))
+        .map_or(MergeRule::Override, |f| f.merge)
 }
 
 /// The typed field that sets a DataFusion key, as `(section, field)`.

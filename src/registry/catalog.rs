@@ -53,8 +53,22 @@ pub struct EngineOption {
 }
 
 /// Which optimizer a rule belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RuleStage {
     Analyzer,
     Logical,
@@ -64,14 +78,6 @@ pub enum RuleStage {
 impl RuleStage {
     /// The stages in the order a query passes them.
     pub const ALL: [RuleStage; 3] = [RuleStage::Analyzer, RuleStage::Logical, RuleStage::Physical];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            RuleStage::Analyzer => "analyzer",
-            RuleStage::Logical => "logical",
-            RuleStage::Physical => "physical",
-        }
-    }
 }
 
 /// Everything dfpolicy checks policies against.

@@ -6,8 +6,22 @@ use serde::Serialize;
 
 use super::catalog::EngineOption;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum SettingClass {
     /// Can change the logical or physical plan.
     PlanShape,
@@ -20,18 +34,6 @@ pub enum SettingClass {
     /// Not a DataFusion option: read by dfpolicy itself (the namespace check, the statistics
     /// expectation, what a plan bundle captures), never by a session.
     DfpolicyOnly,
-}
-
-impl SettingClass {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SettingClass::PlanShape => "plan-shape",
-            SettingClass::ExecutionOnly => "execution-only",
-            SettingClass::Writer => "writer",
-            SettingClass::Display => "display",
-            SettingClass::DfpolicyOnly => "dfpolicy-only",
-        }
-    }
 }
 
 /// Options that look execution-only but are read while planning, with where.

@@ -13,18 +13,25 @@ thread_local! {
     static GUARDED: Cell<bool> = const { Cell::new(false) };
 }
 
+/// Engine code panicked; the panic's message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct EnginePanic(pub String);
+
 /// Runs `work`, returning the panic message as an error if it panics.
-pub fn without_panicking<T>(work: impl FnOnce() -> T) -> Result<T, String> {
+pub fn without_panicking<T>(work: impl FnOnce() -> T) -> Result<T, EnginePanic> {
     install_quiet_hook();
     let was = GUARDED.with(|g| g.replace(true));
     let result = catch_unwind(AssertUnwindSafe(work));
     GUARDED.with(|g| g.set(was));
     result.map_err(|payload| {
-        payload
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "the engine panicked".to_string())
+        EnginePanic(
+            payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "the engine panicked".to_string()),
+        )
     })
 }
 
@@ -49,7 +56,7 @@ mod tests {
     fn a_panic_becomes_its_message() {
         assert_eq!(
             without_panicking(|| -> u8 { panic!("bad {}", 1) }),
-            Err("bad 1".to_string())
+            Err(EnginePanic("bad 1".to_string()))
         );
         assert_eq!(without_panicking(|| 7), Ok(7));
     }

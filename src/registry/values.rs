@@ -68,7 +68,8 @@ impl ValueKind {
 }
 
 /// Why a value cannot be used for an option.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
 pub struct ValueError {
     pub problem: ValueProblem,
     pub rejected_by: RejectedBy,
@@ -92,14 +93,6 @@ impl ValueError {
         }
     }
 }
-
-impl std::fmt::Display for ValueError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for ValueError {}
 
 /// A value in DataFusion's own rendering.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -7,41 +7,44 @@ use serde::Serialize;
 
 use super::source::{SourceFile, Span};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Severity {
     Error,
     Warning,
 }
 
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        })
-    }
-}
-
-/// Declares every finding code once: its variant, the stable name used in output and documentation,
-/// and its severity.
+/// Declares every finding code once: its variant (whose kebab-case spelling is the stable name used
+/// in output and documentation) and its severity.
 macro_rules! codes {
-    ($($(#[$doc:meta])* $variant:ident = $name:literal, $severity:ident;)*) => {
+    ($($(#[$doc:meta])* $variant:ident, $severity:ident;)*) => {
         /// Every kind of finding, with a stable name used in output and documentation (the README's table
-        /// of codes lists each; a test checks it).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        /// of codes lists each; a test checks it): `Display` and `&'static str::from` give it.
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, strum::Display,
+            strum::IntoStaticStr, strum::VariantArray,
+        )]
+        #[strum(serialize_all = "kebab-case")]
         pub enum Code {
             $($(#[$doc])* $variant,)*
         }
 
         impl Code {
             pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(Code::$variant => $name,)*
-                }
-            }
 
             /// Warnings are findings that do not fail a run unless `--strict`.
             pub fn severity(self) -> Severity {
@@ -54,56 +57,50 @@ macro_rules! codes {
 }
 
 codes! {
-    UnreadableFile = "unreadable-file", Error;
-    NotUtf8 = "not-utf8", Error;
-    FileTooLarge = "file-too-large", Error;
-    TomlSyntax = "toml-syntax", Error;
-    MissingKey = "missing-key", Error;
-    WrongType = "wrong-type", Error;
-    OutOfRange = "out-of-range", Error;
-    InvalidValue = "invalid-value", Error;
-    InvalidEnum = "invalid-enum", Error;
-    UnknownSection = "unknown-section", Error;
-    UnknownKey = "unknown-key", Error;
-    UnknownSetting = "unknown-setting", Error;
-    ConflictingSetting = "conflicting-setting", Error;
-    ForcedSetting = "forced-setting", Error;
-    IncompatibleWriterOptions = "incompatible-writer-options", Error;
-    DynamicFilterConflict = "dynamic-filter-conflict", Error;
-    UnknownRule = "unknown-rule", Error;
-    MemoryPoolWithoutLimit = "memory-pool-without-limit", Error;
-    ExtendsMissing = "extends-missing", Error;
-    ExtendsCycle = "extends-cycle", Error;
-    ExtendsOutsideRoot = "extends-outside-root", Error;
-    ExtendsTooDeep = "extends-too-deep", Error;
-    InvalidEngineRequirement = "invalid-engine-requirement", Error;
-    EngineMismatch = "engine-mismatch", Error;
-    UnpinnedMachineSetting = "unpinned-machine-setting", Warning;
-    RedundantDefault = "redundant-default", Warning;
-    DuplicateSetting = "duplicate-setting", Warning;
-    UnqualifiedTable = "unqualified-table", Error;
-    InvalidSql = "invalid-sql", Error;
-    OptionNotForFormat = "option-not-for-format", Error;
-    DuplicateTable = "duplicate-table", Error;
-    LocationNotFound = "location-not-found", Error;
-    NotADeltaTable = "not-a-delta-table", Error;
-    DeltaVersionMissing = "delta-version-missing", Error;
-    NoMatchingQueries = "no-matching-queries", Error;
-    DuplicateQueryName = "duplicate-query-name", Error;
-    SettingInQuery = "setting-in-query", Error;
-    NoQueryStatement = "no-query-statement", Error;
-    UnsupportedStatement = "unsupported-statement", Error;
-    UnknownWorkload = "unknown-workload", Error;
-    UnknownParameterQuery = "unknown-parameter-query", Error;
-    DuplicateParameterSet = "duplicate-parameter-set", Error;
-    ParameterMismatch = "parameter-mismatch", Error;
-    MissingParameters = "missing-parameters", Error;
-}
-
-impl fmt::Display for Code {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+    UnreadableFile, Error;
+    NotUtf8, Error;
+    FileTooLarge, Error;
+    TomlSyntax, Error;
+    MissingKey, Error;
+    WrongType, Error;
+    OutOfRange, Error;
+    InvalidValue, Error;
+    InvalidEnum, Error;
+    UnknownSection, Error;
+    UnknownKey, Error;
+    UnknownSetting, Error;
+    ConflictingSetting, Error;
+    ForcedSetting, Error;
+    IncompatibleWriterOptions, Error;
+    DynamicFilterConflict, Error;
+    UnknownRule, Error;
+    MemoryPoolWithoutLimit, Error;
+    ExtendsMissing, Error;
+    ExtendsCycle, Error;
+    ExtendsOutsideRoot, Error;
+    ExtendsTooDeep, Error;
+    InvalidEngineRequirement, Error;
+    EngineMismatch, Error;
+    UnpinnedMachineSetting, Warning;
+    RedundantDefault, Warning;
+    DuplicateSetting, Warning;
+    UnqualifiedTable, Error;
+    InvalidSql, Error;
+    OptionNotForFormat, Error;
+    DuplicateTable, Error;
+    LocationNotFound, Error;
+    NotADeltaTable, Error;
+    DeltaVersionMissing, Error;
+    NoMatchingQueries, Error;
+    DuplicateQueryName, Error;
+    SettingInQuery, Error;
+    NoQueryStatement, Error;
+    UnsupportedStatement, Error;
+    UnknownWorkload, Error;
+    UnknownParameterQuery, Error;
+    DuplicateParameterSet, Error;
+    ParameterMismatch, Error;
+    MissingParameters, Error;
 }
 
 /// A place in a source file.

@@ -2,6 +2,7 @@
 //! and their renderings for people, tools and GitHub workflows. It depends on nothing but
 //! [`crate::secrets`], so every stage can use it.
 
+pub mod causes;
 pub mod diagnostic;
 pub mod read;
 pub mod render;

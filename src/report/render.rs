@@ -9,8 +9,20 @@ use super::diagnostic::{Diagnostic, Location, Note, Report, Severity};
 use super::source::Span;
 use crate::secrets::{mask, redact};
 
-/// How findings are written: for people, for tools, or as GitHub workflow annotations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How findings are written: for people, for tools, or as GitHub workflow annotations. The CLI's
+/// `--format` of every command that reports findings takes these names.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    clap::ValueEnum,
+    strum::Display,
+    strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "lowercase")]
 pub enum Format {
     /// rustc-style text with the offending line, notes, help and a summary line.
     #[default]
@@ -50,7 +62,7 @@ pub fn human(diagnostic: &Diagnostic) -> String {
     };
     let title = level
         .primary_title(diagnostic.message.as_str())
-        .id(diagnostic.code.as_str());
+        .id(<&str>::from(diagnostic.code));
     let mut elements: Vec<Element<'_>> = Vec::new();
     match &diagnostic.location {
         Some(location) => {
@@ -166,7 +178,7 @@ pub fn json(diagnostics: &[Diagnostic]) -> String {
                 line,
                 column,
                 severity: d.severity,
-                code: d.code.as_str(),
+                code: d.code.into(),
                 message: &d.message,
                 help: d.help.as_deref(),
             }
@@ -194,7 +206,7 @@ pub fn github(diagnostics: &[Diagnostic]) -> String {
         out.push_str(&format!(
             "::{command} file={},line={line},col={column},title={}::{}\n",
             escape_property(d.file()),
-            escape_property(d.code.as_str()),
+            escape_property(d.code.into()),
             escape_data(&redact(&message))
         ));
     }

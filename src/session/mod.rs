@@ -22,7 +22,6 @@ use datafusion::prelude::SessionConfig;
 use std::path::Path;
 
 use crate::compile::{CompiledPolicy, MemoryPool};
-use crate::registry::apply_settings;
 use crate::report::{Code, Diagnostic, Noun, Report, display_path, normalize, read_source};
 
 pub use namespace::{
@@ -54,7 +53,7 @@ impl SessionFactory {
     /// Checks that the compiled environment applies to DataFusion and prepares it.
     pub fn new(compiled: impl Into<Arc<CompiledPolicy>>) -> Result<Self> {
         let compiled = compiled.into();
-        let config = session_config(&compiled)?;
+        let config = SessionConfig::from(compiled.config_options()?);
         let rules = &compiled.rules;
         let keep = |names: &[String], name: &str| names.iter().any(|n| n == name);
         let analyzer = Analyzer::new()
@@ -236,33 +235,14 @@ pub fn check_namespace_files(compiled: &CompiledPolicy, queries: &[impl AsRef<Pa
     report
 }
 
-/// The parser settings of a compiled policy.
+/// The parser settings of a compiled policy, read from its typed options. A compiled environment
+/// that DataFusion does not accept (only an edited one) parses as DataFusion's defaults do; making a
+/// session from it fails with the key.
 pub fn sql_parsing(compiled: &CompiledPolicy) -> SqlParsing {
-    let setting = |key: &str| compiled.settings.get(key).cloned().flatten();
-    let defaults = SqlParsing::default();
-    SqlParsing {
-        dialect: setting("datafusion.sql_parser.dialect").unwrap_or(defaults.dialect),
-        normalize_identifiers: setting("datafusion.sql_parser.enable_ident_normalization")
-            .map_or(defaults.normalize_identifiers, |v| v == "true"),
-        recursion_limit: setting("datafusion.sql_parser.recursion_limit")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(defaults.recursion_limit),
-    }
-}
-
-fn session_config(compiled: &CompiledPolicy) -> Result<SessionConfig> {
-    let mut config = SessionConfig::new();
-    let settings = compiled
-        .settings
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_deref()));
-    apply_settings(config.options_mut(), settings).map_err(|(key, error)| {
-        error.context(format!(
-            "policy `{}`: cannot apply `{key}`",
-            compiled.policy
-        ))
-    })?;
-    Ok(config)
+    compiled
+        .config_options()
+        .map(|options| SqlParsing::from(&options.sql_parser))
+        .unwrap_or_default()
 }
 
 /// The settings a live session reports in `information_schema.df_settings`, by key.

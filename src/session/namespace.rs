@@ -5,9 +5,9 @@
 //! directory is created) and works on a machine that could not run the policy's sessions.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 use std::ops::ControlFlow;
 
+use datafusion::config::SqlParserOptions;
 use datafusion::sql::parser::{CopyToSource, DFParserBuilder, Statement as DFStatement};
 use datafusion::sql::sqlparser::ast::{
     Expr, Ident, ObjectName, Query, SetExpr, Spanned, TableFactor, Visit, Visitor,
@@ -43,10 +43,16 @@ pub struct SqlParsing {
 impl Default for SqlParsing {
     /// DataFusion's defaults.
     fn default() -> Self {
+        SqlParsing::from(&SqlParserOptions::default())
+    }
+}
+
+impl From<&SqlParserOptions> for SqlParsing {
+    fn from(options: &SqlParserOptions) -> Self {
         SqlParsing {
-            dialect: "generic".to_string(),
-            normalize_identifiers: true,
-            recursion_limit: 50,
+            dialect: options.dialect.to_string(),
+            normalize_identifiers: options.enable_ident_normalization,
+            recursion_limit: options.recursion_limit.get(),
         }
     }
 }
@@ -63,20 +69,13 @@ pub struct UnqualifiedReference {
 
 /// Why a query could not be checked: it does not parse, nests deeper than the limits, or the dialect
 /// is unknown. `line` and `column` are 1-based, 0 when unknown.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
 pub struct SqlError {
     pub message: String,
     pub line: u64,
     pub column: u64,
 }
-
-impl fmt::Display for SqlError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for SqlError {}
 
 struct References {
     found: Vec<UnqualifiedReference>,

@@ -17,7 +17,6 @@
 mod rows;
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
@@ -36,20 +35,16 @@ pub use rows::{RunContext, store_schema};
 /// How many times an append that lost a race (to create the table, or for a version) is made.
 const COMMIT_ATTEMPTS: usize = 8;
 
-/// A store that cannot be opened, written or read.
-#[derive(Debug)]
+/// A store that cannot be opened, written or read: where, what dfpolicy was doing, and the error
+/// that stopped it (its `source`).
+#[derive(Debug, thiserror::Error)]
+#[error("artifact store `{location}`: {action}")]
 pub struct StoreError {
     pub location: String,
-    pub message: String,
+    pub action: String,
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "artifact store `{}`: {}", self.location, self.message)
-    }
-}
-
-impl std::error::Error for StoreError {}
 
 /// The Delta table of a store, at a local path or (with a cloud feature) an object-store URL.
 #[derive(Debug, Clone)]
@@ -100,9 +95,11 @@ impl ArtifactStore {
         if location.starts_with("file://") || !location.contains("://") {
             // A local folder: delta-rs wants it to exist to make a URL of it.
             let path = location.strip_prefix("file://").unwrap_or(&location);
-            std::fs::create_dir_all(path).map_err(|e| error(&location, e))?;
+            std::fs::create_dir_all(path)
+                .map_err(|e| error(&location, "cannot create the folder", e))?;
         }
-        let url = ensure_table_uri(&location).map_err(|e| error(&location, e))?;
+        let url =
+            ensure_table_uri(&location).map_err(|e| error(&location, "not a table location", e))?;
         Ok(ArtifactStore { location, url })
     }
 
@@ -118,14 +115,15 @@ impl ArtifactStore {
         run: &HarnessRun,
         context: &RunContext,
     ) -> Result<AppendedRun, StoreError> {
-        let batch = rows::batch(run, context).map_err(|e| self.error(e))?;
+        let batch =
+            rows::batch(run, context).map_err(|e| self.error("cannot make the run's rows", e))?;
         let rows = batch.num_rows();
         let mut attempt = 0;
         loop {
             attempt += 1;
             let table = DeltaTable::try_from_url(self.url.clone())
                 .await
-                .map_err(|e| self.error(e))?;
+                .map_err(|e| self.error("cannot open the table", e))?;
             let existed = table.version().is_some();
             match table
                 .write(vec![batch.clone()])
@@ -147,7 +145,7 @@ impl ArtifactStore {
                     DeltaTableError::Transaction { .. } | DeltaTableError::VersionAlreadyExists(_),
                 ) if attempt < COMMIT_ATTEMPTS => continue,
                 Err(_) if !existed && attempt < COMMIT_ATTEMPTS => continue,
-                Err(e) => return Err(self.error(e)),
+                Err(e) => return Err(self.error("cannot commit the run", e)),
             }
         }
     }
@@ -157,19 +155,19 @@ impl ArtifactStore {
         let table = match deltalake::open_table(self.url.clone()).await {
             Ok(table) => table,
             Err(DeltaTableError::NotATable(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(self.error(e)),
+            Err(e) => return Err(self.error("cannot open the table", e)),
         };
         let ctx = SessionContext::new();
         let provider = table
             .table_provider()
             .with_session(Arc::new(ctx.state()))
             .await
-            .map_err(|e| self.error(e))?;
+            .map_err(|e| self.error("cannot read the table", e))?;
         ctx.read_table(provider)
-            .map_err(|e| self.error(e))?
+            .map_err(|e| self.error("cannot read the table", e))?
             .collect()
             .await
-            .map_err(|e| self.error(e))
+            .map_err(|e| self.error("cannot read the table", e))
     }
 
     /// Every run, oldest first.
@@ -260,14 +258,21 @@ impl ArtifactStore {
     /// A run of the store as a harness run: its policies' environments and its bundles.
     fn stored_run(&self, rows: &[StoredRow], run_id: &str) -> Result<HarnessRun, StoreError> {
         let mine: Vec<&StoredRow> = rows.iter().filter(|r| r.run_id == run_id).collect();
-        let first = mine
-            .first()
-            .ok_or_else(|| self.error(format!("no run `{run_id}` in the store")))?;
+        let first = mine.first().ok_or_else(|| StoreError {
+            location: self.location.clone(),
+            action: format!("no run `{run_id}` in the store"),
+            source: None,
+        })?;
         let mut policies = BTreeMap::new();
         let mut cells = BTreeMap::new();
         for row in &mine {
             if let Some(settings) = &row.settings {
-                let compiled = CompiledPolicy::from_json(settings).map_err(|e| self.error(e))?;
+                let compiled = CompiledPolicy::from_json(settings).map_err(|e| {
+                    self.error(
+                        format!("run `{run_id}`: cannot read the policy `{}`", row.policy),
+                        e,
+                    )
+                })?;
                 policies
                     .entry(row.policy.clone())
                     .or_insert_with(|| PolicyUnderTest {
@@ -278,7 +283,15 @@ impl ArtifactStore {
             }
             let cell = match (&row.bundle, &row.error) {
                 (Some(bundle), _) => Cell::Built {
-                    bundle: Box::new(PlanBundle::from_json(bundle).map_err(|e| self.error(e))?),
+                    bundle: Box::new(PlanBundle::from_json(bundle).map_err(|e| {
+                        self.error(
+                            format!(
+                                "run `{run_id}`: cannot read the bundle of `{}/{}`",
+                                row.policy, row.query
+                            ),
+                            e,
+                        )
+                    })?),
                     repeat_difference: None,
                 },
                 (None, error) => Cell::Failed {
@@ -298,20 +311,32 @@ impl ArtifactStore {
     async fn rows(&self) -> Result<Vec<StoredRow>, StoreError> {
         let mut rows = Vec::new();
         for batch in self.batches().await? {
-            rows.extend(StoredRow::read(&batch).map_err(|e| self.error(e))?);
+            rows.extend(
+                StoredRow::read(&batch)
+                    .map_err(|e| self.error("a row does not have the store's columns", e))?,
+            );
         }
         Ok(rows)
     }
 
-    fn error(&self, message: impl fmt::Display) -> StoreError {
-        error(&self.location, message)
+    fn error(
+        &self,
+        action: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> StoreError {
+        error(&self.location, action, source)
     }
 }
 
-fn error(location: &str, message: impl fmt::Display) -> StoreError {
+fn error(
+    location: &str,
+    action: impl Into<String>,
+    source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> StoreError {
     StoreError {
         location: location.to_string(),
-        message: message.to_string(),
+        action: action.into(),
+        source: Some(source.into()),
     }
 }
 
@@ -332,17 +357,33 @@ struct StoredRow {
     error: Option<String>,
 }
 
+/// A store row that lacks a column reading needs, or has one of another type.
+#[derive(Debug, thiserror::Error)]
+enum RowError {
+    #[error("the table has no column `{0}`")]
+    MissingColumn(String),
+    #[error("column `{column}` cannot be read as text")]
+    NotText {
+        column: String,
+        #[source]
+        source: datafusion::arrow::error::ArrowError,
+    },
+}
+
 impl StoredRow {
-    fn read(batch: &RecordBatch) -> Result<Vec<StoredRow>, String> {
-        let text = |name: &str| -> Result<Vec<Option<String>>, String> {
+    fn read(batch: &RecordBatch) -> Result<Vec<StoredRow>, RowError> {
+        let text = |name: &str| -> Result<Vec<Option<String>>, RowError> {
             let column = batch
                 .column_by_name(name)
-                .ok_or_else(|| format!("the table has no column `{name}`"))?;
+                .ok_or_else(|| RowError::MissingColumn(name.to_string()))?;
             let column = datafusion::arrow::compute::cast(
                 column,
                 &datafusion::arrow::datatypes::DataType::Utf8,
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(|source| RowError::NotText {
+                column: name.to_string(),
+                source,
+            })?;
             let strings = column.as_string::<i32>();
             Ok((0..strings.len())
                 .map(|i| (!strings.is_null(i)).then(|| strings.value(i).to_string()))

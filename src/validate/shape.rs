@@ -163,23 +163,7 @@ pub fn check_document(
                 continue;
             }
             ValidationErrorKind::Required { property } => {
-                let name = property.as_str().unwrap_or_default();
-                let table = if path.is_empty() {
-                    "the file".to_string()
-                } else {
-                    format!("[{at}]")
-                };
-                let message = if path.is_empty() {
-                    format!("missing required table `[{name}]`")
-                } else {
-                    format!("missing required key `{name}` in {table}")
-                };
-                let help = if path.is_empty() && name == top {
-                    format!("start the file with:\n[{top}]\nname = \"my-{top}\"")
-                } else {
-                    format!("add `{name} = ...` to {table}")
-                };
-                Diagnostic::new(Code::MissingKey, message).with_help(help)
+                missing_key(&path, &at, property.as_str().unwrap_or_default(), top)
             }
             ValidationErrorKind::Type { kind } => {
                 let expected = expected_types(kind, &path);
@@ -202,51 +186,10 @@ pub fn check_document(
                 Code::OutOfRange,
                 format!("`{at}` is {}, above the maximum of {limit}", error.instance),
             ),
-            ValidationErrorKind::Enum { options } => {
-                let choices: Vec<String> = options
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let given = error
-                    .instance
-                    .as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| error.instance.to_string());
-                let suggestion = closest(&given, choices.iter().map(String::as_str));
-                Diagnostic::new(
-                    Code::InvalidEnum,
-                    format!("`{given}` is not a valid value for `{at}`"),
-                )
-                .with_help(match suggestion {
-                    Some(s) => format!(
-                        "did you mean `{s}`? expected one of: {}",
-                        choices.join(", ")
-                    ),
-                    None => format!("expected one of: {}", choices.join(", ")),
-                })
-            }
+            ValidationErrorKind::Enum { options } => invalid_enum(&error.instance, options, &at),
             ValidationErrorKind::Pattern { pattern } => {
                 let given = error.instance.as_str().unwrap_or_default();
-                if is_byte_size(&path) {
-                    Diagnostic::new(Code::InvalidValue, format!("`{given}` is not a byte size"))
-                        .with_help("write an integer number of bytes or a number with a unit: \"512KiB\", \"64MiB\", \"4GiB\"")
-                } else if at == format!("{top}.name") {
-                    Diagnostic::new(Code::InvalidValue, format!("`{given}` is not a valid {top} name"))
-                        .with_help(format!(
-                            "use lowercase letters, digits and `-`, starting with a letter or digit, e.g. `{}`",
-                            suggest_name(given, top)
-                        ))
-                } else {
-                    Diagnostic::new(
-                        Code::InvalidValue,
-                        format!("`{given}` does not match `{pattern}`"),
-                    )
-                }
+                pattern_mismatch(given, pattern, &path, &at, top)
             }
             ValidationErrorKind::MinLength { .. } | ValidationErrorKind::MinItems { .. } => {
                 Diagnostic::new(Code::InvalidValue, format!("`{at}` must not be empty"))
@@ -256,6 +199,84 @@ pub fn check_document(
         diagnostics.push(diagnostic.at(file, node.span.clone()));
     }
     diagnostics
+}
+
+/// A required table or key that is missing; for the top table, how a file starts.
+fn missing_key(path: &[PathSegment], at: &str, name: &str, top: &str) -> Diagnostic {
+    let table = if path.is_empty() {
+        "the file".to_string()
+    } else {
+        format!("[{at}]")
+    };
+    let message = if path.is_empty() {
+        format!("missing required table `[{name}]`")
+    } else {
+        format!("missing required key `{name}` in {table}")
+    };
+    let help = if path.is_empty() && name == top {
+        format!("start the file with:\n[{top}]\nname = \"my-{top}\"")
+    } else {
+        format!("add `{name} = ...` to {table}")
+    };
+    Diagnostic::new(Code::MissingKey, message).with_help(help)
+}
+
+/// A value that is not one of the choices, with the closest choice.
+fn invalid_enum(instance: &Value, options: &Value, at: &str) -> Diagnostic {
+    let choices: Vec<String> = options
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let given = instance
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| instance.to_string());
+    let suggestion = closest(&given, choices.iter().map(String::as_str));
+    Diagnostic::new(
+        Code::InvalidEnum,
+        format!("`{given}` is not a valid value for `{at}`"),
+    )
+    .with_help(match suggestion {
+        Some(s) => format!(
+            "did you mean `{s}`? expected one of: {}",
+            choices.join(", ")
+        ),
+        None => format!("expected one of: {}", choices.join(", ")),
+    })
+}
+
+/// A string that does not match its pattern: a byte size, a name, or another pattern.
+fn pattern_mismatch(
+    given: &str,
+    pattern: &str,
+    path: &[PathSegment],
+    at: &str,
+    top: &str,
+) -> Diagnostic {
+    if is_byte_size(path) {
+        Diagnostic::new(Code::InvalidValue, format!("`{given}` is not a byte size")).with_help(
+            "write an integer number of bytes or a number with a unit: \"512KiB\", \"64MiB\", \"4GiB\"",
+        )
+    } else if at == format!("{top}.name") {
+        Diagnostic::new(
+            Code::InvalidValue,
+            format!("`{given}` is not a valid {top} name"),
+        )
+        .with_help(format!(
+            "use lowercase letters, digits and `-`, starting with a letter or digit, e.g. `{}`",
+            suggest_name(given, top)
+        ))
+    } else {
+        Diagnostic::new(
+            Code::InvalidValue,
+            format!("`{given}` does not match `{pattern}`"),
+        )
+    }
 }
 
 fn expected_types(kind: &TypeKind, path: &[PathSegment]) -> String {

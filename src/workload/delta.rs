@@ -3,8 +3,10 @@
 //!
 //! File selection happens at planning time: `TableProvider::scan` replays the Delta log with the
 //! query's predicates, skips files by partition values and by the log's per-file statistics, and plans
-//! a `DeltaScanExec` over a Parquet `DataSourceExec` holding exactly the selected files (see
-//! `shared/notes/datafusion-55.md` §12.4).
+//! a `DeltaScanExec` over a Parquet `DataSourceExec` holding exactly the selected files
+//! (deltalake-core 1.1's `delta_datafusion/table_provider` and `delta_datafusion/scan`). The
+//! selected files are the distinct `object_meta.location`s of that child's file groups, since
+//! DataFusion may split one file into several byte ranges.
 
 use std::collections::BTreeSet;
 use std::path::Path;

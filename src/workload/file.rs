@@ -119,46 +119,52 @@ pub struct TableEntry {
 
 /// The formats a table can have.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum TableFormat {
     Parquet,
     Csv,
     Delta,
 }
 
-impl TableFormat {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TableFormat::Parquet => "parquet",
-            TableFormat::Csv => "csv",
-            TableFormat::Delta => "delta",
-        }
-    }
-}
-
 /// CSV compression, by DataFusion's names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum CsvCompression {
     Uncompressed,
     Gzip,
     Bzip2,
     Xz,
     Zstd,
-}
-
-impl CsvCompression {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CsvCompression::Uncompressed => "uncompressed",
-            CsvCompression::Gzip => "gzip",
-            CsvCompression::Bzip2 => "bzip2",
-            CsvCompression::Xz => "xz",
-            CsvCompression::Zstd => "zstd",
-        }
-    }
 }
 
 impl TableEntry {
@@ -180,7 +186,7 @@ impl TableEntry {
             }
         }
         if let Some(c) = self.compression {
-            options.push(("compression", c.as_str().to_string()));
+            options.push(("compression", c.to_string()));
         }
         options
     }

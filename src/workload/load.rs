@@ -207,6 +207,66 @@ fn is_named_placeholder(key: &str) -> bool {
     })
 }
 
+/// A `[[parameters]]` set for a query the workload does not have, with the closest query that has
+/// placeholders.
+fn unknown_parameter_query(queries: &[Query], written: &str, file: &SourceFile) -> Diagnostic {
+    let with_placeholders: Vec<String> = queries
+        .iter()
+        .filter(|q| !q.placeholders.is_empty())
+        .map(|q| display_relative(&q.source.path, &file.path))
+        .collect();
+    let help = match closest(written, with_placeholders.iter().map(String::as_str)) {
+        Some(close) => format!("did you mean `{close}`?"),
+        None if with_placeholders.is_empty() => {
+            "no query of the workload has placeholders".to_string()
+        }
+        None => format!(
+            "the queries with placeholders are: {}",
+            with_placeholders.join(", ")
+        ),
+    };
+    Diagnostic::new(
+        Code::UnknownParameterQuery,
+        format!("`{written}` is not a query of the workload"),
+    )
+    .with_help(help)
+}
+
+/// A parameter set whose values are not the query's placeholders: which are missing, which extra.
+fn parameter_mismatch(query: &Query, set: &ParameterSet, written: &str) -> Option<Diagnostic> {
+    let given: Vec<&str> = set.values.iter().map(|(k, _)| k.as_str()).collect();
+    let placeholders: Vec<&str> = query.placeholders.iter().map(String::as_str).collect();
+    let missing: Vec<&str> = placeholders
+        .iter()
+        .copied()
+        .filter(|p| !given.contains(p))
+        .collect();
+    let extra: Vec<&str> = given
+        .iter()
+        .copied()
+        .filter(|g| !placeholders.contains(g))
+        .collect();
+    if missing.is_empty() && extra.is_empty() {
+        return None;
+    }
+    let mut message = format!("parameter set `{}` does not fit `{written}`:", set.name);
+    if !missing.is_empty() {
+        message.push_str(&format!(" no value for {}", quoted(&missing)));
+    }
+    if !extra.is_empty() {
+        if !missing.is_empty() {
+            message.push(';');
+        }
+        message.push_str(&format!(" the query has no {}", quoted(&extra)));
+    }
+    let help = if placeholders.is_empty() {
+        "the query has no placeholders".to_string()
+    } else {
+        format!("the query's placeholders are {}", quoted(&placeholders))
+    };
+    Some(Diagnostic::new(Code::ParameterMismatch, message).with_help(help))
+}
+
 /// Gives each query its parameter sets, checking them against its placeholders; a set for no query
 /// of the workload, or a query with placeholders and no set, is a finding.
 fn attach_parameters(
@@ -232,78 +292,19 @@ fn attach_parameters(
                 // The query file did not load; its own findings say why.
                 continue;
             }
-            let with_placeholders: Vec<String> = loaded
-                .queries
-                .iter()
-                .filter(|q| !q.placeholders.is_empty())
-                .map(|q| display_relative(&q.source.path, &file.path))
-                .collect();
-            let help = match closest(&written, with_placeholders.iter().map(String::as_str)) {
-                Some(close) => format!("did you mean `{close}`?"),
-                None if with_placeholders.is_empty() => {
-                    "no query of the workload has placeholders".to_string()
-                }
-                None => format!(
-                    "the queries with placeholders are: {}",
-                    with_placeholders.join(", ")
-                ),
-            };
-            loaded.findings.push(
-                Diagnostic::new(
-                    Code::UnknownParameterQuery,
-                    format!("`{written}` is not a query of the workload"),
-                )
-                .at(file, span_of(node, "query"))
-                .with_help(help),
-            );
+            let finding = unknown_parameter_query(&loaded.queries, &written, file);
+            loaded
+                .findings
+                .push(finding.at(file, span_of(node, "query")));
             continue;
         };
         let query = &mut loaded.queries[position];
-        let given: Vec<&str> = set.values.iter().map(|(k, _)| k.as_str()).collect();
-        let missing: Vec<&str> = query
-            .placeholders
-            .iter()
-            .map(String::as_str)
-            .filter(|p| !given.contains(p))
-            .collect();
-        let extra: Vec<&str> = given
-            .iter()
-            .copied()
-            .filter(|g| !query.placeholders.iter().any(|p| p == g))
-            .collect();
-        if !missing.is_empty() || !extra.is_empty() {
-            let mut message = format!("parameter set `{}` does not fit `{written}`:", set.name);
-            if !missing.is_empty() {
-                message.push_str(&format!(" no value for {}", quoted(&missing)));
-            }
-            if !extra.is_empty() {
-                if !missing.is_empty() {
-                    message.push(';');
-                }
-                message.push_str(&format!(" the query has no {}", quoted(&extra)));
-            }
-            let help = if query.placeholders.is_empty() {
-                "the query has no placeholders".to_string()
-            } else {
-                format!(
-                    "the query's placeholders are {}",
-                    quoted(
-                        &query
-                            .placeholders
-                            .iter()
-                            .map(String::as_str)
-                            .collect::<Vec<_>>()
-                    )
-                )
-            };
-            loaded.findings.push(
-                Diagnostic::new(Code::ParameterMismatch, message)
-                    .at(file, span_of(node, "values"))
-                    .with_help(help),
-            );
-            continue;
+        match parameter_mismatch(query, &set, &written) {
+            Some(finding) => loaded
+                .findings
+                .push(finding.at(file, span_of(node, "values"))),
+            None => query.parameter_sets.push(set),
         }
-        query.parameter_sets.push(set);
     }
     let mut kept = Vec::new();
     for query in std::mem::take(&mut loaded.queries) {
@@ -423,9 +424,10 @@ fn check_tables(
         let location_span = span_of(node, "location");
         let location = match resolve_location(&entry.location, base) {
             Ok(location) => location,
-            Err(message) => {
+            Err(error) => {
                 findings.push(
-                    Diagnostic::new(Code::InvalidValue, message).at(file, location_span.clone()),
+                    Diagnostic::new(Code::InvalidValue, error.to_string())
+                        .at(file, location_span.clone()),
                 );
                 continue;
             }
@@ -459,8 +461,7 @@ fn check_format_options(
                     Code::OptionNotForFormat,
                     format!(
                         "`{option}` is a CSV option, but table `{}` is {}",
-                        entry.name,
-                        entry.format.as_str()
+                        entry.name, entry.format
                     ),
                 )
                 .at(file, key_span_of(node, option))
@@ -474,8 +475,7 @@ fn check_format_options(
                 Code::OptionNotForFormat,
                 format!(
                     "`version` pins a Delta table version, but table `{}` is {}",
-                    entry.name,
-                    entry.format.as_str()
+                    entry.name, entry.format
                 ),
             )
             .at(file, key_span_of(node, "version"))
@@ -484,16 +484,44 @@ fn check_format_options(
     }
 }
 
+/// A location that cannot be used, in the words of the finding that reports it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum LocationError {
+    #[error("`{written}` is not a URL: {problem}")]
+    NotAUrl {
+        written: String,
+        problem: url::ParseError,
+    },
+    #[error("`{0}` is not a local file URL")]
+    NotALocalFile(String),
+    #[error("`{written}`: {store} locations need dfpolicy built with the `{feature}` feature")]
+    FeatureMissing {
+        written: String,
+        store: &'static str,
+        feature: &'static str,
+    },
+    #[error("`{written}`: `{scheme}://` is not a supported location")]
+    UnsupportedScheme { written: String, scheme: String },
+}
+
 /// A location as written: a path relative to the workload file, an absolute path, or a URL.
-fn resolve_location(written: &str, base: &Path) -> Result<Location, String> {
+fn resolve_location(written: &str, base: &Path) -> Result<Location, LocationError> {
     if let Some((scheme, _)) = written.split_once("://") {
-        let url = url::Url::parse(written).map_err(|e| format!("`{written}` is not a URL: {e}"))?;
+        let url = url::Url::parse(written).map_err(|problem| LocationError::NotAUrl {
+            written: written.to_string(),
+            problem,
+        })?;
         if scheme == "file" {
             let path = url
                 .to_file_path()
-                .map_err(|()| format!("`{written}` is not a local file URL"))?;
+                .map_err(|()| LocationError::NotALocalFile(written.to_string()))?;
             return Ok(Location::Local(path));
         }
+        let missing = |store, feature| LocationError::FeatureMissing {
+            written: written.to_string(),
+            store,
+            feature,
+        };
         return match scheme {
             #[cfg(feature = "s3")]
             "s3" | "s3a" => Ok(Location::Remote(url)),
@@ -501,18 +529,13 @@ fn resolve_location(written: &str, base: &Path) -> Result<Location, String> {
             "az" | "abfs" | "abfss" | "azure" => Ok(Location::Remote(url)),
             #[cfg(feature = "gcs")]
             "gs" => Ok(Location::Remote(url)),
-            "s3" | "s3a" => Err(format!(
-                "`{written}`: S3 locations need dfpolicy built with the `s3` feature"
-            )),
-            "az" | "abfs" | "abfss" | "azure" => Err(format!(
-                "`{written}`: Azure locations need dfpolicy built with the `azure` feature"
-            )),
-            "gs" => Err(format!(
-                "`{written}`: GCS locations need dfpolicy built with the `gcs` feature"
-            )),
-            other => Err(format!(
-                "`{written}`: `{other}://` is not a supported location"
-            )),
+            "s3" | "s3a" => Err(missing("S3", "s3")),
+            "az" | "abfs" | "abfss" | "azure" => Err(missing("Azure", "azure")),
+            "gs" => Err(missing("GCS", "gcs")),
+            other => Err(LocationError::UnsupportedScheme {
+                written: written.to_string(),
+                scheme: other.to_string(),
+            }),
         };
     }
     let path = Path::new(written);

@@ -24,7 +24,6 @@ pub mod show;
 pub mod table;
 pub mod tpch;
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -89,68 +88,36 @@ struct Builtin {
 }
 
 /// Why a workload could not be loaded or set up in a session.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum WorkloadError {
     /// The workload file has errors (syntax, schema, tables, query globs), each located.
+    #[error("the workload has {} error(s){}", .0.len(), .0.iter().map(|f| format!("\n  {f}")).collect::<String>())]
     Invalid(Vec<Diagnostic>),
     /// The policy's session could not be made.
-    Session(DataFusionError),
+    #[error("cannot make the session")]
+    Session(#[source] DataFusionError),
     /// A table could not be registered.
+    #[error("workload `{workload}`{}: table `{table}`", declared.as_ref().map(|at| format!(" ({at})")).unwrap_or_default())]
     Table {
         workload: String,
         table: String,
         /// `file:line:column` of the table's declaration, when it has one.
         declared: Option<String>,
+        #[source]
         error: DataFusionError,
     },
     /// A query file's preparatory statement failed in the session.
+    #[error("query `{query}` ({at})")]
     Statement {
         query: String,
         /// `file:line:column` of the statement.
         at: String,
+        #[source]
         error: DataFusionError,
     },
     /// The built-in data could not be generated.
-    Data(DataError),
-}
-
-impl fmt::Display for WorkloadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            WorkloadError::Invalid(findings) => {
-                write!(f, "the workload has {} error(s)", findings.len())?;
-                for finding in findings {
-                    write!(f, "\n  {finding}")?;
-                }
-                Ok(())
-            }
-            WorkloadError::Table {
-                workload,
-                table,
-                declared,
-                error,
-            } => {
-                write!(f, "workload `{workload}`")?;
-                if let Some(at) = declared {
-                    write!(f, " ({at})")?;
-                }
-                write!(f, ": table `{table}`: {error}")
-            }
-            WorkloadError::Statement { query, at, error } => {
-                write!(f, "query `{query}` ({at}): {error}")
-            }
-            WorkloadError::Data(error) => write!(f, "TPC-H data: {error}"),
-            WorkloadError::Session(error) => write!(f, "cannot make the session: {error}"),
-        }
-    }
-}
-
-impl std::error::Error for WorkloadError {}
-
-impl From<DataError> for WorkloadError {
-    fn from(error: DataError) -> Self {
-        WorkloadError::Data(error)
-    }
+    #[error("TPC-H data")]
+    Data(#[from] DataError),
 }
 
 impl Workload {

@@ -78,7 +78,7 @@ pub async fn table_facts(table: &Table) -> datafusion::common::Result<TableFacts
     }
     let Location::Local(path) = &table.location else {
         return Err(datafusion::common::DataFusionError::NotImplemented(
-            format!("facts of remote {} tables", table.format.as_str()),
+            format!("facts of remote {} tables", table.format),
         ));
     };
     let files = data_files(path, table.format);
@@ -119,7 +119,7 @@ fn data_files(path: &Path, format: TableFormat) -> Vec<PathBuf> {
     if path.is_file() {
         return vec![path.to_path_buf()];
     }
-    let marker = format!(".{}", format.as_str());
+    let marker = format!(".{format}");
     let mut found = Vec::new();
     let mut pending = vec![path.to_path_buf()];
     while let Some(dir) = pending.pop() {
@@ -160,7 +160,7 @@ pub fn render_text(facts: &WorkloadFacts) -> String {
         .map(|t| {
             [
                 t.name.clone(),
-                t.format.as_str().to_string(),
+                t.format.to_string(),
                 t.version.map_or_else(|| "-".to_string(), |v| v.to_string()),
                 t.files.to_string(),
                 t.rows.map_or_else(|| "-".to_string(), |r| r.to_string()),

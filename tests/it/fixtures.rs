@@ -75,7 +75,7 @@ fn every_error_code_is_exercised_by_a_fixture() {
                 && !elsewhere.contains(c)
                 && !dfpolicy::workload::WORKLOAD_CODES.contains(c)
         })
-        .map(|c| c.as_str())
+        .map(|c| <&str>::from(*c))
         .collect();
     assert!(missing.is_empty(), "codes without a fixture: {missing:?}");
 }

@@ -9,6 +9,7 @@ mod fixtures;
 mod fuzz;
 mod hardening;
 mod harness;
+mod names;
 mod policies;
 mod readme;
 mod registry_coverage;

@@ -57,11 +57,11 @@ fn every_finding_code_is_in_the_readme_table_of_codes() {
     let table: Vec<&str> = readme
         .lines()
         .filter(|line| {
-            line.ends_with(" |") && line.contains("| error |") || line.contains("| warning |")
+            line.ends_with(" |") && (line.contains("| error |") || line.contains("| warning |"))
         })
         .collect();
     for code in Code::ALL {
-        let named = format!("`{}`", code.as_str());
+        let named = format!("`{code}`");
         let row = table.iter().find(|line| line.contains(&named));
         let row = row.unwrap_or_else(|| panic!("{named} is not in the README's table of codes"));
         let severity = format!("| {} |", code.severity());

@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
-use dfpolicy::Code;
 use dfpolicy::report::render;
 use dfpolicy::validate::validate_paths;
+use dfpolicy::{Code, Severity};
 use proptest::prelude::*;
 
 /// Validates `bytes` as a policy file and renders the findings in every format, which must not panic
@@ -74,7 +74,22 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
         let dir = tempfile::tempdir().unwrap();
-        let _ = validate_text(dir.path(), &bytes);
+        let report = validate_text(dir.path(), &bytes);
+        // Random bytes are never a policy (one needs `[policy]` with a `name`): the file is reported,
+        // with at least one error, and bytes that are not UTF-8 are said to be so.
+        prop_assert_eq!(report.files.len(), 1);
+        prop_assert!(report.diagnostics.iter().any(|d| d.severity == Severity::Error));
+        if std::str::from_utf8(&bytes).is_err() {
+            prop_assert!(report.diagnostics.iter().any(|d| d.code == Code::NotUtf8));
+        } else {
+            let lines = bytes.split(|b| *b == b'\n').count();
+            for d in &report.diagnostics {
+                if d.location.is_some() {
+                    let (line, column) = d.line_column();
+                    prop_assert!(line >= 1 && line <= lines && column >= 1, "{:?}", d);
+                }
+            }
+        }
     }
 
     #[test]

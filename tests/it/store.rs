@@ -140,18 +140,40 @@ fn a_run_appends_one_row_per_bundle_that_any_delta_reader_reads() {
     let bundle = dfpolicy::PlanBundle::from_json(&text(7, 0)).unwrap();
     assert_eq!(Some(text(5, 0)), bundle.plans.physical);
     assert_eq!(text(6, 0), dfpolicy::harness::plan_content_digest(&bundle));
-    // The table's schema is the documented one.
-    let table_fields: Vec<String> = batches[0]
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
-    assert!(
-        table_fields
+    // The table's schema is the documented one: the columns of `store_schema()`, in its order,
+    // with its nullability, and the columns the README's table of the store lists, in its order.
+    let everything = block_on(read_with_datafusion(&location, "SELECT * FROM artifacts"));
+    let schema = everything[0].schema();
+    let columns = |fields: &datafusion::arrow::datatypes::Fields| -> Vec<(String, bool)> {
+        fields
             .iter()
-            .all(|f| store_schema().field_with_name(f).is_ok())
-    );
+            .map(|f| (f.name().clone(), f.is_nullable()))
+            .collect()
+    };
+    assert_eq!(columns(schema.fields()), columns(store_schema().fields()));
+    for field in schema.fields() {
+        let text = matches!(
+            field.data_type(),
+            datafusion::arrow::datatypes::DataType::Utf8
+                | datafusion::arrow::datatypes::DataType::LargeUtf8
+                | datafusion::arrow::datatypes::DataType::Utf8View
+        );
+        let timestamp = matches!(
+            field.data_type(),
+            datafusion::arrow::datatypes::DataType::Timestamp(_, Some(zone)) if zone.as_ref() == "UTC"
+        );
+        assert!(
+            text != (field.name() == "run_started") && timestamp == (field.name() == "run_started"),
+            "{}: {}",
+            field.name(),
+            field.data_type()
+        );
+    }
+    let names: Vec<String> = columns(schema.fields())
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(names, readme_store_columns());
 
     let runs = block_on(store.runs()).unwrap();
     assert_eq!(runs.len(), 1);
@@ -317,4 +339,28 @@ fn check_with_store_appends_and_store_runs_lists_it() {
         String::from_utf8(determinism.stdout).unwrap(),
         "0 non-deterministic bundles\n"
     );
+}
+
+/// The columns the README's table under "The artifact store" lists, in order (a row may name several:
+/// `` `policy_hash`, `settings_hash` ``).
+fn readme_store_columns() -> Vec<String> {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let section = readme
+        .split("### The artifact store")
+        .nth(1)
+        .expect("the README has a section on the artifact store");
+    let table = section
+        .lines()
+        .skip_while(|line| !line.starts_with("| column |"))
+        .skip(2)
+        .take_while(|line| line.starts_with('|'));
+    table
+        .flat_map(|row| {
+            let first = row.split('|').nth(1).unwrap_or_default();
+            first
+                .split(',')
+                .map(|name| name.trim().trim_matches('`').to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }

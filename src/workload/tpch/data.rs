@@ -49,20 +49,30 @@ pub const ROW_GROUP_ROWS: usize = 16 * 1024;
 /// The column `lineitem` is partitioned by in the Delta form (7 distinct values).
 pub const DELTA_PARTITION_COLUMN: &str = "l_shipmode";
 
-/// Why data could not be generated.
-#[derive(Debug)]
-pub struct DataError(pub String);
-
-impl std::fmt::Display for DataError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
+/// Why data could not be generated: what dfpolicy was doing, where, and the error that stopped it.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("{action} {}", path.display())]
+    At {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("TPC-H generation stopped")]
+    Stopped(#[source] tokio::task::JoinError),
 }
 
-impl std::error::Error for DataError {}
-
-fn data_error(what: &str, path: &Path, error: impl std::fmt::Display) -> DataError {
-    DataError(format!("{what} {}: {error}", path.display()))
+fn data_error(
+    action: &'static str,
+    path: &Path,
+    source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> DataError {
+    DataError::At {
+        action,
+        path: path.to_path_buf(),
+        source: source.into(),
+    }
 }
 
 /// Where the generated data of one scale factor lives.
@@ -230,7 +240,10 @@ fn write_parquet(
     let mut batches = batches.peekable();
     let schema = match batches.peek() {
         Some(Ok(batch)) => batch.schema(),
-        Some(Err(e)) => return Err(data_error("cannot generate", path, e)),
+        Some(Err(_)) => {
+            let error = batches.next().and_then(Result::err).expect("peeked an error");
+            return Err(data_error("cannot generate", path, error));
+        }
         None => return Err(data_error("no rows generated for", path, "empty table")),
     };
     let file = fs::File::create(path).map_err(|e| data_error("cannot create", path, e))?;
@@ -374,6 +387,6 @@ pub async fn ensure(data: &TpchData, delta: bool) -> Result<PathBuf, DataError> 
         let data = Arc::new(data.clone());
         tokio::task::spawn_blocking(move || data.ensure_parquet())
             .await
-            .map_err(|e| DataError(format!("TPC-H generation stopped: {e}")))?
+            .map_err(DataError::Stopped)?
     }
 }
