@@ -4,9 +4,10 @@
 //! around them, with its identity and fingerprints). [`Bundler`] sets a workload up once per policy;
 //! [`BundleBuilder`] builds one query's bundle, or only its plans.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
+use std::sync::Mutex;
 
 use datafusion::common::TableReference;
 use datafusion::execution::context::SessionState;
@@ -44,6 +45,9 @@ pub struct Bundler {
     pin_warnings: Vec<CaptureWarning>,
     normalizer: PathNormalizer,
     locator: TableLocator,
+    /// Query fingerprints by dialect and statements: a query bundled again (another parameter set,
+    /// `--repeat`, a sweep) is not tokenized again.
+    query_fingerprints: Mutex<HashMap<(String, Vec<String>), String>>,
 }
 
 impl Bundler {
@@ -82,6 +86,7 @@ impl Bundler {
             pin_warnings,
             normalizer,
             locator,
+            query_fingerprints: Mutex::default(),
         })
     }
 
@@ -152,6 +157,22 @@ impl Bundler {
             deltas: &self.deltas,
             names: &self.names,
         }
+    }
+
+    /// The query's `v1:` fingerprint in `dialect` (see [`fingerprint::query_fingerprint`]).
+    fn query_fingerprint(&self, query: &Query, dialect: &str) -> String {
+        let mut statements: Vec<String> =
+            query.preparation.iter().map(|s| s.text.clone()).collect();
+        statements.push(query.sql().to_string());
+        let key = (dialect.to_string(), statements);
+        let mut known = self.query_fingerprints.lock().expect("no holder panics");
+        if let Some(fingerprint) = known.get(&key) {
+            return fingerprint.clone();
+        }
+        let texts: Vec<&str> = key.1.iter().map(String::as_str).collect();
+        let fingerprint = fingerprint::query_fingerprint(&texts, dialect);
+        known.insert(key, fingerprint.clone());
+        fingerprint
     }
 
     /// The query's file as bundles name it: as the workload wrote it, or relative to the
@@ -325,9 +346,7 @@ fn assemble(
 ) -> PlanBundle {
     let compiled = bundler.factory.compiled();
     let dialect = plans.state.config_options().sql_parser.dialect.to_string();
-    let mut statements: Vec<&str> = query.preparation.iter().map(|s| s.text.as_str()).collect();
-    statements.push(query.sql());
-    let query_fingerprint = fingerprint::query_fingerprint(&statements, &dialect);
+    let query_fingerprint = bundler.query_fingerprint(query, &dialect);
     let plan_fingerprint = fingerprint::plan_fingerprint(
         &query_fingerprint,
         plans.parameters.as_ref(),

@@ -94,7 +94,7 @@ pub(super) async fn plan(
         .unwrap_or_default();
 
     let mut steps = Vec::new();
-    let (optimized, mut initial_text, optimized_text) = match &initial {
+    let (optimized, initial_text, optimized_text) = match &initial {
         Some(plan) => {
             let result = optimize(&state, plan, tracing, &mut steps);
             let optimized = result
@@ -107,8 +107,8 @@ pub(super) async fn plan(
 
     let (physical, snapshots) = match &optimized {
         Some(plan) => {
-            let planning = state.query_planner().create_physical_plan(plan, &state);
-            let (physical, snapshots) = record_physical(planning).await;
+            let physical_planning = state.query_planner().create_physical_plan(plan, &state);
+            let (physical, snapshots) = record_physical(physical_planning).await;
             (
                 physical.map_err(|e| warn(CaptureStep::Physical, e)).ok(),
                 snapshots,
@@ -116,42 +116,22 @@ pub(super) async fn plan(
         }
         None => (None, Vec::new()),
     };
-    let explain = &state.config_options().explain;
     let (trace, physical_text) = if tracing {
-        let physical_trace = physical_trace(
-            snapshots,
-            PhysicalRenderer::new(explain.show_statistics, explain.show_schema),
-            physical.as_ref(),
-        );
-        steps.extend(physical_trace.steps);
-        let trace = OptimizerTrace {
-            initial_physical: physical_trace.initial_physical.map(|text| normalize(&text)),
-            steps: steps
-                .into_iter()
-                .map(|mut step| {
-                    step.plan = step.plan.map(|text| normalize(&text));
-                    step
-                })
-                .collect(),
-        };
-        (Some(trace), physical_trace.final_text)
+        let (trace, physical_text) = trace(&state, steps, snapshots, physical.as_ref(), planning);
+        (Some(trace), physical_text)
     } else {
         (None, None)
     };
-
     let texts = PlanTexts {
-        initial_logical: initial.as_ref().map(|p| {
-            normalize(
-                &initial_text
-                    .take()
-                    .unwrap_or_else(|| p.display_indent().to_string()),
-            )
-        }),
+        initial_logical: initial
+            .as_ref()
+            .map(|p| normalize(&initial_text.unwrap_or_else(|| p.display_indent().to_string()))),
         optimized_logical: optimized
             .as_ref()
             .map(|p| normalize(&optimized_text.unwrap_or_else(|| p.display_indent().to_string()))),
         physical: physical.as_ref().map(|p| {
             normalize(&physical_text.unwrap_or_else(|| {
+                let explain = &state.config_options().explain;
                 displayable(p.as_ref())
                     .set_show_statistics(explain.show_statistics)
                     .set_show_schema(explain.show_schema)
@@ -273,6 +253,36 @@ fn optimize(
         initial_text,
         optimized_text,
     }
+}
+
+/// The whole trace, paths normalized: the logical `steps` recorded while optimizing, then the
+/// physical ones rebuilt from the snapshots; and P2's text when the last snapshot is P2.
+fn trace(
+    state: &SessionState,
+    mut steps: Vec<TraceStep>,
+    snapshots: Vec<PhysicalSnapshot>,
+    physical: Option<&Arc<dyn ExecutionPlan>>,
+    planning: &Planning<'_>,
+) -> (OptimizerTrace, Option<String>) {
+    let normalize = |text: &str| planning.normalizer.normalize(text);
+    let explain = &state.config_options().explain;
+    let physical_trace = physical_trace(
+        snapshots,
+        PhysicalRenderer::new(explain.show_statistics, explain.show_schema),
+        physical,
+    );
+    steps.extend(physical_trace.steps);
+    let trace = OptimizerTrace {
+        initial_physical: physical_trace.initial_physical.map(|text| normalize(&text)),
+        steps: steps
+            .into_iter()
+            .map(|mut step| {
+                step.plan = step.plan.map(|text| normalize(&text));
+                step
+            })
+            .collect(),
+    };
+    (trace, physical_trace.final_text)
 }
 
 /// The physical half of the trace, rebuilt from the recorded snapshots.

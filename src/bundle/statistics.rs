@@ -37,7 +37,12 @@ pub(super) fn analyze(
     let scan_statistics: Vec<ScanStatistics> = scans
         .iter()
         .map(|scan| {
-            scan_statistics(&context, &args, scan, collect_statistics).unwrap_or_else(|message| {
+            scan_statistics(&context, &args, scan, collect_statistics).unwrap_or_else(|error| {
+                let message = format!(
+                    "{} of `{}`: {error}",
+                    scan.operator,
+                    scan.table.as_deref().unwrap_or("?")
+                );
                 warnings.push(CaptureWarning {
                     step: CaptureStep::Statistics,
                     message: message.clone(),
@@ -69,20 +74,14 @@ pub(super) fn analyze(
     }
 }
 
-/// One scan's statistics and their quality; the error's message when DataFusion cannot compute them.
+/// One scan's statistics and their quality, or why DataFusion cannot compute them.
 fn scan_statistics(
     context: &StatisticsContext,
     args: &StatisticsArgs,
     scan: &PhysicalScan,
     collect_statistics: bool,
-) -> Result<ScanStatistics, String> {
-    let statistics = context.compute(scan.node.as_ref(), args).map_err(|error| {
-        format!(
-            "{} of `{}`: {error}",
-            scan.operator,
-            scan.table.as_deref().unwrap_or("?")
-        )
-    })?;
+) -> datafusion::common::Result<ScanStatistics> {
+    let statistics = context.compute(scan.node.as_ref(), args)?;
     let rows = quality(&statistics.num_rows);
     let bytes = quality(&statistics.total_byte_size);
     let columns = summarize(statistics.column_statistics.iter().flat_map(|column| {

@@ -217,7 +217,7 @@ pub fn compile(options: &PolicyOptions) -> Result<CompiledPolicy, CompileError> 
             .into_iter()
             .map(|(k, v)| (k.as_str(), Some(v.as_str()))),
     )
-    .map_err(|(key, e)| error(&key, registry::engine_message(&e)))?;
+    .map_err(|rejected| error(&rejected.key, registry::engine_message(&rejected.error)))?;
     for (key, value) in runtime_keys {
         let value = registry
             .check_value(key, value)
@@ -228,7 +228,7 @@ pub fn compile(options: &PolicyOptions) -> Result<CompiledPolicy, CompileError> 
         &mut config,
         FORCED_SETTINGS.iter().map(|(k, v)| (*k, Some(*v))),
     )
-    .map_err(|(key, e)| error(&key, registry::engine_message(&e)))?;
+    .map_err(|rejected| error(&rejected.key, registry::engine_message(&rejected.error)))?;
 
     // A machine-dependent option the policy does not pin to a number stays `0`, DataFusion's spelling
     // of "one per CPU": the compiled environment and its hashes are then the same on every machine,
@@ -372,8 +372,11 @@ impl CompiledPolicy {
             .settings
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_deref()));
-        registry::apply_settings(&mut options, settings).map_err(|(key, error)| {
-            error.context(format!("policy `{}`: cannot apply `{key}`", self.policy))
+        registry::apply_settings(&mut options, settings).map_err(|rejected| {
+            rejected.error.context(format!(
+                "policy `{}`: cannot apply `{}`",
+                self.policy, rejected.key
+            ))
         })?;
         Ok(options)
     }

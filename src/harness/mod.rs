@@ -191,7 +191,7 @@ impl<'a> Harness<'a> {
         let queries = query_cells(self.workload);
         // One bundler per policy: the workload's tables registered once (and its data generated
         // on first use), shared by the workers.
-        let mut bundlers: BTreeMap<&str, Result<Bundler, String>> = BTreeMap::new();
+        let mut bundlers: BTreeMap<&str, Result<Bundler, PolicySetupError>> = BTreeMap::new();
         for (name, policy) in &self.policies.policies {
             let bundler = match &policy.compiled {
                 Ok(compiled) => SessionFactory::new(compiled.clone())
@@ -203,11 +203,7 @@ impl<'a> Harness<'a> {
                     }),
                 Err(error) => Err(PolicySetupError::Policy(error.clone())),
             };
-            // Every cell of the policy fails with this message, as data: the whole chain on a line.
-            bundlers.insert(
-                name.as_str(),
-                bundler.map_err(|error| crate::report::causes::one_line(&error)),
-            );
+            bundlers.insert(name.as_str(), bundler);
         }
         drop(setup);
 
@@ -234,8 +230,9 @@ impl<'a> Harness<'a> {
                     {
                         let cell = match bundler {
                             Ok(bundler) => build_cell(&runtime, bundler, query, *set, repeat),
+                            // Every cell of the policy fails with its message: the chain on a line.
                             Err(error) => Cell::Failed {
-                                error: error.clone(),
+                                error: crate::report::causes::one_line(error),
                             },
                         };
                         bar.set_message(key.to_string());
@@ -266,7 +263,7 @@ impl<'a> Harness<'a> {
 /// parameter set.
 type WorkItem<'a> = (
     CellKey,
-    &'a Result<Bundler, String>,
+    &'a Result<Bundler, PolicySetupError>,
     &'a Query,
     Option<&'a str>,
 );

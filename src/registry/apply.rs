@@ -32,13 +32,22 @@ pub fn render_within(options: &impl ConfigField, prefix: &str, key: &str) -> Opt
     visitor.value
 }
 
+/// A setting DataFusion refused: its key and DataFusion's error.
+#[derive(Debug, thiserror::Error)]
+#[error("DataFusion does not accept `{key}`")]
+pub struct SettingRejected {
+    pub key: String,
+    #[source]
+    pub error: DataFusionError,
+}
+
 /// Applies settings to `options` in the order DataFusion needs — the dynamic-filter umbrella first,
 /// since setting it overwrites its three sub-flags — with `None` resetting an option to its default.
 /// Returns DataFusion's rendering of each value set; an error names the key.
 pub fn apply_settings<'a>(
     options: &mut ConfigOptions,
     settings: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
-) -> Result<BTreeMap<String, String>, (String, DataFusionError)> {
+) -> Result<BTreeMap<String, String>, SettingRejected> {
     let mut settings: Vec<(&str, Option<&str>)> = settings.into_iter().collect();
     settings.sort_by_key(|(key, _)| *key != DYNAMIC_FILTER_UMBRELLA);
     let mut rendered = BTreeMap::new();
@@ -47,7 +56,10 @@ pub fn apply_settings<'a>(
             Some(value) => options.set(key, value),
             None => ConfigField::reset(options, key),
         };
-        result.map_err(|e| (key.to_string(), e))?;
+        result.map_err(|error| SettingRejected {
+            key: key.to_string(),
+            error,
+        })?;
         if let Some(value) = value
             && let Some(shown) = render(options, key)
         {

@@ -16,7 +16,7 @@ pub mod panic_guard;
 pub mod parquet_writer;
 pub mod values;
 
-pub use apply::{apply_settings, engine_message, render, render_within};
+pub use apply::{SettingRejected, apply_settings, engine_message, render, render_within};
 pub use catalog::{
     DATAFUSION_VERSION, EngineOption, RUNTIME_PREFIX, Registry, RuleStage, registry,
 };

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::policy::byte_size::ByteSize;
+use crate::policy::byte_size::{ByteSize, ByteSizeError};
 use crate::policy::document::{Node, NodeValue, PathSegment};
 use crate::policy::load::PolicyChain;
 use crate::policy::options::FieldValue;
@@ -77,7 +77,7 @@ pub fn explicit_settings(tree: &Node) -> Settings<'_> {
             let checked = match field_text(node, field.kind) {
                 Ok(Some(text)) => check(key, text),
                 Ok(None) => Checked::WrongType,
-                Err(message) => Checked::Unreadable(message),
+                Err(error) => Checked::Unreadable(error.to_string()),
             };
             out.entry(key.to_string()).or_default().push(Setter {
                 key: key.to_string(),
@@ -132,22 +132,17 @@ pub fn effective<'a, 'b>(per_source: &'b [Settings<'a>]) -> BTreeMap<&'b str, Ve
 
 /// A typed field's value as DataFusion's `set` takes it. `Ok(None)` when the TOML type is wrong
 /// (the schema layer reports that); `Err` when the value has the right type but cannot be read.
-pub fn field_text(node: &Node, kind: FieldKind) -> Result<Option<String>, String> {
+pub fn field_text(node: &Node, kind: FieldKind) -> Result<Option<String>, ByteSizeError> {
     let fits = match (kind, &node.value) {
         (FieldKind::Boolean, NodeValue::Boolean(_))
         | (FieldKind::Float, NodeValue::Float(_) | NodeValue::Integer(_))
         | (FieldKind::Text | FieldKind::Choice, NodeValue::String(_)) => true,
         (FieldKind::Integer, NodeValue::Integer(i)) => *i >= 0,
         (FieldKind::Bytes, NodeValue::Integer(i)) => {
-            return ByteSize::from_integer(*i)
-                .map(|size| Some(size.engine_text()))
-                .map_err(|e| e.to_string());
+            return ByteSize::from_integer(*i).map(|size| Some(size.engine_text()));
         }
         (FieldKind::Bytes, NodeValue::String(s)) => {
-            return s
-                .parse::<ByteSize>()
-                .map(|size| Some(size.engine_text()))
-                .map_err(|e| e.to_string());
+            return s.parse::<ByteSize>().map(|size| Some(size.engine_text()));
         }
         _ => false,
     };

@@ -241,7 +241,10 @@ fn write_parquet(
     let schema = match batches.peek() {
         Some(Ok(batch)) => batch.schema(),
         Some(Err(_)) => {
-            let error = batches.next().and_then(Result::err).expect("peeked an error");
+            let error = batches
+                .next()
+                .and_then(Result::err)
+                .expect("peeked an error");
             return Err(data_error("cannot generate", path, error));
         }
         None => return Err(data_error("no rows generated for", path, "empty table")),
