@@ -16,6 +16,9 @@
 //! # Ok::<(), dfpolicy::PolicyError>(())
 //! ```
 
+#[macro_use]
+mod names;
+
 pub mod bundle;
 pub mod cli;
 pub mod compile;

@@ -91,31 +91,16 @@ pub struct PlanBundle {
     pub warnings: Vec<CaptureWarning>,
 }
 
-/// How much DataFusion knows about a number: `exact`, `estimated` (DataFusion's `Inexact`),
-/// `unknown` (`Absent`), or `mixed` when the numbers summarized differ.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-    strum::Display,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum Quality {
-    Exact,
-    Estimated,
-    Unknown,
-    Mixed,
+named_enum! {
+    names = "lowercase";
+    /// How much DataFusion knows about a number: `exact`, `estimated` (DataFusion's `Inexact`),
+    /// `unknown` (`Absent`), or `mixed` when the numbers summarized differ.
+    pub enum Quality {
+        Exact,
+        Estimated,
+        Unknown,
+        Mixed,
+    }
 }
 
 /// The quality of the row count, the total byte size and the column statistics.
@@ -199,32 +184,17 @@ pub struct PipelineBreaker {
     pub depth: u32,
 }
 
-/// How a filter conjunct is applied to a scan.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-    strum::Display,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum PushdownClass {
-    /// The scan applies it fully; no filter above repeats it.
-    Exact,
-    /// The scan prunes with it (row groups, pages, files), and a filter above applies it again.
-    Inexact,
-    /// The scan cannot use it; only a filter above applies it.
-    Unsupported,
+named_enum! {
+    names = "lowercase";
+    /// How a filter conjunct is applied to a scan.
+    pub enum PushdownClass {
+        /// The scan applies it fully; no filter above repeats it.
+        Exact,
+        /// The scan prunes with it (row groups, pages, files), and a filter above applies it again.
+        Inexact,
+        /// The scan cannot use it; only a filter above applies it.
+        Unsupported,
+    }
 }
 
 /// Filter pushdown of every table scan.
@@ -308,27 +278,13 @@ pub struct FunctionCall {
     pub built_in: bool,
 }
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-    strum::Display,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum FunctionKind {
-    Scalar,
-    Aggregate,
-    Window,
+named_enum! {
+    names = "lowercase";
+    pub enum FunctionKind {
+        Scalar,
+        Aggregate,
+        Window,
+    }
 }
 
 /// The Substrait plan read back into DataFusion and optimized, against the optimized logical plan.
@@ -478,25 +434,13 @@ pub struct Rendering {
     pub text: String,
 }
 
-/// Which plan a rendering shows.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-    strum::Display,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum PlanKind {
-    OptimizedLogical,
-    Physical,
+named_enum! {
+    names = "snake_case";
+    /// Which plan a rendering shows.
+    pub enum PlanKind {
+        OptimizedLogical,
+        Physical,
+    }
 }
 
 /// The rule-by-rule trace of the planning pass that produced the bundle's plans.
@@ -532,26 +476,14 @@ pub struct TraceStep {
     pub plan: Option<String>,
 }
 
-/// The planning phases a trace step belongs to.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-    strum::Display,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum Phase {
-    Analyzer,
-    Logical,
-    Physical,
+named_enum! {
+    names = "lowercase";
+    /// The planning phases a trace step belongs to.
+    pub enum Phase {
+        Analyzer,
+        Logical,
+        Physical,
+    }
 }
 
 impl Phase {
@@ -587,41 +519,27 @@ pub struct CaptureWarning {
     pub message: String,
 }
 
-/// The capture steps that can fail without failing the bundle.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-    strum::Display,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum CaptureStep {
-    /// Reading a table's version and file count.
-    TablePins,
-    /// The SQL planner (P0).
-    InitialLogical,
-    /// Binding the parameter set.
-    BindParameters,
-    /// The analyzer and logical optimizer (P1).
-    OptimizedLogical,
-    /// The physical planner and optimizer (P2).
-    Physical,
-    /// Running the query for `EXPLAIN ANALYZE` row counts.
-    Analyze,
-    /// Reading the scans' statistics; also a join planned over unknown row counts.
-    Statistics,
-    /// Serializing the plan to Substrait or reading it back.
-    Substrait,
+named_enum! {
+    names = "snake_case";
+    /// The capture steps that can fail without failing the bundle.
+    pub enum CaptureStep {
+        /// Reading a table's version and file count.
+        TablePins,
+        /// The SQL planner (P0).
+        InitialLogical,
+        /// Binding the parameter set.
+        BindParameters,
+        /// The analyzer and logical optimizer (P1).
+        OptimizedLogical,
+        /// The physical planner and optimizer (P2).
+        Physical,
+        /// Running the query for `EXPLAIN ANALYZE` row counts.
+        Analyze,
+        /// Reading the scans' statistics; also a join planned over unknown row counts.
+        Statistics,
+        /// Serializing the plan to Substrait or reading it back.
+        Substrait,
+    }
 }
 
 impl PlanBundle {

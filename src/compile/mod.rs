@@ -32,28 +32,17 @@ pub struct Engine {
     pub datafusion: String,
 }
 
-/// How the session's memory limit is shared.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::Display,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum MemoryPool {
-    /// No limit.
-    Unbounded,
-    /// First come, first served (DataFusion's `GreedyMemoryPool`).
-    Greedy,
-    /// Equal shares for spilling operators (DataFusion's `FairSpillPool`).
-    Fair,
+named_enum! {
+    names = "lowercase";
+    /// How the session's memory limit is shared.
+    pub enum MemoryPool {
+        /// No limit.
+        Unbounded,
+        /// First come, first served (DataFusion's `GreedyMemoryPool`).
+        Greedy,
+        /// Equal shares for spilling operators (DataFusion's `FairSpillPool`).
+        Fair,
+    }
 }
 
 /// The runtime environment: memory, spilling and cache budgets.

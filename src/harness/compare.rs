@@ -15,39 +15,26 @@ use crate::compile::{CompiledPolicy, diff};
 use crate::registry::SettingClass;
 use crate::secrets::redact;
 
-/// What happened to one cell since the baseline.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    strum::Display,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "kebab-case")]
-#[strum(serialize_all = "kebab-case")]
-pub enum CellStatus {
-    /// Same plans, same inputs.
-    Unchanged,
-    /// Same plans and analyses, but an input changed (a policy's hash after an execution-only
-    /// setting, say): the baseline is stale but no plan moved. Does not fail `check`.
-    InputsChanged,
-    /// The plans, analyses, findings or warnings differ.
-    Changed,
-    /// Not in the baseline.
-    Added,
-    /// In the baseline, not in this run.
-    Removed,
-    /// The cell failed in this run.
-    Failed,
-    /// Two builds of the same bundle in this run differed (`--repeat`).
-    Unstable,
+named_enum! {
+    names = "kebab-case";
+    /// What happened to one cell since the baseline.
+    pub enum CellStatus {
+        /// Same plans, same inputs.
+        Unchanged,
+        /// Same plans and analyses, but an input changed (a policy's hash after an execution-only
+        /// setting, say): the baseline is stale but no plan moved. Does not fail `check`.
+        InputsChanged,
+        /// The plans, analyses, findings or warnings differ.
+        Changed,
+        /// Not in the baseline.
+        Added,
+        /// In the baseline, not in this run.
+        Removed,
+        /// The cell failed in this run.
+        Failed,
+        /// Two builds of the same bundle in this run differed (`--repeat`).
+        Unstable,
+    }
 }
 
 impl CellStatus {

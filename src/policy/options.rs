@@ -371,28 +371,14 @@ policy_section! {
     }
 }
 
-/// Least acceptable quality of the statistics a plan is built on.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-    strum::Display,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum StatisticsQuality {
-    Exact,
-    Estimated,
-    Unknown,
+named_enum! {
+    names = "lowercase";
+    /// Least acceptable quality of the statistics a plan is built on.
+    pub enum StatisticsQuality {
+        Exact,
+        Estimated,
+        Unknown,
+    }
 }
 
 policy_section! {
@@ -404,29 +390,15 @@ policy_section! {
     }
 }
 
-/// A rendering of a plan that EXPLAIN can produce.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-    strum::Display,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum ExplainFormat {
-    Indent,
-    Tree,
-    Graphviz,
-    Pgjson,
+named_enum! {
+    names = "lowercase";
+    /// A rendering of a plan that EXPLAIN can produce.
+    pub enum ExplainFormat {
+        Indent,
+        Tree,
+        Graphviz,
+        Pgjson,
+    }
 }
 
 policy_section! {
@@ -447,27 +419,13 @@ policy_section! {
     }
 }
 
-/// How the session's memory limit is shared between operators.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-    strum::Display,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum MemoryPoolKind {
-    Greedy,
-    Fair,
+named_enum! {
+    names = "lowercase";
+    /// How the session's memory limit is shared between operators.
+    pub enum MemoryPoolKind {
+        Greedy,
+        Fair,
+    }
 }
 
 policy_section! {

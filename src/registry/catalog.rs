@@ -52,27 +52,14 @@ pub struct EngineOption {
     pub runtime: bool,
 }
 
-/// Which optimizer a rule belongs to.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    strum::Display,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum RuleStage {
-    Analyzer,
-    Logical,
-    Physical,
+named_enum! {
+    names = "snake_case";
+    /// Which optimizer a rule belongs to.
+    pub enum RuleStage {
+        Analyzer,
+        Logical,
+        Physical,
+    }
 }
 
 impl RuleStage {

@@ -2,38 +2,23 @@
 //! `tests/it/classification.rs` flips every key that is not plan-shaping and checks that the logical
 //! and physical plans of all 22 TPC-H queries stay the same.
 
-use serde::Serialize;
-
 use super::catalog::EngineOption;
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    strum::Display,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "kebab-case")]
-#[strum(serialize_all = "kebab-case")]
-pub enum SettingClass {
-    /// Can change the logical or physical plan.
-    PlanShape,
-    /// Read only while executing a plan that is already made.
-    ExecutionOnly,
-    /// Read only when writing files.
-    Writer,
-    /// Read only when printing results or plans.
-    Display,
-    /// Not a DataFusion option: read by dfpolicy itself (the namespace check, the statistics
-    /// expectation, what a plan bundle captures), never by a session.
-    DfpolicyOnly,
+named_enum! {
+    names = "kebab-case";
+    pub enum SettingClass {
+        /// Can change the logical or physical plan.
+        PlanShape,
+        /// Read only while executing a plan that is already made.
+        ExecutionOnly,
+        /// Read only when writing files.
+        Writer,
+        /// Read only when printing results or plans.
+        Display,
+        /// Not a DataFusion option: read by dfpolicy itself (the namespace check, the statistics
+        /// expectation, what a plan bundle captures), never by a session.
+        DfpolicyOnly,
+    }
 }
 
 /// Options that look execution-only but are read while planning, with where.

@@ -3,29 +3,14 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde::Serialize;
-
 use super::source::{SourceFile, Span};
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    strum::Display,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum Severity {
-    Error,
-    Warning,
+named_enum! {
+    names = "lowercase";
+    pub enum Severity {
+        Error,
+        Warning,
+    }
 }
 
 /// Declares every finding code once: its variant (whose kebab-case spelling is the stable name used

@@ -117,54 +117,26 @@ pub struct TableEntry {
     pub version: Option<u64>,
 }
 
-/// The formats a table can have.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-    strum::Display,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum TableFormat {
-    Parquet,
-    Csv,
-    Delta,
+named_enum! {
+    names = "lowercase";
+    /// The formats a table can have.
+    pub enum TableFormat {
+        Parquet,
+        Csv,
+        Delta,
+    }
 }
 
-/// CSV compression, by DataFusion's names.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    JsonSchema,
-    strum::Display,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum CsvCompression {
-    Uncompressed,
-    Gzip,
-    Bzip2,
-    Xz,
-    Zstd,
+named_enum! {
+    names = "lowercase";
+    /// CSV compression, by DataFusion's names.
+    pub enum CsvCompression {
+        Uncompressed,
+        Gzip,
+        Bzip2,
+        Xz,
+        Zstd,
+    }
 }
 
 impl TableEntry {

@@ -1,5 +1,6 @@
-//! Every enum value has one name, derived once (serde's `rename_all` and strum's `serialize_all`
-//! spelled alike): JSON, text output, the JSON schemas and the CLI all write it the same way.
+//! Every enum value has one name, derived once (`named_enum!` gives serde's `rename_all` and strum's
+//! `serialize_all` one case rule): JSON, text output, the JSON schemas and the CLI all write it the
+//! same way.
 
 use dfpolicy::bundle::{CaptureStep, FunctionKind, Phase, PlanKind, PushdownClass, Quality};
 use dfpolicy::compile::MemoryPool;
