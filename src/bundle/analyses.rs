@@ -18,7 +18,7 @@ use super::scans::{self, LogicalScan, PhysicalScan, TableLocator};
 use super::{fingerprint, lineage, output_rows, properties, pushdown, statistics};
 use crate::compile::CompiledPolicy;
 use crate::policy::options::ExplainFormat;
-use crate::workload::{RegisteredDelta, delta_scans};
+use crate::workload::{RegisteredDelta, ScanOwners, delta_scans};
 
 /// The analyses a bundle carries besides its plans; each can be left out (its field is then `null`),
 /// for speed or to measure what each costs.
@@ -101,7 +101,12 @@ pub(super) async fn analyses(
         || wanted(Analysis::Properties)
         || wanted(Analysis::Pushdown)
     {
-        scans::physical_scans(physical, context.locator)
+        let scanned = plans.scanned();
+        scans::physical_scans(
+            physical,
+            context.locator,
+            ScanOwners::new(context.deltas, &scanned),
+        )
     } else {
         Vec::new()
     };
@@ -193,7 +198,7 @@ fn delta_scans_of(context: &Context<'_>, plans: &CapturedPlans) -> Vec<DeltaScan
         return Vec::new();
     };
     let normalize = |text: &str| context.normalizer.normalize(text);
-    delta_scans(physical, context.deltas)
+    delta_scans(physical, context.deltas, &plans.scanned())
         .into_iter()
         .map(|scan| DeltaScan {
             selected_ratio: scan

@@ -49,6 +49,13 @@ pub struct CapturedPlans {
     pub warnings: Vec<CaptureWarning>,
 }
 
+impl CapturedPlans {
+    /// The workload tables the query reads, by declared name.
+    pub fn scanned(&self) -> std::collections::BTreeSet<String> {
+        self.tables.keys().cloned().collect()
+    }
+}
+
 /// P0, P1 and P2 as `EXPLAIN` prints them (`indent`, the physical plan with the policy's
 /// `show_statistics` and `show_schema`).
 #[derive(Debug, Clone, Default)]

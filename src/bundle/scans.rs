@@ -15,7 +15,7 @@ use datafusion::physical_plan::joins::HashJoinExec;
 use datafusion::physical_plan::repartition::RepartitionExec;
 use deltalake::delta_datafusion::DeltaScanExec;
 
-use crate::workload::{Location, RegisteredDelta, Table};
+use crate::workload::{Location, RegisteredDelta, ScanCandidates, ScanOwners, Table};
 
 /// Finds the workload table a physical scan reads, from the files it reads.
 #[derive(Debug, Clone, Default)]
@@ -54,23 +54,59 @@ impl TableLocator {
         TableLocator { prefixes, stores }
     }
 
-    fn table_of(&self, config: &FileScanConfig) -> Option<String> {
+    /// The tables at a file scan's location (several when one location is declared twice, as a
+    /// Delta table at two versions), with the files it reads relative to that location.
+    fn candidates(&self, config: &FileScanConfig) -> ScanCandidates {
         let store = config.object_store_url.to_string();
-        if let Some((_, name)) = self.stores.iter().find(|(url, _)| *url == store) {
-            return Some(name.clone());
-        }
-        let file = config.file_groups.iter().flat_map(|g| g.files()).next()?;
-        let location = file.object_meta.location.as_ref();
-        self.prefixes
+        let files: Vec<&str> = config
+            .file_groups
             .iter()
-            .find(|(prefix, _)| {
-                if prefix.ends_with('/') {
-                    location.starts_with(prefix.as_str())
-                } else {
-                    location == prefix
-                }
-            })
+            .flat_map(|g| g.files())
+            .map(|f| f.object_meta.location.as_ref())
+            .collect();
+        let by_store: Vec<String> = self
+            .stores
+            .iter()
+            .filter(|(url, _)| *url == store)
             .map(|(_, name)| name.clone())
+            .collect();
+        if !by_store.is_empty() {
+            return ScanCandidates {
+                tables: by_store,
+                files: Vec::new(),
+            };
+        }
+        let none = ScanCandidates {
+            tables: Vec::new(),
+            files: Vec::new(),
+        };
+        let Some(first) = files.first() else {
+            return none;
+        };
+        let matches = |prefix: &str| {
+            if prefix.ends_with('/') {
+                first.starts_with(prefix)
+            } else {
+                *first == prefix
+            }
+        };
+        let Some((longest, _)) = self.prefixes.iter().find(|(prefix, _)| matches(prefix)) else {
+            return none;
+        };
+        let candidates: Vec<String> = self
+            .prefixes
+            .iter()
+            .filter(|(prefix, _)| prefix == longest)
+            .map(|(_, name)| name.clone())
+            .collect();
+        let relative: Vec<String> = files
+            .iter()
+            .map(|f| f.strip_prefix(longest.as_str()).unwrap_or(f).to_string())
+            .collect();
+        ScanCandidates {
+            tables: candidates,
+            files: relative,
+        }
     }
 }
 
@@ -97,41 +133,50 @@ impl PhysicalScan {
     }
 }
 
-/// Every scan of a physical plan, depth first.
+/// Every scan of a physical plan, depth first, each with the table `owners` gives it.
 pub(super) fn physical_scans(
     plan: &Arc<dyn ExecutionPlan>,
     locator: &TableLocator,
+    owners: ScanOwners<'_>,
 ) -> Vec<PhysicalScan> {
     let mut scans = Vec::new();
     let mut path = Vec::new();
-    walk(plan, &mut path, locator, &mut scans);
+    walk(plan, &mut path, &mut scans);
+    let candidates: Vec<ScanCandidates> = scans
+        .iter()
+        .map(|scan| match scan.file_scan_config() {
+            Some(config) => locator.candidates(config),
+            None => ScanCandidates {
+                tables: Vec::new(),
+                files: Vec::new(),
+            },
+        })
+        .collect();
+    for (scan, owner) in scans.iter_mut().zip(owners.owners(&candidates)) {
+        scan.table = owner;
+    }
     scans
 }
 
 fn walk(
     node: &Arc<dyn ExecutionPlan>,
     path: &mut Vec<(Arc<dyn ExecutionPlan>, usize)>,
-    locator: &TableLocator,
     scans: &mut Vec<PhysicalScan>,
 ) {
     let children = node.children();
     if is_delta_scan(node.as_ref()) || children.is_empty() {
-        let mut scan = PhysicalScan {
+        scans.push(PhysicalScan {
             node: Arc::clone(node),
             ancestors: path.clone(),
             table: None,
             operator: operator_key(node.as_ref()),
             file_scan: file_scan_below(node),
-        };
-        scan.table = scan
-            .file_scan_config()
-            .and_then(|config| locator.table_of(config));
-        scans.push(scan);
+        });
         return;
     }
     for (index, child) in children.into_iter().enumerate() {
         path.push((Arc::clone(node), index));
-        walk(child, path, locator, scans);
+        walk(child, path, scans);
         path.pop();
     }
 }

@@ -8,7 +8,7 @@
 //! selected files are the distinct `object_meta.location`s of that child's file groups, since
 //! DataFusion may split one file into several byte ranges.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -125,10 +125,13 @@ pub struct RegisteredDelta {
     pub object_store_url: String,
 }
 
-/// Every Delta scan of a physical plan, in plan order (depth first, left to right).
+/// Every Delta scan of a physical plan, in plan order (depth first, left to right), each attributed
+/// to its table: `scanned` names the workload tables the query reads (its logical plan's table
+/// scans), which tells two tables over one location apart (see [`ScanOwners`]).
 pub fn delta_scans(
     plan: &Arc<dyn ExecutionPlan>,
     tables: &[RegisteredDelta],
+    scanned: &BTreeSet<String>,
 ) -> Vec<DeltaScanFiles> {
     let mut scans = Vec::new();
     let _ = plan.apply(|node| {
@@ -138,10 +141,104 @@ pub fn delta_scans(
         }
         Ok(TreeNodeRecursion::Continue)
     });
+    let candidates: Vec<ScanCandidates> = scans
+        .iter()
+        .map(|(scan, at_location)| ScanCandidates {
+            tables: at_location.iter().map(|t| t.name.clone()).collect(),
+            files: scan.selected.clone(),
+        })
+        .collect();
+    let owners = ScanOwners::new(tables, scanned).owners(&candidates);
     scans
+        .into_iter()
+        .zip(owners)
+        .map(|((mut scan, _), owner)| {
+            let table = owner.and_then(|name| tables.iter().find(|t| t.name == name));
+            scan.table = table.map(|t| t.name.clone());
+            scan.version = table.map(|t| t.facts.version);
+            scan.files_in_version = table.map(|t| t.facts.active_files);
+            scan
+        })
+        .collect()
 }
 
-fn scan_files(scan: &Arc<dyn ExecutionPlan>, tables: &[RegisteredDelta]) -> DeltaScanFiles {
+/// Which workload table each scan of one plan reads, when several tables share a location (one
+/// Delta table declared at two versions, `events` and `events_v0`, or one folder declared twice). Of
+/// the tables at a scan's location: those whose version holds every file the scan reads, then those
+/// the query reads; a scan left with one candidate gets it, and the others, in plan order, get the
+/// first candidate no other scan got (each narrowing only when it leaves a candidate).
+pub struct ScanOwners<'a> {
+    deltas: &'a [RegisteredDelta],
+    scanned: &'a BTreeSet<String>,
+}
+
+/// One scan to attribute: the declared names of the tables at its location, best first, and the
+/// files it reads, relative to the table root.
+pub struct ScanCandidates {
+    pub tables: Vec<String>,
+    pub files: Vec<String>,
+}
+
+impl<'a> ScanOwners<'a> {
+    /// `scanned`: the workload tables the query reads, by declared name.
+    pub fn new(deltas: &'a [RegisteredDelta], scanned: &'a BTreeSet<String>) -> Self {
+        ScanOwners { deltas, scanned }
+    }
+
+    /// The owner of each scan, in the scans' order.
+    pub fn owners(&self, scans: &[ScanCandidates]) -> Vec<Option<String>> {
+        let narrowed: Vec<Vec<&String>> = scans.iter().map(|scan| self.plausible(scan)).collect();
+        let mut owners: Vec<Option<String>> = narrowed
+            .iter()
+            .map(|left| match left.as_slice() {
+                [only] => Some((*only).clone()),
+                _ => None,
+            })
+            .collect();
+        for (index, mut left) in narrowed.into_iter().enumerate() {
+            if owners[index].is_some() {
+                continue;
+            }
+            narrow(&mut left, |name| {
+                !owners.iter().flatten().any(|given| given == *name)
+            });
+            owners[index] = left.first().map(|name| (*name).clone());
+        }
+        owners
+    }
+
+    fn plausible<'s>(&self, scan: &'s ScanCandidates) -> Vec<&'s String> {
+        let mut left: Vec<&String> = scan.tables.iter().collect();
+        if left.len() > 1 {
+            let holds_every_file = |name: &&String| {
+                self.deltas
+                    .iter()
+                    .find(|d| d.name == **name)
+                    .is_none_or(|d| {
+                        let version: HashSet<&str> =
+                            d.facts.files.iter().map(String::as_str).collect();
+                        scan.files.iter().all(|f| version.contains(f.as_str()))
+                    })
+            };
+            narrow(&mut left, holds_every_file);
+            narrow(&mut left, |name| self.scanned.contains(*name));
+        }
+        left
+    }
+}
+
+/// Keeps the candidates that pass, unless none does.
+fn narrow<T>(candidates: &mut Vec<T>, keep: impl Fn(&T) -> bool) {
+    if candidates.iter().any(&keep) {
+        candidates.retain(keep);
+    }
+}
+
+/// The files one Delta scan reads (relative to its location's root), and the tables at that location.
+fn scan_files<'t>(
+    scan: &Arc<dyn ExecutionPlan>,
+    tables: &'t [RegisteredDelta],
+) -> (DeltaScanFiles, Vec<&'t RegisteredDelta>) {
     let mut stores = BTreeSet::new();
     let mut selected = BTreeSet::new();
     let mut predicate = None;
@@ -163,12 +260,15 @@ fn scan_files(scan: &Arc<dyn ExecutionPlan>, tables: &[RegisteredDelta]) -> Delt
     });
     // delta-rs reads local files through DataFusion's file store, with paths from the file system
     // root; other stores it registers under its own `delta-rs://` URL.
-    let table = tables.iter().find(|t| {
-        let root = root_prefix(&t.facts.uri);
-        stores.contains(&t.object_store_url)
-            || (!root.is_empty() && selected.iter().any(|f| f.starts_with(&root)))
-    });
-    let root = table.map(|t| root_prefix(&t.facts.uri));
+    let at_location: Vec<&RegisteredDelta> = tables
+        .iter()
+        .filter(|t| {
+            let root = root_prefix(&t.facts.uri);
+            stores.contains(&t.object_store_url)
+                || (!root.is_empty() && selected.iter().any(|f| f.starts_with(&root)))
+        })
+        .collect();
+    let root = at_location.first().map(|t| root_prefix(&t.facts.uri));
     let selected: Vec<String> = selected
         .into_iter()
         .map(|location| match &root {
@@ -179,14 +279,15 @@ fn scan_files(scan: &Arc<dyn ExecutionPlan>, tables: &[RegisteredDelta]) -> Delt
             None => location,
         })
         .collect();
-    DeltaScanFiles {
-        table: table.map(|t| t.name.clone()),
-        version: table.map(|t| t.facts.version),
-        files_in_version: table.map(|t| t.facts.active_files),
+    let files = DeltaScanFiles {
+        table: None,
+        version: None,
+        files_in_version: None,
         files_selected: selected.len(),
         selected,
         parquet_predicate: predicate,
-    }
+    };
+    (files, at_location)
 }
 
 /// The object store path of a table root (`tmp/x/lineitem/`), for making file paths relative.

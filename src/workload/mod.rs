@@ -33,7 +33,9 @@ use datafusion::prelude::SessionContext;
 use crate::report::{Code, Diagnostic, Noun, Report, SourceFile, display_path, normalize};
 use crate::session::{SessionFactory, SqlParsing};
 
-pub use delta::{DeltaFacts, DeltaScanFiles, RegisteredDelta, delta_scans};
+pub use delta::{
+    DeltaFacts, DeltaScanFiles, RegisteredDelta, ScanCandidates, ScanOwners, delta_scans,
+};
 pub use file::ParameterValue;
 pub use file::{TableFormat, WorkloadFile};
 pub use query::{ParameterSet, Query, WrittenStatement};

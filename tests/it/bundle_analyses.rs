@@ -536,3 +536,97 @@ async fn a_delta_version_pin_is_analyzed_at_that_version() {
     let pushdown = &bundle.pushdown.as_ref().unwrap().scans[0];
     assert_eq!(pushdown.conjuncts[0].class, PushdownClass::Exact);
 }
+
+/// One Delta location declared as two tables, the latest version and version 0: every scan of a
+/// bundle is its own table's, at that table's version — in the Delta scans, the statistics and the
+/// properties — whether a query reads one of them or joins both.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_tables_over_one_delta_location_are_told_apart() {
+    builtin(true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let location = crate::workload::tpch_data()
+        .delta_table("lineitem")
+        .display()
+        .to_string();
+    std::fs::write(
+        dir.path().join("old.sql"),
+        "SELECT sum(l_quantity) FROM lineitem_v0 WHERE l_shipmode = 'MAIL'",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("both.sql"),
+        "SELECT count(*) FROM lineitem a JOIN lineitem_v0 b \
+         ON a.l_orderkey = b.l_orderkey AND a.l_linenumber = b.l_linenumber",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("w.toml"),
+        format!(
+            "[workload]\nname = \"versions\"\n\n\
+             [[tables]]\nname = \"lineitem\"\nformat = \"delta\"\nlocation = {location:?}\n\n\
+             [[tables]]\nname = \"lineitem_v0\"\nformat = \"delta\"\nlocation = {location:?}\nversion = 0\n\n\
+             [queries]\npaths = [\"*.sql\"]\n"
+        ),
+    )
+    .unwrap();
+    let workload = Workload::load(dir.path().join("w.toml")).unwrap();
+    let bundler = Bundler::new(&factory("baseline.toml"), &workload)
+        .await
+        .unwrap();
+    let bundle = |name: &str| {
+        let query = workload.query(name).unwrap().clone();
+        let bundler = &bundler;
+        async move { bundler.bundle(&query).await.unwrap() }
+    };
+    let delta = |bundle: &PlanBundle| -> Vec<(Option<String>, Option<u64>, Option<u64>)> {
+        let mut scans: Vec<_> = bundle
+            .delta_scans
+            .iter()
+            .map(|s| (s.table.clone(), s.version, s.files_in_version))
+            .collect();
+        scans.sort();
+        scans
+    };
+    let statistics_tables = |bundle: &PlanBundle| -> Vec<Option<String>> {
+        let mut tables: Vec<_> = bundle
+            .statistics
+            .as_ref()
+            .unwrap()
+            .scans
+            .iter()
+            .map(|s| s.table.clone())
+            .collect();
+        tables.sort();
+        tables
+    };
+
+    // Version 0 alone: 7 files, one per ship mode, of which `MAIL` reads one.
+    let old = bundle("old").await;
+    assert_eq!(old.tables.keys().collect::<Vec<_>>(), ["lineitem_v0"]);
+    assert_eq!(old.tables["lineitem_v0"].delta_version, Some(0));
+    assert_eq!(
+        delta(&old),
+        [(Some("lineitem_v0".into()), Some(0), Some(7))]
+    );
+    assert_eq!(old.delta_scans[0].files_selected, 1);
+    assert_eq!(statistics_tables(&old), [Some("lineitem_v0".to_string())]);
+    let properties = &old.properties.as_ref().unwrap().scans;
+    assert_eq!(properties[0].table.as_deref(), Some("lineitem_v0"));
+
+    // Both in one query: each scan is its own table's.
+    let both = bundle("both").await;
+    assert_eq!(
+        delta(&both),
+        [
+            (Some("lineitem".into()), Some(1), Some(14)),
+            (Some("lineitem_v0".into()), Some(0), Some(7)),
+        ]
+    );
+    assert_eq!(
+        statistics_tables(&both),
+        [
+            Some("lineitem".to_string()),
+            Some("lineitem_v0".to_string())
+        ]
+    );
+}

@@ -270,7 +270,7 @@ async fn a_partition_predicate_selects_exactly_that_partitions_files() {
     let workload = builtin(true).await;
     let factory = factory("baseline.toml");
     let (ctx, deltas) = workload.session_with_tables(&factory).await.unwrap();
-    let scans = |plan| delta_scans(&plan, &deltas);
+    let scans = |plan| delta_scans(&plan, &deltas, &Default::default());
 
     let plan = physical_plan(&ctx, "SELECT count(l_quantity) FROM lineitem").await;
     let all = scans(plan);
@@ -321,7 +321,7 @@ async fn a_partition_predicate_selects_exactly_that_partitions_files() {
     let workload = Workload::load(pinned.path().join("w.toml")).unwrap();
     let (ctx, deltas) = workload.session_with_tables(&factory).await.unwrap();
     let plan = physical_plan(&ctx, workload.queries()[0].sql()).await;
-    let pinned = delta_scans(&plan, &deltas);
+    let pinned = delta_scans(&plan, &deltas, &Default::default());
     assert_eq!(
         (pinned[0].version, pinned[0].files_in_version),
         (Some(0), Some(7))
