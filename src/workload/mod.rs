@@ -21,6 +21,7 @@ mod load;
 pub mod query;
 mod register;
 pub mod show;
+pub mod snapshot;
 pub mod table;
 pub mod tpch;
 

@@ -16,6 +16,7 @@ mod registry_coverage;
 mod robustness;
 mod schema_drift;
 mod session;
+mod snapshot;
 mod store;
 mod workload;
 

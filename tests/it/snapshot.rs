@@ -1,0 +1,229 @@
+//! Metadata snapshots: a store that records what planning reads, and a store that serves only that —
+//! the same plans, and a clear error for any byte that was not captured.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use datafusion::arrow::array::{Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::physical_plan::displayable;
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use dfpolicy::workload::snapshot::{
+    ByteRanges, CapturedFile, RecordingStore, SnapshotReadError, SnapshotStore,
+};
+use futures::TryStreamExt;
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+/// A Parquet file of `rows` rows in row groups of 10,000, uncompressed, with a page index.
+fn parquet_file(rows: i64) -> Bytes {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("region", DataType::Utf8, false),
+    ]));
+    let ids: Vec<i64> = (0..rows).collect();
+    let regions: Vec<&str> = (0..rows)
+        .map(|i| ["eu", "us", "asia"][(i % 3) as usize])
+        .collect();
+    let batch = RecordBatch::try_new(
+        Arc::clone(&schema),
+        vec![
+            Arc::new(Int64Array::from(ids)),
+            Arc::new(StringArray::from(regions)),
+        ],
+    )
+    .unwrap();
+    let mut buffer = Vec::new();
+    let properties = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(10_000))
+        .build();
+    let mut writer = ArrowWriter::try_new(&mut buffer, schema, Some(properties)).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    Bytes::from(buffer)
+}
+
+const QUERY: &str = "SELECT region, count(*) FROM events WHERE id > 2500 GROUP BY region";
+
+/// The physical plan of [`QUERY`] over `events/` in `store`, as `EXPLAIN` prints it.
+async fn plan_over(
+    store: Arc<dyn ObjectStore>,
+) -> datafusion::common::Result<(String, SessionContext)> {
+    let ctx = SessionContext::new();
+    let url = url::Url::parse("dfpolicy-test://lake").unwrap();
+    ctx.register_object_store(&url, store);
+    ctx.register_parquet(
+        "events",
+        "dfpolicy-test://lake/events/",
+        ParquetReadOptions::default(),
+    )
+    .await?;
+    let plan = ctx.sql(QUERY).await?.create_physical_plan().await?;
+    let text = displayable(plan.as_ref()).indent(false).to_string();
+    Ok((text, ctx))
+}
+
+#[tokio::test]
+async fn planning_from_the_bytes_planning_read_gives_the_same_plan_and_nothing_more() {
+    let data = Arc::new(InMemory::new());
+    let files = [
+        // Several times DataFusion's default `metadata_size_hint` (512 KiB, the tail it reads first).
+        ("events/part-0.parquet", parquet_file(400_000)),
+        ("events/part-1.parquet", parquet_file(300_000)),
+    ];
+    for (path, bytes) in &files {
+        data.put(&Path::from(*path), PutPayload::from(bytes.clone()))
+            .await
+            .unwrap();
+    }
+
+    // Plan over the data, recording every read.
+    let recording = Arc::new(RecordingStore::new(data.clone()));
+    let (over_data, _) = plan_over(recording.clone()).await.unwrap();
+    let reads = recording.reads();
+    assert_eq!(reads.len(), 2, "both files' metadata: {reads:?}");
+    for (path, bytes) in &files {
+        let read = &reads[&Path::from(*path)];
+        assert!(
+            !read.is_empty() && read.len() < bytes.len() as u64 / 4,
+            "{path}: {read:?}"
+        );
+        let end = read.ranges().last().unwrap().end;
+        assert_eq!(end, bytes.len() as u64, "the footer ends the file");
+    }
+
+    // A snapshot of exactly those bytes plans the same.
+    let captured: BTreeMap<Path, CapturedFile> = files
+        .iter()
+        .map(|(path, bytes)| {
+            let path = Path::from(*path);
+            let parts = reads[&path]
+                .ranges()
+                .iter()
+                .map(|r| (r.clone(), bytes.slice(r.start as usize..r.end as usize)))
+                .collect();
+            let file = CapturedFile {
+                size: bytes.len() as u64,
+                parts,
+            };
+            (path, file)
+        })
+        .collect();
+    let snapshot = Arc::new(SnapshotStore::new("snapshots/events", captured));
+    let (over_snapshot, ctx) = plan_over(snapshot).await.unwrap();
+    assert_eq!(over_snapshot, over_data);
+
+    // Running the query needs data pages, which the snapshot refuses by file and range.
+    let error = ctx.sql(QUERY).await.unwrap().collect().await.unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("snapshot `snapshots/events`: bytes "),
+        "{message}"
+    );
+    assert!(message.contains("events/part-"), "{message}");
+    assert!(
+        message.contains("were not captured (captured: "),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn the_snapshot_store_serves_captured_ranges_sizes_and_listings_read_only() {
+    let bytes = Bytes::from_static(b"0123456789abcdefghij");
+    let file = CapturedFile {
+        size: 1_000,
+        parts: vec![
+            (0..10, bytes.slice(0..10)),
+            (990..1_000, bytes.slice(10..20)),
+        ],
+    };
+    let files: BTreeMap<Path, CapturedFile> = [
+        (Path::from("t/a/x.parquet"), file.clone()),
+        (Path::from("t/a/y.parquet"), file.clone()),
+        (Path::from("t/top.parquet"), file.clone()),
+        (Path::from("u/z.parquet"), file),
+    ]
+    .into_iter()
+    .collect();
+    let store = SnapshotStore::new("snap", files);
+    let x = Path::from("t/a/x.parquet");
+
+    assert_eq!(store.get_range(&x, 2..5).await.unwrap(), "234");
+    assert_eq!(store.get_range(&x, 995..1_000).await.unwrap(), "fghij");
+    assert_eq!(
+        store.get_ranges(&x, &[0..1, 999..1_000]).await.unwrap(),
+        ["0", "j"]
+    );
+    assert_eq!(store.head(&x).await.unwrap().size, 1_000);
+
+    let outside = store.get_range(&x, 5..15).await.unwrap_err();
+    assert!(
+        outside.to_string().contains(
+            "snapshot `snap`: bytes 5..15 of `t/a/x.parquet` (1000 bytes) were not captured \
+             (captured: 0..10, 990..1000)"
+        ),
+        "{outside}"
+    );
+    let whole = store.get(&x).await.unwrap_err();
+    assert!(whole.to_string().contains("bytes 0..1000"), "{whole}");
+    let missing = store.head(&Path::from("t/none.parquet")).await.unwrap_err();
+    assert!(
+        matches!(missing, object_store::Error::NotFound { .. }),
+        "{missing}"
+    );
+    let write = store
+        .put(&x, PutPayload::from_static(b"new"))
+        .await
+        .unwrap_err();
+    assert!(write.to_string().contains("read-only"), "{write}");
+    let error = std::error::Error::source(&write)
+        .and_then(|e| e.downcast_ref::<SnapshotReadError>())
+        .is_some();
+    assert!(error, "the snapshot's own error is the source");
+
+    let listed: Vec<String> = store
+        .list(Some(&Path::from("t")))
+        .map_ok(|meta| meta.location.to_string())
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(listed, ["t/a/x.parquet", "t/a/y.parquet", "t/top.parquet"]);
+    let level = store
+        .list_with_delimiter(Some(&Path::from("t")))
+        .await
+        .unwrap();
+    assert_eq!(level.common_prefixes, [Path::from("t/a")]);
+    let objects: Vec<String> = level
+        .objects
+        .iter()
+        .map(|m| m.location.to_string())
+        .collect();
+    assert_eq!(objects, ["t/top.parquet"]);
+}
+
+#[tokio::test]
+async fn the_recording_store_remembers_every_range_read_merged() {
+    let data = Arc::new(InMemory::new());
+    let path = Path::from("f.bin");
+    data.put(&path, PutPayload::from(vec![7u8; 100]))
+        .await
+        .unwrap();
+    let recording = RecordingStore::new(data);
+    recording.get_range(&path, 10..20).await.unwrap();
+    recording
+        .get_ranges(&path, &[15..30, 50..60])
+        .await
+        .unwrap();
+    recording.head(&path).await.unwrap();
+    let expected: ByteRanges = [10..30, 50..60].into_iter().collect();
+    assert_eq!(recording.reads()[&path], expected);
+    recording.get(&path).await.unwrap().bytes().await.unwrap();
+    assert_eq!(
+        recording.reads()[&path].ranges(),
+        std::slice::from_ref(&(0..100))
+    );
+}
