@@ -3,11 +3,17 @@
 //! made anywhere without the data.
 //!
 //! The pieces so far: [`ByteRanges`] (what was read or captured of one file), [`RecordingStore`]
-//! (a table's store while a snapshot is taken, remembering every range read) and [`SnapshotStore`]
-//! (a snapshot served read-only, refusing reads of bytes it does not hold).
+//! (a table's store while a snapshot is taken, remembering every range read), [`SnapshotStore`]
+//! (a snapshot served read-only, refusing reads of bytes it does not hold) and [`Snapshot`] (the
+//! folder: a sorted JSON manifest and the captured bytes, the same bytes for the same capture).
 
+mod folder;
 mod ranges;
 mod store;
 
+pub use folder::{
+    BYTES_FILE, MANIFEST_FILE, SNAPSHOT_FORMAT, Snapshot, SnapshotFile, SnapshotFolderError,
+    SnapshotManifest, SnapshotTable,
+};
 pub use ranges::ByteRanges;
 pub use store::{CapturedFile, RecordingStore, SnapshotReadError, SnapshotStore};
