@@ -20,6 +20,7 @@ pub mod compare;
 mod first_rule;
 mod policies;
 pub mod report;
+mod snapshot;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -38,6 +39,7 @@ pub use baseline::{Baseline, BaselineError};
 pub use compare::{Cause, CellChange, CellStatus, Comparison, compare, plan_content_digest};
 pub use first_rule::{FirstDifference, TraceStepId};
 pub use policies::{PolicySet, PolicyUnavailable, PolicyUnderTest, UnreadablePolicies};
+pub use snapshot::{SnapshotCaptureError, capture_snapshot};
 
 /// One cell of the matrix: a policy's name and a query's name, with the parameter set after `@`
 /// when the query has sets (`q01@early`). Ordered by policy, then query.

@@ -18,6 +18,7 @@ use datafusion::optimizer::optimizer::{Optimizer, OptimizerRule};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
 use datafusion::prelude::SessionConfig;
+use object_store::ObjectStore;
 
 use std::path::Path;
 
@@ -47,6 +48,8 @@ pub struct SessionFactory {
     analyzer: AnalyzerRules,
     logical: LogicalRules,
     physical: PhysicalRules,
+    /// Object stores each session's runtime uses instead of DataFusion's own for these URLs.
+    object_stores: Vec<(url::Url, Arc<dyn ObjectStore>)>,
 }
 
 impl SessionFactory {
@@ -77,9 +80,17 @@ impl SessionFactory {
             analyzer,
             logical,
             physical,
+            object_stores: Vec::new(),
         };
         factory.runtime_env()?;
         Ok(factory)
+    }
+
+    /// Sessions read `url` (a scheme and authority: `file://`, `s3://bucket`) through `store`: how a
+    /// metadata snapshot is recorded and served. Not part of the policy, so no hash changes.
+    pub fn with_object_store(mut self, url: url::Url, store: Arc<dyn ObjectStore>) -> Self {
+        self.object_stores.push((url, store));
+        self
     }
 
     pub fn compiled(&self) -> &CompiledPolicy {
@@ -142,7 +153,11 @@ impl SessionFactory {
         if let Some(directory) = &runtime.spill_directory {
             builder = builder.with_temp_file_path(directory);
         }
-        builder.build_arc()
+        let env = builder.build_arc()?;
+        for (url, store) in &self.object_stores {
+            env.register_object_store(url, Arc::clone(store));
+        }
+        Ok(env)
     }
 
     /// A session state with the policy's config, runtime and rules, `information_schema` on, and the

@@ -227,3 +227,142 @@ async fn the_recording_store_remembers_every_range_read_merged() {
         std::slice::from_ref(&(0..100))
     );
 }
+
+/// The built-in TPC-H workload's snapshot, taken under every bundled policy, written and read back,
+/// then served where the data lies: every bundle over it equals the bundle over the data — plans,
+/// fingerprints, statistics, properties, pushdown, lineage — and it holds less than the data.
+#[tokio::test(flavor = "multi_thread")]
+async fn tpch_bundles_over_its_snapshot_equal_bundles_over_the_data() {
+    use dfpolicy::harness::{PolicySet, capture_snapshot};
+    use dfpolicy::workload::snapshot::Snapshot;
+    use dfpolicy::{SessionFactory, bundle::Bundler};
+
+    let workload = crate::workload::builtin(false).await;
+    let policies = PolicySet::load(crate::repo().join("policies")).unwrap();
+    let snapshot = capture_snapshot(&policies, &workload).await.unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    snapshot.write(folder.path()).unwrap();
+    let snapshot = Snapshot::read(folder.path()).unwrap();
+
+    let tables = &snapshot.manifest.tables;
+    assert_eq!(tables.len(), 8);
+    assert_eq!(
+        tables["lineitem"].location,
+        "tpch/sf0.01/parquet/lineitem.parquet"
+    );
+    let data: u64 = tables
+        .values()
+        .flat_map(|t| t.files.values())
+        .map(|f| f.size)
+        .sum();
+    let captured = std::fs::metadata(folder.path().join(dfpolicy::workload::snapshot::BYTES_FILE))
+        .unwrap()
+        .len();
+    assert!(captured < data, "{captured} of {data} bytes");
+
+    let root = workload.path_anchor().folder;
+    let store: Arc<dyn ObjectStore> = Arc::new(snapshot.store(&root));
+    let file_url = url::Url::parse("file://").unwrap();
+    let mut compared = 0;
+    for (name, policy) in &policies.policies {
+        let compiled = policy.compiled.clone().unwrap();
+        let over_data = SessionFactory::new(compiled.clone()).unwrap();
+        let over_snapshot = SessionFactory::new(compiled)
+            .unwrap()
+            .with_object_store(file_url.clone(), Arc::clone(&store));
+        let data_bundler = Bundler::new(&over_data, &workload).await.unwrap();
+        let snapshot_bundler = Bundler::new(&over_snapshot, &workload).await.unwrap();
+        for query in workload.queries() {
+            let expected = data_bundler.bundle(query).await.unwrap();
+            let actual = snapshot_bundler.bundle(query).await.unwrap();
+            assert!(
+                actual.warnings.is_empty(),
+                "{name}/{}: {:?}",
+                query.name,
+                actual.warnings
+            );
+            assert_eq!(actual, expected, "{name}/{}", query.name);
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 5 * 22);
+    eprintln!("tpch SF 0.01 snapshot: {captured} of {data} bytes");
+
+    // The sessions really read through the snapshot: without lineitem's captured bytes, Q1 cannot
+    // be planned, and the error names the file and the range.
+    let mut without = snapshot.clone();
+    for (path, file) in without.files.iter_mut() {
+        if path.contains("lineitem") {
+            file.parts.clear();
+        }
+    }
+    let compiled = policies.policies["baseline"].compiled.clone().unwrap();
+    let factory = SessionFactory::new(compiled)
+        .unwrap()
+        .with_object_store(file_url, Arc::new(without.store(&root)));
+    let error = match Bundler::new(&factory, &workload).await {
+        Err(error) => dfpolicy::report::causes::one_line(&error),
+        Ok(bundler) => {
+            let q01 = bundler
+                .bundle(workload.query("q01").unwrap())
+                .await
+                .unwrap();
+            format!("{:?}", q01.warnings)
+        }
+    };
+    assert!(error.contains("lineitem.parquet"), "{error}");
+    assert!(
+        error.contains("were not captured (captured: nothing)"),
+        "{error}"
+    );
+}
+
+/// The same for `tpch-delta`: the Delta logs are kept whole (delta-rs reads them through a store of
+/// its own) and no data file byte is needed; every bundle, Delta scans and pruning counts included,
+/// equals the bundle over the data.
+#[tokio::test(flavor = "multi_thread")]
+async fn tpch_delta_bundles_over_its_snapshot_equal_bundles_over_the_data() {
+    use dfpolicy::harness::{PolicySet, capture_snapshot};
+    use dfpolicy::{SessionFactory, bundle::Bundler};
+
+    let workload = crate::workload::builtin(true).await;
+    let policies = PolicySet::load(crate::repo().join("policies")).unwrap();
+    let snapshot = capture_snapshot(&policies, &workload).await.unwrap();
+    let lineitem = &snapshot.manifest.tables["lineitem"];
+    let log: Vec<&String> = lineitem
+        .files
+        .keys()
+        .filter(|path| path.contains("/_delta_log/"))
+        .collect();
+    assert_eq!(log.len(), 2, "two commits: {log:?}");
+    for path in log {
+        let file = &lineitem.files[path];
+        assert_eq!(file.ranges, [[0, file.size]], "{path} is kept whole");
+    }
+    // delta-rs plans from the log alone: no byte of a data file is read, only its name and size
+    // (from the log) are kept.
+    let data_files: Vec<_> = lineitem
+        .files
+        .iter()
+        .filter(|(path, _)| path.ends_with(".parquet"))
+        .collect();
+    assert_eq!(data_files.len(), 14);
+    assert!(data_files.iter().all(|(_, file)| file.ranges.is_empty()));
+
+    let store: Arc<dyn ObjectStore> = Arc::new(snapshot.store(&workload.path_anchor().folder));
+    let file_url = url::Url::parse("file://").unwrap();
+    for (name, policy) in &policies.policies {
+        let compiled = policy.compiled.clone().unwrap();
+        let over_data = SessionFactory::new(compiled.clone()).unwrap();
+        let over_snapshot = SessionFactory::new(compiled)
+            .unwrap()
+            .with_object_store(file_url.clone(), Arc::clone(&store));
+        let data_bundler = Bundler::new(&over_data, &workload).await.unwrap();
+        let snapshot_bundler = Bundler::new(&over_snapshot, &workload).await.unwrap();
+        for query in workload.queries() {
+            let expected = data_bundler.bundle(query).await.unwrap();
+            let actual = snapshot_bundler.bundle(query).await.unwrap();
+            assert_eq!(actual, expected, "{name}/{}", query.name);
+        }
+    }
+}

@@ -4,7 +4,6 @@
 //! manifest is sorted JSON, the bytes are in manifest order, nothing records a time or a machine.
 
 use std::collections::BTreeMap;
-use std::ops::Range;
 use std::path::{Path as FsPath, PathBuf};
 
 use bytes::Bytes;
@@ -54,7 +53,7 @@ pub struct SnapshotTable {
 #[serde(deny_unknown_fields)]
 pub struct SnapshotFile {
     pub size: u64,
-    /// `v1:` SHA-256 of the whole file as it was when captured.
+    /// `v1:` SHA-256 of the captured bytes, in range order (hashing whole files would read a lake).
     pub sha256: String,
     /// The byte ranges captured, `[start, end)`, sorted and merged.
     pub ranges: Vec<[u64; 2]>,
@@ -209,20 +208,27 @@ impl Snapshot {
 }
 
 impl SnapshotFile {
-    /// A manifest entry for a captured file: its size, the SHA-256 of its whole content, and the
+    /// The manifest entry of a captured file: its size, the SHA-256 of the captured bytes and the
     /// captured ranges.
-    pub fn new(content: &[u8], captured: &[Range<u64>]) -> SnapshotFile {
+    pub fn of(file: &CapturedFile) -> SnapshotFile {
+        let mut hasher = Sha256::new();
+        for (_, bytes) in &file.parts {
+            hasher.update(bytes);
+        }
         SnapshotFile {
-            size: content.len() as u64,
-            sha256: sha256(content),
-            ranges: captured.iter().map(|r| [r.start, r.end]).collect(),
+            size: file.size,
+            sha256: hex(&hasher.finalize()),
+            ranges: file.parts.iter().map(|(r, _)| [r.start, r.end]).collect(),
         }
     }
 }
 
 /// `v1:` SHA-256 of bytes, in hex.
 fn sha256(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(digest: &[u8]) -> String {
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("v1:{hex}")
 }
@@ -253,7 +259,7 @@ mod tests {
             location: "data/events/".into(),
             files: [(
                 "data/events/part-0.parquet".to_string(),
-                SnapshotFile::new(&content, captured.ranges()),
+                SnapshotFile::of(&file),
             )]
             .into_iter()
             .collect(),
