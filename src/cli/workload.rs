@@ -1,5 +1,6 @@
-//! `dfpolicy workload validate PATH... [--format human|json|github] [--strict]` and
-//! `dfpolicy workload show FILE|tpch|tpch-delta [--format text|json]`
+//! `dfpolicy workload validate PATH... [--format human|json|github] [--strict]`,
+//! `dfpolicy workload show FILE|tpch|tpch-delta [--format text|json]` and
+//! `dfpolicy workload snapshot FILE|tpch|tpch-delta --out DIR [--policies DIR]`
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -17,6 +18,21 @@ pub enum Args {
     Validate(ValidateArgs),
     /// Print a workload's tables: format, location, Delta version, files and exact row counts.
     Show(ShowArgs),
+    /// Capture what planning reads of a workload's tables — every query under every policy — into a
+    /// metadata snapshot folder (`snapshot.json` and `snapshot.bin`).
+    Snapshot(SnapshotArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SnapshotArgs {
+    /// A workload file, or `tpch` / `tpch-delta` (their data is generated on first use).
+    workload: PathBuf,
+    /// The snapshot folder to write (created if missing; its snapshot files are replaced).
+    #[arg(long)]
+    out: PathBuf,
+    /// The policies to plan under: a folder (every `*.toml` below it) or one policy file.
+    #[arg(long, default_value = "policies")]
+    policies: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -50,6 +66,28 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
                 ListFormat::Text => emit(out, &render_text(&facts))?,
                 ListFormat::Json => emit(out, &pretty_json(&facts))?,
             }
+            Ok(super::EXIT_OK)
+        }
+        Args::Snapshot(args) => {
+            let policies = crate::harness::PolicySet::load(&args.policies)?;
+            let workload = load(&args.workload)?;
+            let snapshot = super::block_on(crate::harness::capture_snapshot(&policies, &workload))?;
+            snapshot.write(&args.out)?;
+            emit(
+                out,
+                &format!(
+                    "snapshot of workload `{}` planned under {} polic{}\n{}written to {}\n",
+                    workload.name,
+                    policies.policies.len(),
+                    if policies.policies.len() == 1 {
+                        "y"
+                    } else {
+                        "ies"
+                    },
+                    snapshot.summary(),
+                    crate::report::display_path(&args.out)
+                ),
+            )?;
             Ok(super::EXIT_OK)
         }
     }

@@ -480,3 +480,48 @@ fn bundle_prints_one_bundle_and_exits_by_its_warnings() {
         );
     }
 }
+
+#[test]
+fn workload_snapshot_writes_the_snapshot_and_says_what_it_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tpch-snapshot");
+    let output = dfpolicy(&[
+        "workload",
+        "snapshot",
+        "tpch",
+        "--out",
+        out.to_str().unwrap(),
+        "--policies",
+        "policies/baseline.toml",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let text = stdout(&output);
+    assert!(
+        text.starts_with("snapshot of workload `tpch` planned under 1 policy\ntable "),
+        "{text}"
+    );
+    assert!(text.contains("\nlineitem  parquet      1 "), "{text}");
+    assert!(text.contains(" files in 8 tables\n"), "{text}");
+    for file in ["snapshot.json", "snapshot.bin"] {
+        assert!(out.join(file).is_file(), "{file}");
+    }
+    let snapshot = dfpolicy::workload::snapshot::Snapshot::read(&out).unwrap();
+    assert_eq!(snapshot.manifest.workload, "tpch");
+    assert!(text.contains(&format!(
+        "kept {} of {} bytes",
+        snapshot.captured_bytes(),
+        snapshot.data_bytes()
+    )));
+
+    // A policy folder that cannot be read is a usage error.
+    let missing = dfpolicy(&[
+        "workload",
+        "snapshot",
+        "tpch",
+        "--out",
+        out.to_str().unwrap(),
+        "--policies",
+        "no-such-folder",
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+}

@@ -366,3 +366,53 @@ async fn tpch_delta_bundles_over_its_snapshot_equal_bundles_over_the_data() {
         }
     }
 }
+
+/// The CSV workload of the repository: schema inference reads each file as a stream, so the
+/// snapshot keeps the CSV files whole, and every bundle over it equals the bundle over the data.
+#[tokio::test(flavor = "multi_thread")]
+async fn csv_bundles_over_a_snapshot_equal_bundles_over_the_data() {
+    use dfpolicy::harness::{PolicySet, capture_snapshot};
+    use dfpolicy::{SessionFactory, Workload, bundle::Bundler};
+
+    let workload = Workload::load(crate::repo().join("workloads/sales/sales.toml")).unwrap();
+    let policies = PolicySet::load(crate::repo().join("policies")).unwrap();
+    let snapshot = capture_snapshot(&policies, &workload).await.unwrap();
+    assert_eq!(
+        snapshot.captured_bytes(),
+        snapshot.data_bytes(),
+        "CSV files are read whole"
+    );
+    let store: Arc<dyn ObjectStore> = Arc::new(snapshot.store(&workload.path_anchor().folder));
+    let file_url = url::Url::parse("file://").unwrap();
+    for (name, policy) in &policies.policies {
+        let compiled = policy.compiled.clone().unwrap();
+        let over_data = SessionFactory::new(compiled.clone()).unwrap();
+        let over_snapshot = SessionFactory::new(compiled)
+            .unwrap()
+            .with_object_store(file_url.clone(), Arc::clone(&store));
+        let data_bundler = Bundler::new(&over_data, &workload).await.unwrap();
+        let snapshot_bundler = Bundler::new(&over_snapshot, &workload).await.unwrap();
+        for query in workload.queries() {
+            let sets: Vec<Option<&str>> = if query.parameter_sets.is_empty() {
+                vec![None]
+            } else {
+                query
+                    .parameter_sets
+                    .iter()
+                    .map(|s| Some(s.name.as_str()))
+                    .collect()
+            };
+            for set in sets {
+                let mut over_data = data_bundler.bundle(query);
+                let mut over_snapshot = snapshot_bundler.bundle(query);
+                if let Some(set) = set {
+                    over_data = over_data.parameters(set);
+                    over_snapshot = over_snapshot.parameters(set);
+                }
+                let expected = over_data.await.unwrap();
+                let actual = over_snapshot.await.unwrap();
+                assert_eq!(actual, expected, "{name}/{} {set:?}", query.name);
+            }
+        }
+    }
+}

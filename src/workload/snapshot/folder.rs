@@ -182,6 +182,76 @@ impl Snapshot {
         Ok(Snapshot { manifest, files })
     }
 
+    /// Bytes kept of all files.
+    pub fn captured_bytes(&self) -> u64 {
+        self.files
+            .values()
+            .flat_map(|file| file.parts.iter())
+            .map(|(range, _)| range.end - range.start)
+            .sum()
+    }
+
+    /// Bytes of all files as they were when captured.
+    pub fn data_bytes(&self) -> u64 {
+        self.files.values().map(|file| file.size).sum()
+    }
+
+    /// What the snapshot holds, for people: a line per table (format, files, bytes kept of bytes),
+    /// then the totals.
+    pub fn summary(&self) -> String {
+        let mut rows = vec![[
+            "table".to_string(),
+            "format".to_string(),
+            "files".to_string(),
+            "kept".to_string(),
+            "of bytes".to_string(),
+        ]];
+        for (name, table) in &self.manifest.tables {
+            let kept: u64 = table
+                .files
+                .values()
+                .flat_map(|f| f.ranges.iter())
+                .map(|[start, end]| end - start)
+                .sum();
+            let size: u64 = table.files.values().map(|f| f.size).sum();
+            rows.push([
+                name.clone(),
+                table.format.to_string(),
+                table.files.len().to_string(),
+                kept.to_string(),
+                size.to_string(),
+            ]);
+        }
+        let widths: Vec<usize> = (0..5)
+            .map(|column| rows.iter().map(|row| row[column].len()).max().unwrap_or(0))
+            .collect();
+        let mut out = String::new();
+        for row in &rows {
+            let cells: Vec<String> = row
+                .iter()
+                .enumerate()
+                .map(|(column, cell)| match column {
+                    0 | 1 => format!("{cell:<width$}", width = widths[column]),
+                    _ => format!("{cell:>width$}", width = widths[column]),
+                })
+                .collect();
+            out.push_str(cells.join("  ").trim_end());
+            out.push('\n');
+        }
+        let (kept, data) = (self.captured_bytes(), self.data_bytes());
+        let percent = if data == 0 {
+            0.0
+        } else {
+            kept as f64 * 100.0 / data as f64
+        };
+        out.push_str(&format!(
+            "kept {kept} of {data} bytes ({percent:.2}%) of {} files in {} tables\n",
+            self.files.len(),
+            self.manifest.tables.len()
+        ));
+        out
+    }
+
     /// The snapshot served as the files below `root` (an absolute folder, usually the snapshot's
     /// own): each file at the object store path DataFusion's local file store gives `root/<path>`.
     pub fn store(&self, root: &FsPath) -> SnapshotStore {
