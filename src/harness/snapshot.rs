@@ -98,31 +98,20 @@ pub async fn capture_snapshot(
                 source: Box::new(source),
             }
         })?;
-        for query in workload.queries() {
-            let sets: Vec<Option<&str>> = if query.parameter_sets.is_empty() {
-                vec![None]
-            } else {
-                query
-                    .parameter_sets
-                    .iter()
-                    .map(|s| Some(s.name.as_str()))
-                    .collect()
-            };
-            for set in sets {
-                let mut builder = bundler.bundle(query);
-                if let Some(set) = set {
-                    builder = builder.parameters(set);
-                }
-                // A query that does not plan reads what it reads until it fails; its bundle says why.
-                builder
-                    .plan()
-                    .await
-                    .map_err(|source| SnapshotCaptureError::Query {
-                        policy: name.clone(),
-                        query: query.name.clone(),
-                        source: Box::new(source),
-                    })?;
+        for (_, query, set) in super::query_cells(workload) {
+            let mut builder = bundler.bundle(query);
+            if let Some(set) = set {
+                builder = builder.parameters(set);
             }
+            // Planning warnings are the bundle's business: what was read until then is kept.
+            builder
+                .plan()
+                .await
+                .map_err(|source| SnapshotCaptureError::Query {
+                    policy: name.clone(),
+                    query: query.name.clone(),
+                    source: Box::new(source),
+                })?;
         }
     }
     let reads = recording.reads();

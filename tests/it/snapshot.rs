@@ -11,9 +11,11 @@ use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::physical_plan::displayable;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use dfpolicy::harness::{PolicySet, capture_snapshot};
 use dfpolicy::workload::snapshot::{
-    ByteRanges, CapturedFile, RecordingStore, SnapshotReadError, SnapshotStore,
+    ByteRanges, CapturedFile, RecordingStore, Snapshot, SnapshotReadError, SnapshotStore,
 };
+use dfpolicy::{SessionFactory, Workload, bundle::Bundler};
 use futures::TryStreamExt;
 use object_store::memory::InMemory;
 use object_store::path::Path;
@@ -233,10 +235,6 @@ async fn the_recording_store_remembers_every_range_read_merged() {
 /// fingerprints, statistics, properties, pushdown, lineage — and it holds less than the data.
 #[tokio::test(flavor = "multi_thread")]
 async fn tpch_bundles_over_its_snapshot_equal_bundles_over_the_data() {
-    use dfpolicy::harness::{PolicySet, capture_snapshot};
-    use dfpolicy::workload::snapshot::Snapshot;
-    use dfpolicy::{SessionFactory, bundle::Bundler};
-
     let workload = crate::workload::builtin(false).await;
     let policies = PolicySet::load(crate::repo().join("policies")).unwrap();
     let snapshot = capture_snapshot(&policies, &workload).await.unwrap();
@@ -262,30 +260,10 @@ async fn tpch_bundles_over_its_snapshot_equal_bundles_over_the_data() {
 
     let root = workload.path_anchor().folder;
     let store: Arc<dyn ObjectStore> = Arc::new(snapshot.store(&root));
-    let file_url = url::Url::parse("file://").unwrap();
-    let mut compared = 0;
-    for (name, policy) in &policies.policies {
-        let compiled = policy.compiled.clone().unwrap();
-        let over_data = SessionFactory::new(compiled.clone()).unwrap();
-        let over_snapshot = SessionFactory::new(compiled)
-            .unwrap()
-            .with_object_store(file_url.clone(), Arc::clone(&store));
-        let data_bundler = Bundler::new(&over_data, &workload).await.unwrap();
-        let snapshot_bundler = Bundler::new(&over_snapshot, &workload).await.unwrap();
-        for query in workload.queries() {
-            let expected = data_bundler.bundle(query).await.unwrap();
-            let actual = snapshot_bundler.bundle(query).await.unwrap();
-            assert!(
-                actual.warnings.is_empty(),
-                "{name}/{}: {:?}",
-                query.name,
-                actual.warnings
-            );
-            assert_eq!(actual, expected, "{name}/{}", query.name);
-            compared += 1;
-        }
-    }
-    assert_eq!(compared, 5 * 22);
+    assert_eq!(
+        assert_same_bundles_over(store, &policies, &workload).await,
+        5 * 22
+    );
     eprintln!("tpch SF 0.01 snapshot: {captured} of {data} bytes");
 
     // The sessions really read through the snapshot: without lineitem's captured bytes, Q1 cannot
@@ -297,9 +275,10 @@ async fn tpch_bundles_over_its_snapshot_equal_bundles_over_the_data() {
         }
     }
     let compiled = policies.policies["baseline"].compiled.clone().unwrap();
-    let factory = SessionFactory::new(compiled)
-        .unwrap()
-        .with_object_store(file_url, Arc::new(without.store(&root)));
+    let factory = SessionFactory::new(compiled).unwrap().with_object_store(
+        url::Url::parse("file://").unwrap(),
+        Arc::new(without.store(&root)),
+    );
     let error = match Bundler::new(&factory, &workload).await {
         Err(error) => dfpolicy::report::causes::one_line(&error),
         Ok(bundler) => {
@@ -322,9 +301,6 @@ async fn tpch_bundles_over_its_snapshot_equal_bundles_over_the_data() {
 /// equals the bundle over the data.
 #[tokio::test(flavor = "multi_thread")]
 async fn tpch_delta_bundles_over_its_snapshot_equal_bundles_over_the_data() {
-    use dfpolicy::harness::{PolicySet, capture_snapshot};
-    use dfpolicy::{SessionFactory, bundle::Bundler};
-
     let workload = crate::workload::builtin(true).await;
     let policies = PolicySet::load(crate::repo().join("policies")).unwrap();
     let snapshot = capture_snapshot(&policies, &workload).await.unwrap();
@@ -350,30 +326,16 @@ async fn tpch_delta_bundles_over_its_snapshot_equal_bundles_over_the_data() {
     assert!(data_files.iter().all(|(_, file)| file.ranges.is_empty()));
 
     let store: Arc<dyn ObjectStore> = Arc::new(snapshot.store(&workload.path_anchor().folder));
-    let file_url = url::Url::parse("file://").unwrap();
-    for (name, policy) in &policies.policies {
-        let compiled = policy.compiled.clone().unwrap();
-        let over_data = SessionFactory::new(compiled.clone()).unwrap();
-        let over_snapshot = SessionFactory::new(compiled)
-            .unwrap()
-            .with_object_store(file_url.clone(), Arc::clone(&store));
-        let data_bundler = Bundler::new(&over_data, &workload).await.unwrap();
-        let snapshot_bundler = Bundler::new(&over_snapshot, &workload).await.unwrap();
-        for query in workload.queries() {
-            let expected = data_bundler.bundle(query).await.unwrap();
-            let actual = snapshot_bundler.bundle(query).await.unwrap();
-            assert_eq!(actual, expected, "{name}/{}", query.name);
-        }
-    }
+    assert_eq!(
+        assert_same_bundles_over(store, &policies, &workload).await,
+        5 * 22
+    );
 }
 
 /// The CSV workload of the repository: schema inference reads each file as a stream, so the
 /// snapshot keeps the CSV files whole, and every bundle over it equals the bundle over the data.
 #[tokio::test(flavor = "multi_thread")]
 async fn csv_bundles_over_a_snapshot_equal_bundles_over_the_data() {
-    use dfpolicy::harness::{PolicySet, capture_snapshot};
-    use dfpolicy::{SessionFactory, Workload, bundle::Bundler};
-
     let workload = Workload::load(crate::repo().join("workloads/sales/sales.toml")).unwrap();
     let policies = PolicySet::load(crate::repo().join("policies")).unwrap();
     let snapshot = capture_snapshot(&policies, &workload).await.unwrap();
@@ -383,15 +345,26 @@ async fn csv_bundles_over_a_snapshot_equal_bundles_over_the_data() {
         "CSV files are read whole"
     );
     let store: Arc<dyn ObjectStore> = Arc::new(snapshot.store(&workload.path_anchor().folder));
+    assert!(assert_same_bundles_over(store, &policies, &workload).await >= 5 * 3);
+}
+
+/// Every bundle of `workload` — each query, each parameter set — under every policy of `policies`,
+/// built over the data and over `store` (serving `file://`), must be equal; returns how many were.
+async fn assert_same_bundles_over(
+    store: Arc<dyn ObjectStore>,
+    policies: &PolicySet,
+    workload: &Workload,
+) -> usize {
     let file_url = url::Url::parse("file://").unwrap();
+    let mut compared = 0;
     for (name, policy) in &policies.policies {
         let compiled = policy.compiled.clone().unwrap();
         let over_data = SessionFactory::new(compiled.clone()).unwrap();
         let over_snapshot = SessionFactory::new(compiled)
             .unwrap()
             .with_object_store(file_url.clone(), Arc::clone(&store));
-        let data_bundler = Bundler::new(&over_data, &workload).await.unwrap();
-        let snapshot_bundler = Bundler::new(&over_snapshot, &workload).await.unwrap();
+        let data_bundler = Bundler::new(&over_data, workload).await.unwrap();
+        let snapshot_bundler = Bundler::new(&over_snapshot, workload).await.unwrap();
         for query in workload.queries() {
             let sets: Vec<Option<&str>> = if query.parameter_sets.is_empty() {
                 vec![None]
@@ -403,16 +376,17 @@ async fn csv_bundles_over_a_snapshot_equal_bundles_over_the_data() {
                     .collect()
             };
             for set in sets {
-                let mut over_data = data_bundler.bundle(query);
-                let mut over_snapshot = snapshot_bundler.bundle(query);
+                let mut expected = data_bundler.bundle(query);
+                let mut actual = snapshot_bundler.bundle(query);
                 if let Some(set) = set {
-                    over_data = over_data.parameters(set);
-                    over_snapshot = over_snapshot.parameters(set);
+                    expected = expected.parameters(set);
+                    actual = actual.parameters(set);
                 }
-                let expected = over_data.await.unwrap();
-                let actual = over_snapshot.await.unwrap();
+                let (expected, actual) = (expected.await.unwrap(), actual.await.unwrap());
                 assert_eq!(actual, expected, "{name}/{} {set:?}", query.name);
+                compared += 1;
             }
         }
     }
+    compared
 }
