@@ -80,9 +80,11 @@ pub(super) async fn analyses(
 ) -> Analyses {
     let compiled = context.compiled;
     let normalizer = context.normalizer;
+    // The tables the query reads: which of two tables at one location a scan is.
+    let scanned = plans.scanned();
     let mut analyses = Analyses {
         renderings: renderings(plans, &compiled.explain.formats, normalizer),
-        delta_scans: delta_scans_of(context, plans),
+        delta_scans: delta_scans_of(context, plans, &scanned),
         ..Analyses::default()
     };
     if compiled.explain.analyze {
@@ -101,7 +103,6 @@ pub(super) async fn analyses(
         || wanted(Analysis::Properties)
         || wanted(Analysis::Pushdown)
     {
-        let scanned = plans.scanned();
         scans::physical_scans(
             physical,
             context.locator,
@@ -193,12 +194,16 @@ async fn output_rows_of(
 }
 
 /// The files each Delta scan of P2 reads, attributed to the workload's tables.
-fn delta_scans_of(context: &Context<'_>, plans: &CapturedPlans) -> Vec<DeltaScan> {
+fn delta_scans_of(
+    context: &Context<'_>,
+    plans: &CapturedPlans,
+    scanned: &std::collections::BTreeSet<String>,
+) -> Vec<DeltaScan> {
     let Some(physical) = &plans.physical else {
         return Vec::new();
     };
     let normalize = |text: &str| context.normalizer.normalize(text);
-    delta_scans(physical, context.deltas, &plans.scanned())
+    delta_scans(physical, context.deltas, scanned)
         .into_iter()
         .map(|scan| DeltaScan {
             selected_ratio: scan

@@ -60,11 +60,12 @@ pub fn digest(name: &str, lines: BTreeMap<String, serde_json::Value>) -> String 
         hasher.update(value.to_string().as_bytes());
         hasher.update(b"\n");
     }
-    let hex: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    written(&hasher.finalize())
+}
+
+/// A SHA-256 digest as every dfpolicy hash is written: `v1:` and the hex digits.
+pub fn written(digest: &[u8]) -> String {
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("{HASH_SCHEME}:{hex}")
 }
 

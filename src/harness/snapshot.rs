@@ -19,7 +19,7 @@ use crate::workload::snapshot::{
     ByteRanges, CapturedFile, RecordingStore, SNAPSHOT_FORMAT, Snapshot, SnapshotFile,
     SnapshotManifest, SnapshotTable,
 };
-use crate::workload::{Location, Table, TableFormat, Workload, WorkloadError};
+use crate::workload::{Location, Table, TableFormat, Workload, WorkloadError, local_files};
 
 /// Why a snapshot could not be taken.
 #[derive(Debug, thiserror::Error)]
@@ -165,7 +165,9 @@ fn capture_table(
         files: BTreeMap::new(),
     };
     let mut captured = BTreeMap::new();
-    for file in files_below(location)? {
+    let files = local_files(location)
+        .map_err(|(path, source)| SnapshotCaptureError::Io { path, source })?;
+    for file in files {
         let io = |source| SnapshotCaptureError::Io {
             path: file.clone(),
             source,
@@ -195,31 +197,6 @@ fn capture_table(
         captured.insert(key, captured_file);
     }
     Ok((entry, captured))
-}
-
-/// Every file at or below `location`, sorted.
-fn files_below(location: &Path) -> Result<Vec<PathBuf>, SnapshotCaptureError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| SnapshotCaptureError::Io { path, source }
-    };
-    if location.is_file() {
-        return Ok(vec![location.to_path_buf()]);
-    }
-    let mut found = Vec::new();
-    let mut pending = vec![location.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).map_err(io(&dir))? {
-            let path = entry.map_err(io(&dir))?.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    Ok(found)
 }
 
 /// The bytes of each range of a file.

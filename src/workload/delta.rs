@@ -229,8 +229,10 @@ impl<'a> ScanOwners<'a> {
 
 /// Keeps the candidates that pass, unless none does.
 fn narrow<T>(candidates: &mut Vec<T>, keep: impl Fn(&T) -> bool) {
-    if candidates.iter().any(&keep) {
-        candidates.retain(keep);
+    let kept: Vec<bool> = candidates.iter().map(keep).collect();
+    if kept.contains(&true) {
+        let mut kept = kept.into_iter();
+        candidates.retain(|_| kept.next().unwrap_or(false));
     }
 }
 

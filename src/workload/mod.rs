@@ -40,7 +40,7 @@ pub use delta::{
 pub use file::ParameterValue;
 pub use file::{TableFormat, WorkloadFile};
 pub use query::{ParameterSet, Query, WrittenStatement};
-pub use table::{Location, Table};
+pub use table::{Location, Table, local_files};
 use tpch::data::{DataError, TpchData};
 
 /// The finding codes only workloads report (they also report the syntax and schema codes policies

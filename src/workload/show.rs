@@ -9,7 +9,7 @@ use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
 use serde::Serialize;
 
 use super::file::TableFormat;
-use super::table::{Location, Table};
+use super::table::{Location, Table, local_files};
 use super::{Workload, WorkloadError, delta};
 
 /// The facts of one table.
@@ -120,27 +120,14 @@ fn data_files(path: &Path, format: TableFormat) -> Vec<PathBuf> {
         return vec![path.to_path_buf()];
     }
     let marker = format!(".{format}");
-    let mut found = Vec::new();
-    let mut pending = vec![path.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.contains(&marker) && !n.starts_with('.'))
-            {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
+    // A folder that cannot be read has no files DataFusion could list either.
+    let mut files = local_files(path).unwrap_or_default();
+    files.retain(|file| {
+        file.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.contains(&marker) && !n.starts_with('.'))
+    });
+    files
 }
 
 /// The facts as text: a header line, then one aligned line per table.

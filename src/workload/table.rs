@@ -1,7 +1,7 @@
 //! A workload's tables as declared: name, format, where the files are, CSV options, Delta version.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::common::DataFusionError;
@@ -51,6 +51,29 @@ impl Location {
             }),
         }
     }
+}
+
+/// Every file at a local location: the file itself, or every file below the folder, sorted. Hidden
+/// files are included (a Delta log's checkpoints, say): callers filter what they read.
+pub fn local_files(path: &Path) -> Result<Vec<PathBuf>, (PathBuf, std::io::Error)> {
+    if path.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut found = Vec::new();
+    let mut pending = vec![path.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| (dir.clone(), e))?;
+        for entry in entries {
+            let path = entry.map_err(|e| (dir.clone(), e))?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
 }
 
 impl fmt::Display for Location {

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use object_store::path::Path as ObjectPath;
 
 use super::store::{CapturedFile, SnapshotStore};
+use crate::compile::hash::written;
 use crate::workload::TableFormat;
 
 /// The layout version this dfpolicy writes and reads.
@@ -287,7 +288,7 @@ impl SnapshotFile {
         }
         SnapshotFile {
             size: file.size,
-            sha256: hex(&hasher.finalize()),
+            sha256: written(&hasher.finalize()),
             ranges: file.parts.iter().map(|(r, _)| [r.start, r.end]).collect(),
         }
     }
@@ -295,12 +296,7 @@ impl SnapshotFile {
 
 /// `v1:` SHA-256 of bytes, in hex.
 fn sha256(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-fn hex(digest: &[u8]) -> String {
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("v1:{hex}")
+    written(&Sha256::digest(bytes))
 }
 
 #[cfg(test)]
