@@ -175,19 +175,18 @@ impl Bundler {
         fingerprint
     }
 
-    /// The query's file as bundles name it: as the workload wrote it, or relative to the
-    /// workload's folder.
+    /// The query's file as bundles name it: relative to the workload's folder, or for a built-in
+    /// workload as it names its queries (`tpch/q01.sql`).
     fn query_file(&self, query: &Query) -> String {
-        let anchor = self.workload.path_anchor();
-        if anchor.written_as.is_some() {
+        let Some(folder) = self.workload.folder() else {
             return query.file.clone();
-        }
+        };
         let source = query
             .source
             .path
             .canonicalize()
             .unwrap_or_else(|_| query.source.path.clone());
-        paths::relative(&anchor.folder, &source)
+        paths::relative(folder, &source)
     }
 }
 

@@ -35,7 +35,7 @@ impl TableLocator {
                 let prefix = match &table.location {
                     Location::Local(path) => {
                         let text = path.to_string_lossy().trim_start_matches('/').to_string();
-                        if path.is_dir() {
+                        if table.served_from.is_dir(path) {
                             format!("{}/", text.trim_end_matches('/'))
                         } else {
                             text

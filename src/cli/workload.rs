@@ -72,11 +72,12 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
             let policies = crate::harness::PolicySet::load(&args.policies)?;
             let workload = load(&args.workload)?;
             let snapshot = super::block_on(crate::harness::capture_snapshot(&policies, &workload))?;
-            snapshot.write(&args.out)?;
+            let workload_file =
+                crate::harness::write_snapshot_folder(&workload, &snapshot, &args.out)?;
             emit(
                 out,
                 &format!(
-                    "snapshot of workload `{}` planned under {} polic{}\n{}written to {}\n",
+                    "snapshot of workload `{}` planned under {} polic{}\n{}written to {}; use it as a workload: {}\n",
                     workload.name,
                     policies.policies.len(),
                     if policies.policies.len() == 1 {
@@ -85,7 +86,8 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
                         "ies"
                     },
                     snapshot.summary(),
-                    crate::report::display_path(&args.out)
+                    crate::report::display_path(&args.out),
+                    crate::report::display_path(&workload_file)
                 ),
             )?;
             Ok(super::EXIT_OK)

@@ -39,7 +39,10 @@ pub use baseline::{Baseline, BaselineError};
 pub use compare::{Cause, CellChange, CellStatus, Comparison, compare, plan_content_digest};
 pub use first_rule::{FirstDifference, TraceStepId};
 pub use policies::{PolicySet, PolicyUnavailable, PolicyUnderTest, UnreadablePolicies};
-pub use snapshot::{SnapshotCaptureError, capture_snapshot};
+pub use snapshot::{
+    SNAPSHOT_WORKLOAD_FILE, SnapshotCaptureError, SnapshotWriteError, capture_snapshot,
+    snapshot_tpch, write_snapshot_folder,
+};
 
 /// One cell of the matrix: a policy's name and a query's name, with the parameter set after `@`
 /// when the query has sets (`q01@early`). Ordered by policy, then query.

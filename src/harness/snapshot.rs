@@ -4,22 +4,24 @@
 //! DataFusion requested them — and Delta logs whole (delta-rs reads them through a store of its own).
 
 use std::collections::BTreeMap;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use object_store::local::LocalFileSystem;
+use object_store::ObjectStore;
 use object_store::path::Path as ObjectPath;
 
 use super::policies::{PolicySet, PolicyUnavailable};
 use crate::bundle::{BundleError, Bundler};
 use crate::session::SessionFactory;
+use crate::workload::file::{QueriesSection, TableEntry, WorkloadFile, WorkloadSection};
 use crate::workload::snapshot::{
     ByteRanges, CapturedFile, RecordingStore, SNAPSHOT_FORMAT, Snapshot, SnapshotFile,
-    SnapshotManifest, SnapshotTable,
+    SnapshotFolderError, SnapshotManifest, SnapshotTable,
 };
-use crate::workload::{Location, Table, TableFormat, Workload, WorkloadError, local_files};
+use crate::workload::tpch::data::{DataError, TpchData};
+use crate::workload::tpch::metadata::scaled_name;
+use crate::workload::{Location, ServedSnapshot, Table, TableFormat, Workload, WorkloadError};
 
 /// Why a snapshot could not be taken.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +69,10 @@ pub enum SnapshotCaptureError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot generate the TPC-H files' tails")]
+    Generate(#[from] DataError),
+    #[error("cannot read the generated tails")]
+    Tails(#[from] SnapshotFolderError),
 }
 
 /// Plans every query of `workload` (each parameter set) under every policy of `policies`, recording
@@ -76,7 +82,11 @@ pub async fn capture_snapshot(
     policies: &PolicySet,
     workload: &Workload,
 ) -> Result<Snapshot, SnapshotCaptureError> {
-    let recording = Arc::new(RecordingStore::new(Arc::new(LocalFileSystem::new())));
+    let served_from = workload.served_from();
+    let recording = Arc::new(RecordingStore::new(served_from.store()));
+    // A snapshot workload registers its own store in every session: the recording wraps it there.
+    // On disk, the sessions' local file store is replaced by the recording.
+    let recorded = workload.served_through(recording.clone());
     let file_url = url::Url::parse("file://").expect("a valid URL");
     for (name, policy) in &policies.policies {
         let compiled = policy
@@ -86,13 +96,16 @@ pub async fn capture_snapshot(
                 policy: name.clone(),
                 source: source.clone(),
             })?;
-        let factory = SessionFactory::new(compiled.clone())
-            .map_err(|source| SnapshotCaptureError::Session {
+        let mut factory = SessionFactory::new(compiled.clone()).map_err(|source| {
+            SnapshotCaptureError::Session {
                 policy: name.clone(),
                 source,
-            })?
-            .with_object_store(file_url.clone(), recording.clone());
-        let bundler = Bundler::new(&factory, workload).await.map_err(|source| {
+            }
+        })?;
+        if served_from.snapshot().is_none() {
+            factory = factory.with_object_store(file_url.clone(), recording.clone());
+        }
+        let bundler = Bundler::new(&factory, &recorded).await.map_err(|source| {
             SnapshotCaptureError::Workload {
                 policy: name.clone(),
                 source: Box::new(source),
@@ -115,11 +128,15 @@ pub async fn capture_snapshot(
         }
     }
     let reads = recording.reads();
-    let folder = workload.path_anchor().folder;
+    let folder = match served_from.snapshot() {
+        Some(served) => served.root.clone(),
+        None => workload.path_anchor().folder,
+    };
+    let store = served_from.store();
     let mut tables = BTreeMap::new();
     let mut files = BTreeMap::new();
     for table in &workload.tables {
-        let (entry, captured) = capture_table(table, &folder, &reads)?;
+        let (entry, captured) = capture_table(table, &folder, &reads, store.as_ref()).await?;
         tables.insert(table.name.clone(), entry);
         files.extend(captured);
     }
@@ -127,7 +144,10 @@ pub async fn capture_snapshot(
         manifest: SnapshotManifest {
             snapshot_format: SNAPSHOT_FORMAT,
             workload: workload.name.clone(),
-            source: workload.origin.clone(),
+            // A snapshot of a snapshot is a snapshot of the same workload.
+            source: served_from
+                .snapshot()
+                .map_or_else(|| workload.origin.clone(), |s| s.manifest.source.clone()),
             tables,
             bytes_sha256: String::new(),
         },
@@ -135,11 +155,31 @@ pub async fn capture_snapshot(
     })
 }
 
-/// One table's manifest entry and captured files.
-fn capture_table(
+/// The snapshot of TPC-H at `data`'s scale factor in a lake's layout (see
+/// [`crate::workload::tpch::metadata`]), taken without writing the data: every file's tail is
+/// generated into the cache folder once, then every query is planned over the tails under every
+/// policy of `policies`, and what planning read is kept — as [`capture_snapshot`] keeps it over data.
+pub async fn snapshot_tpch(
+    policies: &PolicySet,
+    data: &TpchData,
+) -> Result<Snapshot, SnapshotCaptureError> {
+    let generating = data.clone();
+    let tails = tokio::task::spawn_blocking(move || generating.ensure_tails())
+        .await
+        .map_err(DataError::Stopped)??;
+    let tails = Snapshot::read(&tails)?;
+    let root = crate::workload::absolute(data.root());
+    let served = ServedSnapshot::new(&tails, root, scaled_name(data.scale_factor));
+    let workload = Workload::tpch_snapshot(Arc::new(served));
+    capture_snapshot(policies, &workload).await
+}
+
+/// One table's manifest entry and captured files, their bytes read from `store`.
+async fn capture_table(
     table: &Table,
     folder: &Path,
     reads: &BTreeMap<ObjectPath, ByteRanges>,
+    store: &dyn ObjectStore,
 ) -> Result<(SnapshotTable, BTreeMap<String, CapturedFile>), SnapshotCaptureError> {
     let location = match &table.location {
         Location::Local(path) => path,
@@ -165,30 +205,33 @@ fn capture_table(
         files: BTreeMap::new(),
     };
     let mut captured = BTreeMap::new();
-    let files = local_files(location)
+    let files = table
+        .served_from
+        .files(location)
         .map_err(|(path, source)| SnapshotCaptureError::Io { path, source })?;
     for file in files {
         let io = |source| SnapshotCaptureError::Io {
             path: file.clone(),
             source,
         };
-        let size = std::fs::metadata(&file).map_err(io)?.len();
+        let size = table.served_from.size(&file).map_err(io)?;
         let is_log = table.format == TableFormat::Delta
             && file
                 .strip_prefix(location)
                 .is_ok_and(|rest| rest.starts_with("_delta_log"));
+        let object = ObjectPath::from_absolute_path(&file)
+            .map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
         let ranges = if is_log {
-            // delta-rs reads its log through a store of its own: the log is kept whole.
+            // delta-rs reads a local log through a store of its own: the log is kept whole.
             std::iter::once(0..size).collect()
         } else {
-            ObjectPath::from_absolute_path(&file)
-                .ok()
-                .and_then(|path| reads.get(&path).cloned())
-                .unwrap_or_default()
+            reads.get(&object).cloned().unwrap_or_default()
         };
         let captured_file = CapturedFile {
             size,
-            parts: read_ranges(&file, &ranges).map_err(io)?,
+            parts: read_ranges(store, &object, &ranges)
+                .await
+                .map_err(|e| io(std::io::Error::other(e)))?,
         };
         let key = relative(&file)?;
         entry
@@ -200,19 +243,119 @@ fn capture_table(
 }
 
 /// The bytes of each range of a file.
-fn read_ranges(
-    path: &Path,
+async fn read_ranges(
+    store: &dyn ObjectStore,
+    path: &ObjectPath,
     ranges: &ByteRanges,
-) -> std::io::Result<Vec<(std::ops::Range<u64>, Bytes)>> {
-    let mut file = std::fs::File::open(path)?;
-    ranges
-        .ranges()
-        .iter()
-        .map(|range| {
-            file.seek(SeekFrom::Start(range.start))?;
-            let mut bytes = vec![0; (range.end - range.start) as usize];
-            file.read_exact(&mut bytes)?;
-            Ok((range.clone(), Bytes::from(bytes)))
-        })
-        .collect()
+) -> object_store::Result<Vec<(std::ops::Range<u64>, Bytes)>> {
+    let ranges = ranges.ranges();
+    if ranges.is_empty() {
+        return Ok(Vec::new());
+    }
+    let bytes = store.get_ranges(path, ranges).await?;
+    Ok(ranges.iter().cloned().zip(bytes).collect())
+}
+
+/// The workload file a snapshot folder holds.
+pub const SNAPSHOT_WORKLOAD_FILE: &str = "workload.toml";
+
+/// Why a snapshot folder could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotWriteError {
+    #[error("cannot write the snapshot")]
+    Folder(#[from] SnapshotFolderError),
+    #[error("{}: cannot write it", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "query `{query}`: {} is not below the workload's folder; a snapshot copies query files to the same place below its own",
+        path.display()
+    )]
+    QueryOutsideFolder { query: String, path: PathBuf },
+}
+
+/// Writes a snapshot folder usable wherever a workload file is: `snapshot.json` and `snapshot.bin`,
+/// `workload.toml` (the workload as declared, each table's location where the snapshot holds it),
+/// and every query file copied to the same place relative to it. A built-in workload's queries are
+/// written as it names them (`tpch/q01.sql`).
+pub fn write_snapshot_folder(
+    workload: &Workload,
+    snapshot: &Snapshot,
+    out: &Path,
+) -> Result<PathBuf, SnapshotWriteError> {
+    snapshot.write(out)?;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| SnapshotWriteError::Io { path, source }
+    };
+    let mut declaration = match workload.declaration() {
+        Some(declaration) => declaration.clone(),
+        None => WorkloadFile {
+            workload: WorkloadSection {
+                name: workload.name.clone(),
+                description: workload.description.clone(),
+            },
+            tables: workload
+                .tables
+                .iter()
+                .map(|table| TableEntry {
+                    name: table.name.clone(),
+                    format: table.format,
+                    location: String::new(),
+                    has_header: None,
+                    delimiter: None,
+                    quote: None,
+                    escape: None,
+                    null_value: None,
+                    compression: None,
+                    version: table.version,
+                })
+                .collect(),
+            queries: QueriesSection {
+                paths: vec!["tpch/*.sql".to_string()],
+            },
+            parameters: Vec::new(),
+        },
+    };
+    for entry in &mut declaration.tables {
+        if let Some(table) = snapshot.manifest.tables.get(&entry.name) {
+            entry.location = table.location.clone();
+        }
+    }
+    for query in workload.queries() {
+        let relative = match workload.folder() {
+            None => query.file.clone(),
+            Some(folder) => {
+                let source = query
+                    .source
+                    .path
+                    .canonicalize()
+                    .unwrap_or_else(|_| query.source.path.clone());
+                source
+                    .strip_prefix(folder)
+                    .map(|p| p.to_string_lossy().replace('\\', "/"))
+                    .map_err(|_| SnapshotWriteError::QueryOutsideFolder {
+                        query: query.name.clone(),
+                        path: source.clone(),
+                    })?
+            }
+        };
+        let target = out.join(&relative);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        std::fs::write(&target, &query.source.text).map_err(io(&target))?;
+    }
+    let mut text = format!(
+        "# A metadata snapshot of the workload `{}` ({}), written by `dfpolicy workload snapshot`:\n\
+         # plans are made from `snapshot.json` and `snapshot.bin` beside this file, without the data.\n",
+        workload.name, snapshot.manifest.source
+    );
+    text.push_str(&toml::to_string(&declaration).expect("workload files serialize"));
+    let path = out.join(SNAPSHOT_WORKLOAD_FILE);
+    std::fs::write(&path, text).map_err(io(&path))?;
+    Ok(path)
 }

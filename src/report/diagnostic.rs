@@ -86,6 +86,7 @@ codes! {
     DuplicateParameterSet, Error;
     ParameterMismatch, Error;
     MissingParameters, Error;
+    UnreadableSnapshot, Error;
 }
 
 /// A place in a source file.

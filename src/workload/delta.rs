@@ -9,7 +9,6 @@
 //! DataFusion may split one file into several byte ranges.
 
 use std::collections::{BTreeSet, HashSet};
-use std::path::Path;
 use std::sync::Arc;
 
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
@@ -19,6 +18,9 @@ use datafusion::physical_plan::ExecutionPlan;
 use deltalake::delta_datafusion::DeltaScanExec;
 use deltalake::logstore::LogStore;
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
+
+use super::files::FileSource;
+use super::table::Table;
 use serde::Serialize;
 
 /// What a Delta table is at the version a session reads.
@@ -41,9 +43,60 @@ pub struct DeltaFacts {
     pub files: Vec<String>,
 }
 
-/// Opens a Delta table at `version`, or at its latest version.
-pub async fn open(url: url::Url, version: Option<u64>) -> Result<DeltaTable, DeltaTableError> {
-    let builder = DeltaTableBuilder::from_url(url)?;
+/// The URL scheme a Delta table served from a snapshot is opened under.
+pub const SNAPSHOT_SCHEME: &str = "dfpolicy-snapshot";
+
+/// delta-rs makes a log store per URL scheme through a factory: the snapshot scheme gets delta-rs'
+/// default log store (read-only use: dfpolicy never commits to a snapshot).
+fn register_snapshot_scheme() {
+    static REGISTERED: std::sync::Once = std::sync::Once::new();
+    REGISTERED.call_once(|| {
+        let scheme = url::Url::parse(&format!("{SNAPSHOT_SCHEME}://")).expect("a valid URL");
+        deltalake::logstore::logstore_factories().insert(scheme, Arc::new(SnapshotLogStores));
+    });
+}
+
+/// See [`register_snapshot_scheme`].
+struct SnapshotLogStores;
+
+impl deltalake::logstore::LogStoreFactory for SnapshotLogStores {
+    fn with_options(
+        &self,
+        prefixed_store: deltalake::logstore::ObjectStoreRef,
+        root_store: deltalake::logstore::ObjectStoreRef,
+        location: &url::Url,
+        options: &deltalake::logstore::StorageConfig,
+    ) -> deltalake::DeltaResult<Arc<dyn LogStore>> {
+        Ok(deltalake::logstore::default_logstore(
+            prefixed_store,
+            root_store,
+            location,
+            options,
+        ))
+    }
+}
+
+/// Opens a Delta table at `version`, or at its latest version; a local table through the store its
+/// files are served from (a snapshot's, say), else delta-rs' own.
+pub async fn open(
+    url: url::Url,
+    version: Option<u64>,
+    served_from: &FileSource,
+) -> Result<DeltaTable, DeltaTableError> {
+    let builder = match served_from {
+        FileSource::Snapshot(served) if url.scheme() == "file" => {
+            // The Delta kernel insists that a `file://` table's folder exists on disk; a snapshot's
+            // does not. Under a scheme of its own the table is read through the snapshot's store
+            // alone, at the same paths.
+            // (`Url::set_scheme` cannot leave `file`, a special scheme.)
+            let served_url = url::Url::parse(&format!("{SNAPSHOT_SCHEME}://{}", url.path()))
+                .map_err(|_| DeltaTableError::InvalidTableLocation(url.to_string()))?;
+            register_snapshot_scheme();
+            DeltaTableBuilder::from_url(served_url.clone())?
+                .with_storage_backend(served.store.clone(), served_url)
+        }
+        _ => DeltaTableBuilder::from_url(url)?,
+    };
     match version {
         Some(version) => builder.with_version(version).load().await,
         None => builder.load().await,
@@ -53,11 +106,12 @@ pub async fn open(url: url::Url, version: Option<u64>) -> Result<DeltaTable, Del
 /// Opens a workload's Delta table at its pinned (else latest) version, with its facts; delta-rs errors
 /// become DataFusion errors, as the session reports them.
 pub async fn open_with_facts(
-    url: url::Url,
-    version: Option<u64>,
+    table: &Table,
 ) -> datafusion::common::Result<(DeltaTable, DeltaFacts)> {
     let external = |e: DeltaTableError| datafusion::common::DataFusionError::External(Box::new(e));
-    let table = open(url, version).await.map_err(external)?;
+    let table = open(table.url()?, table.version, &table.served_from)
+        .await
+        .map_err(external)?;
     let facts = facts(&table).map_err(external)?;
     Ok((table, facts))
 }
@@ -304,25 +358,6 @@ fn root_prefix(uri: &str) -> String {
     } else {
         format!("{path}/")
     }
-}
-
-/// The commit versions a local Delta table's log holds (`_delta_log/NNNN….json`), sorted; `None` when
-/// the folder has no `_delta_log`.
-pub fn local_versions(root: &Path) -> Option<Vec<u64>> {
-    let log = root.join("_delta_log");
-    let entries = std::fs::read_dir(&log).ok()?;
-    let mut versions: Vec<u64> = entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            let digits = name.strip_suffix(".json")?;
-            (digits.len() == 20 && digits.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| digits.parse().ok())
-                .flatten()
-        })
-        .collect();
-    versions.sort_unstable();
-    Some(versions)
 }
 
 #[cfg(test)]

@@ -11,9 +11,10 @@ use crate::report::{Code, Diagnostic, SourceFile, Span, display_path, read_sourc
 use crate::session::{MAX_QUERY_BYTES, SqlParsing};
 use crate::validate::shape::check_document;
 
-use super::delta::local_versions;
 use super::file::{MAX_WORKLOAD_BYTES, TableEntry, TableFormat, WorkloadFile, workload_document};
+use super::files::{FileSource, ServedSnapshot};
 use super::query::{ParameterSet, Query, parse_query_file};
+use super::snapshot::{MANIFEST_FILE, Snapshot};
 use super::table::{Location, Table};
 use super::tpch::BUILTIN;
 use crate::validate::suggest::closest;
@@ -34,6 +35,8 @@ pub(crate) struct Loaded {
     pub query_problems: Vec<Diagnostic>,
     /// Every parameter set, by its query file (canonical), also for queries that did not load.
     pub parameter_sets: Vec<(PathBuf, ParameterSet)>,
+    /// Where the tables' files are: on disk, or in the snapshot beside the workload file.
+    pub served_from: FileSource,
 }
 
 pub(crate) fn load_file(path: &Path) -> Loaded {
@@ -45,6 +48,7 @@ pub(crate) fn load_file(path: &Path) -> Loaded {
         findings: Vec::new(),
         query_problems: Vec::new(),
         parameter_sets: Vec::new(),
+        served_from: FileSource::Disk,
     };
     let (file, tree) = match read_toml(path, "workload", MAX_WORKLOAD_BYTES, 0) {
         Ok(read) => read,
@@ -77,7 +81,21 @@ pub(crate) fn load_file(path: &Path) -> Loaded {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let tables = check_tables(&declaration, &tree, &file, &base, &mut loaded.findings);
+    loaded.served_from = match snapshot_beside(&base) {
+        Ok(served_from) => served_from,
+        Err(finding) => {
+            loaded.findings.push(finding.at(&file, 0..0));
+            return loaded;
+        }
+    };
+    let tables = check_tables(
+        &declaration,
+        &tree,
+        &file,
+        &base,
+        &loaded.served_from,
+        &mut loaded.findings,
+    );
     let query_paths = find_queries(&declaration, &tree, &file, &base, &mut loaded.findings);
     let named = name_queries(query_paths, &file, &tree, &mut loaded.findings);
     let mut query_paths = Vec::new();
@@ -391,12 +409,32 @@ fn key_span_of(node: Option<&Node>, key: &str) -> Span {
         .unwrap_or_else(|| span_of(node, key))
 }
 
-/// Checks every table and resolves its location.
+/// The snapshot a workload file's folder holds (`snapshot.json` beside it), served at that folder; the
+/// file system when there is none.
+fn snapshot_beside(folder: &Path) -> Result<FileSource, Diagnostic> {
+    if !folder.join(MANIFEST_FILE).is_file() {
+        return Ok(FileSource::Disk);
+    }
+    let root = super::absolute(folder);
+    let root = root.canonicalize().unwrap_or(root);
+    let snapshot = Snapshot::read(&root).map_err(|error| {
+        Diagnostic::new(
+            Code::UnreadableSnapshot,
+            crate::report::causes::one_line(&error),
+        )
+        .with_help("take the snapshot again with `dfpolicy workload snapshot`")
+    })?;
+    let served = ServedSnapshot::new(&snapshot, root, display_path(folder));
+    Ok(FileSource::Snapshot(Arc::new(served)))
+}
+
+/// Checks every table and resolves its location (on disk, or in the snapshot `served_from`).
 fn check_tables(
     declaration: &WorkloadFile,
     tree: &Node,
     file: &Arc<SourceFile>,
     base: &Path,
+    served_from: &FileSource,
     findings: &mut Vec<Diagnostic>,
 ) -> Vec<Table> {
     let mut first_of: BTreeMap<&str, Span> = BTreeMap::new();
@@ -422,7 +460,7 @@ fn check_tables(
         }
         check_format_options(entry, node, file, findings);
         let location_span = span_of(node, "location");
-        let location = match resolve_location(&entry.location, base) {
+        let location = match resolve_location(&entry.location, base, served_from) {
             Ok(location) => location,
             Err(error) => {
                 findings.push(
@@ -433,7 +471,7 @@ fn check_tables(
             }
         };
         if let Location::Local(path) = &location {
-            check_local(entry, path, node, file, findings);
+            check_local(entry, path, served_from, node, file, findings);
         }
         tables.push(Table {
             name: entry.name.clone(),
@@ -442,6 +480,7 @@ fn check_tables(
             csv_options: entry.csv_options(),
             version: entry.version,
             declared: Some((Arc::clone(file), name_span)),
+            served_from: served_from.clone(),
         });
     }
     tables
@@ -505,7 +544,11 @@ enum LocationError {
 }
 
 /// A location as written: a path relative to the workload file, an absolute path, or a URL.
-fn resolve_location(written: &str, base: &Path) -> Result<Location, LocationError> {
+fn resolve_location(
+    written: &str,
+    base: &Path,
+    served_from: &FileSource,
+) -> Result<Location, LocationError> {
     if let Some((scheme, _)) = written.split_once("://") {
         let url = url::Url::parse(written).map_err(|problem| LocationError::NotAUrl {
             written: written.to_string(),
@@ -539,12 +582,20 @@ fn resolve_location(written: &str, base: &Path) -> Result<Location, LocationErro
         };
     }
     let path = Path::new(written);
+    let base = match served_from {
+        // A snapshot's paths are below its (canonical) folder, whether or not they exist on disk.
+        FileSource::Snapshot(served) => served.root.as_path(),
+        FileSource::Disk => base,
+    };
     let path = if path.is_absolute() {
         path.to_path_buf()
     } else {
         base.join(path)
     };
-    Ok(Location::Local(path.canonicalize().unwrap_or(path)))
+    Ok(Location::Local(match served_from {
+        FileSource::Disk => path.canonicalize().unwrap_or(path),
+        FileSource::Snapshot(_) => super::absolute(&path),
+    }))
 }
 
 /// What the local file system says about a table: the location exists, a Delta table has a log, a
@@ -552,12 +603,13 @@ fn resolve_location(written: &str, base: &Path) -> Result<Location, LocationErro
 fn check_local(
     entry: &TableEntry,
     path: &Path,
+    served_from: &FileSource,
     node: Option<&Node>,
     file: &Arc<SourceFile>,
     findings: &mut Vec<Diagnostic>,
 ) {
     let location_span = span_of(node, "location");
-    if !path.exists() {
+    if !served_from.exists(path) {
         findings.push(
             Diagnostic::new(
                 Code::LocationNotFound,
@@ -577,7 +629,7 @@ fn check_local(
     if entry.format != TableFormat::Delta {
         return;
     }
-    let Some(versions) = local_versions(path) else {
+    let Some(versions) = served_from.delta_versions(path) else {
         findings.push(
             Diagnostic::new(
                 Code::NotADeltaTable,
@@ -594,10 +646,11 @@ fn check_local(
         return;
     };
     if let Some(version) = entry.version {
-        let has_checkpoint = path
-            .join("_delta_log")
-            .join(format!("{version:020}.checkpoint.parquet"))
-            .exists();
+        let has_checkpoint = served_from.is_file(
+            &path
+                .join("_delta_log")
+                .join(format!("{version:020}.checkpoint.parquet")),
+        );
         if !versions.contains(&version) && !has_checkpoint {
             let available = match (versions.first(), versions.last()) {
                 (Some(first), Some(last)) if first == last => {

@@ -17,6 +17,7 @@
 
 pub mod delta;
 pub mod file;
+pub mod files;
 mod load;
 pub mod query;
 mod register;
@@ -39,8 +40,9 @@ pub use delta::{
 };
 pub use file::ParameterValue;
 pub use file::{TableFormat, WorkloadFile};
+pub use files::{FileSource, ServedSnapshot};
 pub use query::{ParameterSet, Query, WrittenStatement};
-pub use table::{Location, Table, local_files};
+pub use table::{Location, Table};
 use tpch::data::{DataError, TpchData};
 
 /// The finding codes only workloads report (they also report the syntax and schema codes policies
@@ -61,6 +63,7 @@ pub const WORKLOAD_CODES: &[Code] = &[
     Code::DuplicateParameterSet,
     Code::ParameterMismatch,
     Code::MissingParameters,
+    Code::UnreadableSnapshot,
 ];
 
 pub use tpch::BUILTIN;
@@ -82,6 +85,10 @@ pub struct Workload {
     folder: Option<PathBuf>,
     /// Every `[[parameters]]` set by its query file (canonical), for query files named directly.
     parameter_sets: Vec<(PathBuf, ParameterSet)>,
+    /// Where the tables' local files are: on disk, or in a metadata snapshot.
+    served_from: FileSource,
+    /// The workload file as declared; `None` for a built-in workload.
+    declaration: Option<WorkloadFile>,
 }
 
 #[derive(Debug, Clone)]
@@ -135,8 +142,9 @@ impl Workload {
         let loaded = load::load_file(path);
         match loaded.declaration {
             Some((declaration, tables)) => Ok(Workload {
-                name: declaration.workload.name,
-                description: declaration.workload.description,
+                name: declaration.workload.name.clone(),
+                description: declaration.workload.description.clone(),
+                declaration: Some(declaration),
                 origin: loaded
                     .file
                     .as_ref()
@@ -156,6 +164,7 @@ impl Workload {
                             .unwrap_or_else(|_| absolute(folder))
                     }),
                 parameter_sets: loaded.parameter_sets,
+                served_from: loaded.served_from,
             }),
             None => Err(WorkloadError::Invalid(loaded.findings)),
         }
@@ -164,6 +173,10 @@ impl Workload {
     /// The built-in workload a name stands for (`tpch`, `tpch-delta`), over the default data location.
     pub fn builtin(name: &Path) -> Option<Workload> {
         let name = name.to_str().filter(|n| BUILTIN.contains(n))?;
+        if let Some(snapshot) = tpch::scaled::BuiltinSnapshot::named(name) {
+            let root = absolute(&tpch::data::default_data_root());
+            return Some(Workload::tpch_snapshot(snapshot.served(&root)));
+        }
         Some(Workload::tpch(
             TpchData::default_location(),
             name == "tpch-delta",
@@ -190,22 +203,10 @@ impl Workload {
                 csv_options: Vec::new(),
                 version: None,
                 declared: None,
+                served_from: FileSource::Disk,
             })
             .collect();
-        let mut queries = Vec::new();
-        let mut query_problems = Vec::new();
-        for query in tpch::QUERIES {
-            let shown = format!("tpch/{}.sql", query.name);
-            let source = Arc::new(SourceFile::new(
-                shown.clone(),
-                PathBuf::from(shown),
-                query.sql.to_string(),
-            ));
-            let (parsed, problems) =
-                query::parse_query_file(query.name, &source, &SqlParsing::default());
-            queries.extend(parsed);
-            query_problems.extend(problems);
-        }
+        let (queries, query_problems) = tpch_queries();
         let name = if delta { "tpch-delta" } else { "tpch" };
         Workload {
             name: name.to_string(),
@@ -221,6 +222,47 @@ impl Workload {
             builtin: Some(Builtin { data, delta }),
             folder: None,
             parameter_sets: Vec::new(),
+            served_from: FileSource::Disk,
+            declaration: None,
+        }
+    }
+
+    /// TPC-H over a metadata snapshot of its Parquet files (the built-in `tpch-sf10` and
+    /// `tpch-sf100`, see [`tpch::metadata`]): the 22 queries, plans only. Paths are written below
+    /// `$TPCH_DATA`, as the built-in workloads write theirs.
+    pub fn tpch_snapshot(served: Arc<ServedSnapshot>) -> Workload {
+        let served_from = FileSource::Snapshot(Arc::clone(&served));
+        let tables = served
+            .manifest
+            .tables
+            .iter()
+            .map(|(name, table)| Table {
+                name: name.clone(),
+                format: table.format,
+                location: Location::Local(absolute(&served.root.join(&table.location))),
+                csv_options: Vec::new(),
+                version: None,
+                declared: None,
+                served_from: served_from.clone(),
+            })
+            .collect();
+        let (queries, query_problems) = tpch_queries();
+        Workload {
+            name: served.manifest.workload.clone(),
+            description: Some(format!(
+                "TPC-H Parquet in a lake's layout from the metadata snapshot `{}`: the 22 queries \
+                 with the specification's validation parameters, planned without the data",
+                served.shown
+            )),
+            origin: served.manifest.workload.clone(),
+            tables,
+            queries,
+            query_problems,
+            builtin: None,
+            folder: None,
+            parameter_sets: Vec::new(),
+            served_from,
+            declaration: None,
         }
     }
 
@@ -269,6 +311,15 @@ impl Workload {
     /// on every machine: the workload file's folder (written as nothing: paths below it are written
     /// relative to it), or for a built-in workload the data root, written `$TPCH_DATA`.
     pub fn path_anchor(&self) -> PathAnchor {
+        if let Some(served) = self.served_from.snapshot()
+            && BUILTIN.contains(&served.manifest.source.as_str())
+        {
+            // A snapshot of a built-in workload writes its paths as the built-in workload does.
+            return PathAnchor {
+                folder: served.root.clone(),
+                written_as: Some(TPCH_DATA),
+            };
+        }
         match (&self.builtin, &self.folder) {
             (Some(builtin), _) => PathAnchor {
                 folder: absolute(builtin.data.root()),
@@ -279,6 +330,35 @@ impl Workload {
                 written_as: None,
             },
         }
+    }
+
+    /// Where the tables' local files are: on disk, or in the metadata snapshot the workload is.
+    pub fn served_from(&self) -> &FileSource {
+        &self.served_from
+    }
+
+    /// For a snapshot workload, the same workload with its files served through `store`, a store
+    /// wrapping the snapshot's own (one that records what planning reads, say); otherwise a copy.
+    pub fn served_through(&self, store: Arc<dyn object_store::ObjectStore>) -> Workload {
+        let mut workload = self.clone();
+        if let FileSource::Snapshot(served) = &self.served_from {
+            let through = FileSource::Snapshot(Arc::new(served.through(store)));
+            for table in &mut workload.tables {
+                table.served_from = through.clone();
+            }
+            workload.served_from = through;
+        }
+        workload
+    }
+
+    /// The workload file as declared; `None` for a built-in workload.
+    pub fn declaration(&self) -> Option<&WorkloadFile> {
+        self.declaration.as_ref()
+    }
+
+    /// The workload file's folder (absolute); `None` for a built-in workload.
+    pub fn folder(&self) -> Option<&Path> {
+        self.folder.as_deref()
     }
 
     /// The queries that loaded, sorted by file.
@@ -317,6 +397,11 @@ impl Workload {
         ctx: &SessionContext,
     ) -> Result<Vec<RegisteredDelta>, WorkloadError> {
         self.prepare_data().await?;
+        if let FileSource::Snapshot(served) = &self.served_from {
+            // Every local file the session reads comes from the snapshot, or is refused by it.
+            let file_url = url::Url::parse("file://").expect("a valid URL");
+            ctx.register_object_store(&file_url, served.store.clone());
+        }
         let mut deltas = Vec::new();
         for table in &self.tables {
             match register::register(ctx, table).await {
@@ -362,6 +447,25 @@ impl Workload {
     }
 }
 
+/// The 22 built-in TPC-H queries, named as the built-in workloads name them (`tpch/q01.sql`).
+fn tpch_queries() -> (Vec<Query>, Vec<Diagnostic>) {
+    let mut queries = Vec::new();
+    let mut query_problems = Vec::new();
+    for query in tpch::QUERIES {
+        let shown = format!("tpch/{}.sql", query.name);
+        let source = Arc::new(SourceFile::new(
+            shown.clone(),
+            PathBuf::from(shown),
+            query.sql.to_string(),
+        ));
+        let (parsed, problems) =
+            query::parse_query_file(query.name, &source, &SqlParsing::default());
+        queries.extend(parsed);
+        query_problems.extend(problems);
+    }
+    (queries, query_problems)
+}
+
 /// How the data root of the built-in workloads is written in machine-independent output.
 pub const TPCH_DATA: &str = "$TPCH_DATA";
 
@@ -376,7 +480,7 @@ pub struct PathAnchor {
 
 /// `path` made absolute against the working directory, lexically (`.` and `..` resolved, symbolic
 /// links kept, so that the path is the one DataFusion prints).
-fn absolute(path: &Path) -> PathBuf {
+pub(crate) fn absolute(path: &Path) -> PathBuf {
     let joined = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let mut out = PathBuf::new();
     for component in joined.components() {

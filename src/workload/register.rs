@@ -18,7 +18,7 @@ use datafusion::prelude::SessionContext;
 
 use super::delta::{self, RegisteredDelta};
 use super::file::TableFormat;
-use super::table::{Location, Table};
+use super::table::Table;
 
 /// Registers one table; for a Delta table, returns what its scans are matched by.
 pub(crate) async fn register(
@@ -34,8 +34,7 @@ pub(crate) async fn register(
             Ok(None)
         }
         TableFormat::Delta => {
-            let (opened, facts) =
-                delta::open_with_facts(table.location.url()?, table.version).await?;
+            let (opened, facts) = delta::open_with_facts(table).await?;
             let provider = opened
                 .table_provider()
                 .with_session(Arc::new(ctx.state()))
@@ -92,10 +91,13 @@ async fn listing_table(ctx: &SessionContext, table: &Table) -> Result<ListingTab
             (Arc::new(format), extension)
         }
     };
-    let url = ListingTableUrl::parse(table.location.url()?.as_str())?;
+    let url = ListingTableUrl::parse(table.url()?.as_str())?;
     // A file named as the location is the table, whatever its extension.
-    let is_file = matches!(&table.location, Location::Local(path) if path.is_file());
-    let extension = if is_file { String::new() } else { extension };
+    let extension = if table.is_file() {
+        String::new()
+    } else {
+        extension
+    };
     let options = ListingOptions::new(format).with_file_extension(extension);
     let schema = options.infer_schema(&state, &url).await?;
     let config = ListingTableConfig::new(url)

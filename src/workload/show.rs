@@ -2,14 +2,15 @@
 //! row counts (from Parquet footers or the Delta log's statistics; CSV files carry none).
 
 use std::fmt::Write as _;
-use std::fs;
 use std::path::{Path, PathBuf};
 
-use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
+use object_store::ObjectMeta;
+use object_store::path::Path as ObjectPath;
 use serde::Serialize;
 
 use super::file::TableFormat;
-use super::table::{Location, Table, local_files};
+use super::table::{Location, Table};
 use super::{Workload, WorkloadError, delta};
 
 /// The facts of one table.
@@ -36,7 +37,22 @@ pub struct WorkloadFacts {
     pub name: String,
     pub origin: String,
     pub queries: usize,
+    /// Set when the tables are served from a metadata snapshot rather than the data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<SnapshotFacts>,
     pub tables: Vec<TableFacts>,
+}
+
+/// What a snapshot workload is a snapshot of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SnapshotFacts {
+    /// The snapshot folder, or the built-in workload's name.
+    pub snapshot: String,
+    /// The workload it was taken of, as it was given.
+    pub source: String,
+    /// Bytes the snapshot holds, and bytes the files have.
+    pub kept_bytes: u64,
+    pub data_bytes: u64,
 }
 
 /// Reads the facts of every table (generating a built-in workload's data first if missing).
@@ -58,6 +74,15 @@ pub async fn workload_facts(workload: &Workload) -> Result<WorkloadFacts, Worklo
         name: workload.name.clone(),
         origin: workload.origin.clone(),
         queries: workload.queries().len(),
+        snapshot: workload.served_from().snapshot().map(|served| {
+            let (kept_bytes, data_bytes) = served.kept_of();
+            SnapshotFacts {
+                snapshot: served.shown.clone(),
+                source: served.manifest.source.clone(),
+                kept_bytes,
+                data_bytes,
+            }
+        }),
         tables,
     })
 }
@@ -65,7 +90,7 @@ pub async fn workload_facts(workload: &Workload) -> Result<WorkloadFacts, Worklo
 pub async fn table_facts(table: &Table) -> datafusion::common::Result<TableFacts> {
     let location = table.location.to_string();
     if table.format == TableFormat::Delta {
-        let (_, facts) = delta::open_with_facts(table.location.url()?, table.version).await?;
+        let (_, facts) = delta::open_with_facts(table).await?;
         return Ok(TableFacts {
             name: table.name.clone(),
             format: table.format,
@@ -81,13 +106,26 @@ pub async fn table_facts(table: &Table) -> datafusion::common::Result<TableFacts
             format!("facts of remote {} tables", table.format),
         ));
     };
-    let files = data_files(path, table.format);
+    let files = data_files(table, path);
     let rows = match table.format {
         TableFormat::Parquet => {
+            // Through the store the files are served from: footers only, as planning reads them.
+            let store = table.served_from.store();
             let mut sum = 0u64;
             for file in &files {
-                let reader = SerializedFileReader::new(fs::File::open(file)?)?;
-                sum += reader.metadata().file_metadata().num_rows().max(0) as u64;
+                let object = ObjectPath::from_absolute_path(file)
+                    .map_err(|e| datafusion::common::DataFusionError::External(Box::new(e)))?;
+                let meta = ObjectMeta {
+                    location: object,
+                    last_modified: Default::default(),
+                    size: table.served_from.size(file)?,
+                    e_tag: None,
+                    version: None,
+                };
+                let metadata = DFParquetMetadata::new(store.as_ref(), &meta)
+                    .fetch_metadata()
+                    .await?;
+                sum += metadata.file_metadata().num_rows().max(0) as u64;
             }
             Some(sum)
         }
@@ -109,19 +147,19 @@ pub async fn table_facts(table: &Table) -> datafusion::common::Result<TableFacts
 pub fn data_file_count(table: &Table) -> Option<usize> {
     match (&table.location, table.format) {
         (_, TableFormat::Delta) | (Location::Remote(_), _) => None,
-        (Location::Local(path), format) => Some(data_files(path, format).len()),
+        (Location::Local(path), _) => Some(data_files(table, path).len()),
     }
 }
 
 /// The data files of a local Parquet or CSV table: the file itself, or the files below the folder
 /// whose names carry the format's name (`.parquet`, `.csv`, `.csv.gz` …), sorted.
-fn data_files(path: &Path, format: TableFormat) -> Vec<PathBuf> {
-    if path.is_file() {
+fn data_files(table: &Table, path: &Path) -> Vec<PathBuf> {
+    if table.served_from.is_file(path) {
         return vec![path.to_path_buf()];
     }
-    let marker = format!(".{format}");
+    let marker = format!(".{}", table.format);
     // A folder that cannot be read has no files DataFusion could list either.
-    let mut files = local_files(path).unwrap_or_default();
+    let mut files = table.served_from.files(path).unwrap_or_default();
     files.retain(|file| {
         file.file_name()
             .and_then(|n| n.to_str())
@@ -141,6 +179,13 @@ pub fn render_text(facts: &WorkloadFacts) -> String {
         facts.tables.len(),
         facts.queries
     );
+    if let Some(snapshot) = &facts.snapshot {
+        let _ = writeln!(
+            out,
+            "a metadata snapshot of `{}` ({}): {} of {} bytes kept; plans only, no data",
+            snapshot.source, snapshot.snapshot, snapshot.kept_bytes, snapshot.data_bytes
+        );
+    }
     let rows: Vec<[String; 6]> = facts
         .tables
         .iter()

@@ -1,12 +1,13 @@
 //! A workload's tables as declared: name, format, where the files are, CSV options, Delta version.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use datafusion::common::DataFusionError;
 
 use super::file::TableFormat;
+use super::files::FileSource;
 use crate::report::{SourceFile, Span, display_path};
 
 /// One table of a workload.
@@ -22,6 +23,20 @@ pub struct Table {
     pub version: Option<u64>,
     /// Where the workload file declares the table (its name), for errors found later.
     pub(crate) declared: Option<(Arc<SourceFile>, Span)>,
+    /// Where a local location's files are found: on disk, or in a snapshot.
+    pub served_from: FileSource,
+}
+
+impl Table {
+    /// The location as a URL (`file:///…/`, with a final `/` for a folder).
+    pub fn url(&self) -> Result<url::Url, DataFusionError> {
+        self.location.url(&self.served_from)
+    }
+
+    /// Whether the location names one file (which is then the table, whatever its extension).
+    pub fn is_file(&self) -> bool {
+        matches!(&self.location, Location::Local(path) if self.served_from.is_file(path))
+    }
 }
 
 /// Where a table's files are.
@@ -34,11 +49,11 @@ pub enum Location {
 }
 
 impl Location {
-    /// The location as a URL (`file:///…/`, with a final `/` for a folder).
-    pub fn url(&self) -> Result<url::Url, DataFusionError> {
+    /// The location as a URL (`file:///…/`, with a final `/` for a folder as `files` has it).
+    pub fn url(&self, files: &FileSource) -> Result<url::Url, DataFusionError> {
         match self {
             Location::Remote(url) => Ok(url.clone()),
-            Location::Local(path) => if path.is_dir() {
+            Location::Local(path) => if files.is_dir(path) {
                 url::Url::from_directory_path(path)
             } else {
                 url::Url::from_file_path(path)
@@ -51,29 +66,6 @@ impl Location {
             }),
         }
     }
-}
-
-/// Every file at a local location: the file itself, or every file below the folder, sorted. Hidden
-/// files are included (a Delta log's checkpoints, say): callers filter what they read.
-pub fn local_files(path: &Path) -> Result<Vec<PathBuf>, (PathBuf, std::io::Error)> {
-    if path.is_file() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut found = Vec::new();
-    let mut pending = vec![path.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|e| (dir.clone(), e))?;
-        for entry in entries {
-            let path = entry.map_err(|e| (dir.clone(), e))?.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    Ok(found)
 }
 
 impl fmt::Display for Location {

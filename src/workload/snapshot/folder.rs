@@ -22,6 +22,10 @@ pub const SNAPSHOT_FORMAT: u32 = 1;
 pub const MANIFEST_FILE: &str = "snapshot.json";
 /// The captured bytes' file name in a snapshot folder.
 pub const BYTES_FILE: &str = "snapshot.bin";
+/// The captured bytes compressed, in an archive folder (see [`Snapshot::write_archive`]).
+pub const ARCHIVE_FILE: &str = "snapshot.bin.zst";
+/// zstd's level for archives: they are written once and read often.
+const ARCHIVE_LEVEL: i32 = 19;
 
 /// What a snapshot holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,8 +129,54 @@ impl Snapshot {
                 path: manifest_path.clone(),
                 source,
             })?;
+        let bytes_path = folder.join(BYTES_FILE);
+        let bytes =
+            Bytes::from(
+                std::fs::read(&bytes_path).map_err(|source| SnapshotFolderError::Io {
+                    path: bytes_path.clone(),
+                    source,
+                })?,
+            );
+        Snapshot::parse(&text, bytes, folder)
+    }
+
+    /// Writes the snapshot as an archive into `folder`: `snapshot.json` as [`Snapshot::write`]
+    /// writes it (text, so that changes are reviewed) and `snapshot.bin.zst`, the captured bytes
+    /// compressed with zstd (the same bytes give the same archive).
+    pub fn write_archive(&self, folder: &FsPath) -> Result<(), SnapshotFolderError> {
+        self.write(folder)?;
+        let bytes_path = folder.join(BYTES_FILE);
+        let io = |path: &FsPath| {
+            let path = path.to_path_buf();
+            move |source| SnapshotFolderError::Io { path, source }
+        };
+        let bytes = std::fs::read(&bytes_path).map_err(io(&bytes_path))?;
+        let compressed = zstd::bulk::compress(&bytes, ARCHIVE_LEVEL).map_err(io(&bytes_path))?;
+        let archive_path = folder.join(ARCHIVE_FILE);
+        std::fs::write(&archive_path, compressed).map_err(io(&archive_path))?;
+        std::fs::remove_file(&bytes_path).map_err(io(&bytes_path))
+    }
+
+    /// A snapshot from an archive's two parts (see [`Snapshot::write_archive`]); `at` names it in
+    /// errors.
+    pub fn from_archive(
+        manifest: &str,
+        compressed: &[u8],
+        at: &FsPath,
+    ) -> Result<Snapshot, SnapshotFolderError> {
+        let bytes =
+            zstd::stream::decode_all(compressed).map_err(|source| SnapshotFolderError::Io {
+                path: at.join(ARCHIVE_FILE),
+                source,
+            })?;
+        Snapshot::parse(manifest, Bytes::from(bytes), at)
+    }
+
+    /// A snapshot from its manifest's text and its captured bytes, checked against each other.
+    fn parse(text: &str, bytes: Bytes, folder: &FsPath) -> Result<Snapshot, SnapshotFolderError> {
+        let manifest_path = folder.join(MANIFEST_FILE);
         let manifest: SnapshotManifest =
-            serde_json::from_str(&text).map_err(|source| SnapshotFolderError::Manifest {
+            serde_json::from_str(text).map_err(|source| SnapshotFolderError::Manifest {
                 path: manifest_path.clone(),
                 source,
             })?;
@@ -137,13 +187,6 @@ impl Snapshot {
             });
         }
         let bytes_path = folder.join(BYTES_FILE);
-        let bytes =
-            Bytes::from(
-                std::fs::read(&bytes_path).map_err(|source| SnapshotFolderError::Io {
-                    path: bytes_path.clone(),
-                    source,
-                })?,
-            );
         let corrupt = |reason: String| SnapshotFolderError::Corrupt {
             path: bytes_path.clone(),
             reason,

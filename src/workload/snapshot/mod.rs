@@ -12,8 +12,8 @@ mod ranges;
 mod store;
 
 pub use folder::{
-    BYTES_FILE, MANIFEST_FILE, SNAPSHOT_FORMAT, Snapshot, SnapshotFile, SnapshotFolderError,
-    SnapshotManifest, SnapshotTable,
+    ARCHIVE_FILE, BYTES_FILE, MANIFEST_FILE, SNAPSHOT_FORMAT, Snapshot, SnapshotFile,
+    SnapshotFolderError, SnapshotManifest, SnapshotTable,
 };
 pub use ranges::ByteRanges;
 pub use store::{CapturedFile, RecordingStore, SnapshotReadError, SnapshotStore};

@@ -142,6 +142,23 @@ impl TpchData {
         publish(&scratch, &target, written)
     }
 
+    /// The tails of a lake-like layout of this scale factor's Parquet files (see [`super::metadata`]),
+    /// a snapshot folder, generated unless it exists; returns the folder. Nothing but the tails is
+    /// ever written.
+    pub fn ensure_tails(&self) -> Result<PathBuf, DataError> {
+        let target = self.dir.join("tails");
+        if target.is_dir() {
+            return Ok(target);
+        }
+        let scratch = scratch_dir(&target)?;
+        let written = super::metadata::generate_tails(self.scale_factor).and_then(|tails| {
+            tails
+                .write(&scratch)
+                .map_err(|e| data_error("cannot write", &scratch, e))
+        });
+        publish(&scratch, &target, written)
+    }
+
     /// Generates the Delta form unless it exists; returns its folder. `lineitem` is partitioned by
     /// `l_shipmode` and has two versions: 0 with the first half of the orders, 1 appending the rest.
     pub async fn ensure_delta(&self) -> Result<PathBuf, DataError> {
@@ -187,7 +204,7 @@ pub fn default_data_root() -> PathBuf {
 }
 
 /// A progress bar on a terminal's stderr; hidden when stderr is not a terminal or under CI.
-fn progress(length: u64, what: &str) -> ProgressBar {
+pub(crate) fn progress(length: u64, what: &str) -> ProgressBar {
     let target = if std::env::var_os("CI").is_some() {
         ProgressDrawTarget::hidden()
     } else {
@@ -204,7 +221,7 @@ fn progress(length: u64, what: &str) -> ProgressBar {
 }
 
 /// The batches of one table (or of one part of it, 1-based).
-fn batches(
+pub(super) fn batches(
     table: &str,
     scale_factor: f64,
     part: i32,

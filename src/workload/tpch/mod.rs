@@ -2,11 +2,14 @@
 //! and the data ([`data`]) behind the built-in workloads `tpch` (Parquet) and `tpch-delta`.
 
 pub mod data;
+pub mod metadata;
+pub mod scaled;
 
 use datafusion::arrow::datatypes::SchemaRef;
 
-/// The names of the built-in workloads: the Parquet and the Delta form.
-pub const BUILTIN: &[&str] = &["tpch", "tpch-delta"];
+/// The names of the built-in workloads: the Parquet and the Delta form over generated data, and the
+/// production-scale metadata snapshots (see [`scaled`]).
+pub const BUILTIN: &[&str] = &["tpch", "tpch-delta", "tpch-sf10", "tpch-sf100"];
 
 /// One query of a workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
