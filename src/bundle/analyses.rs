@@ -43,7 +43,12 @@ pub(super) struct Context<'a> {
     pub deltas: &'a [RegisteredDelta],
     /// Every workload table's declared name, by its resolved name.
     pub names: &'a std::collections::BTreeMap<String, String>,
+    /// The metadata snapshot the tables are served from (as shown), when they are.
+    pub snapshot: Option<&'a str>,
 }
+
+/// The finding code of an analysis that needs data the workload does not have.
+pub const NEEDS_DATA: &str = "needs-data";
 
 /// The analyses of one bundle; a field is empty when its analysis was left out or its plan is
 /// missing.
@@ -88,7 +93,20 @@ pub(super) async fn analyses(
         ..Analyses::default()
     };
     if compiled.explain.analyze {
-        analyses.analyze = output_rows_of(plans, normalizer, &mut analyses.warnings).await;
+        match context.snapshot {
+            // Running the plan reads data pages, which a snapshot does not hold: say so, once,
+            // instead of failing on the first page.
+            Some(snapshot) => analyses.findings.push(BundleFinding {
+                code: NEEDS_DATA.to_string(),
+                message: format!(
+                    "`explain.analyze` runs the plan, which needs the data; the workload is the \
+                     metadata snapshot `{snapshot}` (plans only): run this policy over the data"
+                ),
+            }),
+            None => {
+                analyses.analyze = output_rows_of(plans, normalizer, &mut analyses.warnings).await;
+            }
+        }
     }
     let Some(physical) = &plans.physical else {
         // Pushdown and lineage read P1, which exists without P2 when only physical planning failed.

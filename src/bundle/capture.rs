@@ -156,6 +156,11 @@ impl Bundler {
             locator: &self.locator,
             deltas: &self.deltas,
             names: &self.names,
+            snapshot: self
+                .workload
+                .served_from()
+                .snapshot()
+                .map(|served| served.shown.as_str()),
         }
     }
 

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::harness::{MatrixArgs, build, load};
+use super::harness::{MatrixArgs, build, load_policies};
 use super::{EXIT_FINDINGS, EXIT_OK, FindingsFormat, Stop, emit};
 use crate::harness::{self, baseline, report};
 
@@ -12,7 +12,13 @@ use crate::harness::{self, baseline, report};
 pub struct Args {
     #[command(flatten)]
     matrix: MatrixArgs,
-    /// The baseline folder (default: `baselines/<workload name>`).
+    /// The workloads to check, each against its own baseline (repeat the option for several): a
+    /// workload file or snapshot folder's `workload.toml`, or a built-in workload. Default: `tpch`
+    /// (planned over generated SF 0.01 data) and `tpch-sf100` (planned from its metadata snapshot);
+    /// `tpch` alone with `--baseline`.
+    #[arg(long)]
+    workload: Vec<PathBuf>,
+    /// The baseline folder of the one workload checked (default: `baselines/<workload name>`).
     #[arg(long)]
     baseline: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = FindingsFormat::Human)]
@@ -25,8 +31,54 @@ pub struct Args {
     repeat: u32,
 }
 
+/// The workloads `check` runs when none is named.
+pub const DEFAULT_WORKLOADS: &[&str] = &["tpch", "tpch-sf100"];
+
 pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
-    let (policies, workload) = load(&args.matrix)?;
+    let workloads: Vec<PathBuf> = match (&args.workload[..], &args.baseline) {
+        ([], None) => DEFAULT_WORKLOADS.iter().map(PathBuf::from).collect(),
+        ([], Some(_)) => vec![PathBuf::from("tpch")],
+        (_, Some(_)) if args.workload.len() > 1 => {
+            return Err(super::usage(
+                "`--baseline` names the folder of one workload; check several workloads without it \
+                 (each against `baselines/<workload name>`)"
+                    .to_string(),
+            ));
+        }
+        (named, _) => named.to_vec(),
+    };
+    let policies = load_policies(&args.matrix)?;
+    let mut documents = Vec::new();
+    let mut code = EXIT_OK;
+    for path in &workloads {
+        let (text, exit) = check_one(&args, &policies, path, workloads.len() > 1)?;
+        code = code.max(exit);
+        documents.push(text);
+    }
+    let text = match (args.format, documents.len()) {
+        // Several JSON documents are one array, in the order the workloads were named.
+        (FindingsFormat::Json, n) if n > 1 => format!(
+            "[\n{}\n]\n",
+            documents
+                .iter()
+                .map(|d| d.trim_end())
+                .collect::<Vec<_>>()
+                .join(",\n")
+        ),
+        _ => documents.concat(),
+    };
+    emit(out, &text)?;
+    Ok(code)
+}
+
+/// Checks one workload against its baseline: the report's text and the exit code.
+fn check_one(
+    args: &Args,
+    policies: &harness::PolicySet,
+    path: &std::path::Path,
+    several: bool,
+) -> Result<(String, u8), Stop> {
+    let workload = super::workload::load(path)?;
     let folder = args
         .baseline
         .clone()
@@ -41,14 +93,20 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
             folder.display()
         )));
     };
-    let run = build(&args.matrix, &policies, &workload, args.repeat as usize)?;
+    let run = build(&args.matrix, policies, &workload, args.repeat as usize)?;
     let comparison = harness::compare(previous.as_ref(), &run);
     let text = match args.format {
+        // Each workload's report under a heading when there are several.
+        FindingsFormat::Human if several => format!(
+            "workload {} against {}:\n{}",
+            workload.name,
+            folder.display(),
+            report::human(&comparison)
+        ),
         FindingsFormat::Human => report::human(&comparison),
         FindingsFormat::Json => report::json(&comparison),
         FindingsFormat::Github => report::github(&comparison, &run, &workload),
     };
-    emit(out, &text)?;
     if args.bless {
         baseline::write(&run, &folder)?;
         eprintln!("baseline written to `{}`", folder.display());
@@ -59,11 +117,12 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
                 harness::CellStatus::Failed | harness::CellStatus::Unstable
             ) || !cell.findings.is_empty()
         });
-        return Ok(if fails { EXIT_FINDINGS } else { EXIT_OK });
+        return Ok((text, if fails { EXIT_FINDINGS } else { EXIT_OK }));
     }
-    Ok(if comparison.fails() {
+    let code = if comparison.fails() {
         EXIT_FINDINGS
     } else {
         EXIT_OK
-    })
+    };
+    Ok((text, code))
 }

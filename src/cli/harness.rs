@@ -14,9 +14,6 @@ pub struct MatrixArgs {
     /// A policy folder (every `*.toml` below it) or one policy file.
     #[arg(long, default_value = "policies")]
     pub policies: PathBuf,
-    /// A workload file, or `tpch` / `tpch-delta` (their data is generated on first use).
-    #[arg(long, default_value = "tpch")]
-    pub workload: PathBuf,
     /// Bundles built at once (default: the core count); the output is the same whatever it is.
     #[arg(long)]
     pub jobs: Option<usize>,
@@ -33,6 +30,10 @@ pub struct MatrixArgs {
 pub struct Args {
     #[command(flatten)]
     matrix: MatrixArgs,
+    /// A workload file or snapshot folder's `workload.toml`, or a built-in workload (`tpch`,
+    /// `tpch-delta`: data generated on first use; `tpch-sf10`, `tpch-sf100`: metadata snapshots).
+    #[arg(long, default_value = "tpch")]
+    workload: PathBuf,
     /// Write the bundles as a baseline folder here (cells that changed since the folder's previous
     /// contents are marked in the table).
     #[arg(long)]
@@ -40,7 +41,8 @@ pub struct Args {
 }
 
 pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
-    let (policies, workload) = load(&args.matrix)?;
+    let policies = load_policies(&args.matrix)?;
+    let workload = workload::load(&args.workload)?;
     let run = build(&args.matrix, &policies, &workload, 1)?;
     let previous = match &args.out {
         Some(folder) if baseline::exists(folder) => Some(baseline::read(folder)?),
@@ -64,10 +66,8 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
 }
 
 /// Loads the policies (their findings go to stderr; a policy that does not load becomes failed
-/// cells) and the workload.
-pub(super) fn load(
-    args: &MatrixArgs,
-) -> Result<(harness::PolicySet, crate::workload::Workload), Stop> {
+/// cells).
+pub(super) fn load_policies(args: &MatrixArgs) -> Result<harness::PolicySet, Stop> {
     let policies = harness::PolicySet::load(&args.policies).map_err(|problems| {
         for d in &problems.0 {
             eprintln!("{}\n", crate::report::render::human(d));
@@ -80,8 +80,7 @@ pub(super) fn load(
     for d in &policies.diagnostics {
         eprintln!("{}\n", crate::report::render::human(d));
     }
-    let workload = workload::load(&args.workload)?;
-    Ok((policies, workload))
+    Ok(policies)
 }
 
 /// Runs the matrix as the arguments say.

@@ -57,6 +57,20 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
         Args::Validate(args) => {
             let report = validate_workloads(&args.paths);
             emit(out, &render::render(&report, args.findings.format))?;
+            if args.findings.format == crate::report::Format::Human {
+                for path in &args.paths {
+                    if let Some((snapshot, source)) = crate::workload::snapshot_of(path) {
+                        emit(
+                            out,
+                            &format!(
+                                "note: {} is the metadata snapshot `{snapshot}` of `{source}`: \
+                                 plans only, no data\n",
+                                crate::report::display_path(path)
+                            ),
+                        )?;
+                    }
+                }
+            }
             Ok(exit_code(report.fails(args.findings.strict)))
         }
         Args::Show(args) => {

@@ -417,7 +417,7 @@ fn snapshot_beside(folder: &Path) -> Result<FileSource, Diagnostic> {
     }
     let root = super::absolute(folder);
     let root = root.canonicalize().unwrap_or(root);
-    let snapshot = Snapshot::read(&root).map_err(|error| {
+    let snapshot = Snapshot::read(folder).map_err(|error| {
         Diagnostic::new(
             Code::UnreadableSnapshot,
             crate::report::causes::one_line(&error),

@@ -514,6 +514,18 @@ pub async fn prepare(ctx: &SessionContext, query: &Query) -> Result<(), Workload
     Ok(())
 }
 
+/// For a workload file in a snapshot folder, or a built-in snapshot: which snapshot it is (its folder or
+/// name) and the workload it was taken of. Only the manifest is read.
+pub fn snapshot_of(path: &Path) -> Option<(String, String)> {
+    if let Some(snapshot) = path.to_str().and_then(tpch::scaled::BuiltinSnapshot::named) {
+        return Some((snapshot.name.to_string(), "tpch".to_string()));
+    }
+    let folder = path.parent()?;
+    let text = std::fs::read_to_string(folder.join(snapshot::MANIFEST_FILE)).ok()?;
+    let manifest: snapshot::SnapshotManifest = serde_json::from_str(&text).ok()?;
+    Some((display_path(folder), manifest.source))
+}
+
 /// Validates workload files (or built-in names): the file itself and every query file, as one report.
 pub fn validate_workloads(paths: &[PathBuf]) -> Report {
     let mut report = Report {

@@ -11,7 +11,9 @@ use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::physical_plan::displayable;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
-use dfpolicy::harness::{PolicySet, capture_snapshot};
+use dfpolicy::harness::{
+    PolicySet, SNAPSHOT_WORKLOAD_FILE, capture_snapshot, write_snapshot_folder,
+};
 use dfpolicy::workload::snapshot::{
     ByteRanges, CapturedFile, RecordingStore, Snapshot, SnapshotReadError, SnapshotStore,
 };
@@ -389,4 +391,247 @@ async fn assert_same_bundles_over(
         }
     }
     compared
+}
+
+/// Every bundle of `workload` under every policy of `policies`, by policy, query and parameter set.
+async fn bundles_of(
+    policies: &PolicySet,
+    workload: &Workload,
+) -> Vec<(
+    (String, String, Option<String>),
+    dfpolicy::bundle::PlanBundle,
+)> {
+    let mut bundles = Vec::new();
+    for (name, policy) in &policies.policies {
+        let factory = SessionFactory::new(policy.compiled.clone().unwrap()).unwrap();
+        let bundler = Bundler::new(&factory, workload).await.unwrap();
+        for query in workload.queries() {
+            let sets: Vec<Option<String>> = if query.parameter_sets.is_empty() {
+                vec![None]
+            } else {
+                query
+                    .parameter_sets
+                    .iter()
+                    .map(|s| Some(s.name.clone()))
+                    .collect()
+            };
+            for set in sets {
+                let mut builder = bundler.bundle(query);
+                if let Some(set) = &set {
+                    builder = builder.parameters(set);
+                }
+                let bundle = builder.await.unwrap();
+                bundles.push(((name.clone(), query.name.clone(), set), bundle));
+            }
+        }
+    }
+    bundles
+}
+
+fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_folder(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// What a user does: snapshot their workload, delete the data, plan from the snapshot folder's
+/// `workload.toml`. Every bundle equals the bundle over the data, and every byte the sessions read
+/// was captured (counted through a recording store around the snapshot's).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_snapshot_folder_plans_like_the_data_after_the_data_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("sales");
+    copy_folder(&crate::repo().join("workloads/sales"), &lake);
+    let workload = Workload::load(lake.join("sales.toml")).unwrap();
+    let policies = PolicySet::load(crate::repo().join("policies")).unwrap();
+    let over_data = bundles_of(&policies, &workload).await;
+
+    let snapshot = capture_snapshot(&policies, &workload).await.unwrap();
+    let folder = dir.path().join("snapshot");
+    let written = write_snapshot_folder(&workload, &snapshot, &folder).unwrap();
+    assert_eq!(written, folder.join(SNAPSHOT_WORKLOAD_FILE));
+    assert!(folder.join("queries/orders_since.sql").is_file());
+    std::fs::remove_dir_all(lake.join("data")).unwrap();
+    assert!(
+        Workload::load(lake.join("sales.toml")).is_err(),
+        "the data is gone"
+    );
+
+    let from_snapshot = Workload::load(&written).unwrap();
+    let served = from_snapshot
+        .served_from()
+        .snapshot()
+        .expect("a snapshot workload");
+    assert_eq!(served.manifest.source, workload.origin);
+    let recording = Arc::new(RecordingStore::new(from_snapshot.served_from().store()));
+    let counted = from_snapshot.served_through(recording.clone());
+    let over_snapshot = bundles_of(&policies, &counted).await;
+    assert_eq!(over_snapshot.len(), over_data.len());
+    for ((key, expected), (_, actual)) in over_data.iter().zip(&over_snapshot) {
+        assert_eq!(actual, expected, "{key:?}");
+    }
+
+    let reads = recording.reads();
+    assert!(!reads.is_empty(), "the sessions read through the snapshot");
+    for (path, read) in &reads {
+        let relative = path
+            .as_ref()
+            .strip_prefix(served.root.to_str().unwrap().trim_start_matches('/'))
+            .unwrap()
+            .trim_start_matches('/');
+        let captured = snapshot.files[relative].ranges();
+        for range in read.ranges() {
+            assert!(captured.covers(range), "{path}: {range:?} not captured");
+        }
+    }
+}
+
+/// The same for a Delta workload: the snapshot folder of `tpch-delta` plans every bundle — Delta scans,
+/// versions and pruning counts included — as the data does, though no table folder exists on disk.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delta_snapshot_folder_plans_like_the_data() {
+    let workload = crate::workload::builtin(true).await;
+    let policies = PolicySet::load(crate::repo().join("policies")).unwrap();
+    let snapshot = capture_snapshot(&policies, &workload).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let written = write_snapshot_folder(&workload, &snapshot, dir.path()).unwrap();
+    assert!(
+        !dir.path().join("tpch/sf0.01").exists(),
+        "no table folder: only the snapshot, the workload file and the queries"
+    );
+    let from_snapshot = Workload::load(&written).unwrap();
+    let expected = bundles_of(&policies, &workload).await;
+    let actual = bundles_of(&policies, &from_snapshot).await;
+    assert_eq!(actual.len(), 5 * 22);
+    for ((key, expected), (_, actual)) in expected.iter().zip(&actual) {
+        assert_eq!(actual, expected, "{key:?}");
+    }
+}
+
+/// The committed SF 10 snapshot holds TPC-H's cardinalities (lineitem is about 6 million rows per
+/// unit of scale; the others exact) in a lake's layout, and both built-in snapshots read back.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_built_in_sf10_snapshot_has_the_tpch_cardinalities() {
+    for builtin in &dfpolicy::workload::tpch::scaled::SNAPSHOTS {
+        assert!(!builtin.snapshot().files.is_empty(), "{}", builtin.name);
+    }
+    let workload = Workload::load("tpch-sf10").unwrap();
+    let facts = dfpolicy::workload::show::workload_facts(&workload)
+        .await
+        .unwrap();
+    let snapshot = facts.snapshot.as_ref().expect("said to be a snapshot");
+    assert_eq!(snapshot.source, "tpch");
+    assert!(snapshot.kept_bytes * 100 < snapshot.data_bytes);
+    let rows: BTreeMap<&str, (usize, u64)> = facts
+        .tables
+        .iter()
+        .map(|t| (t.name.as_str(), (t.files, t.rows.unwrap())))
+        .collect();
+    let expected = BTreeMap::from([
+        ("customer", (1, 1_500_000)),
+        ("lineitem", (3, 59_986_052)),
+        ("nation", (1, 25)),
+        ("orders", (1, 15_000_000)),
+        ("part", (1, 2_000_000)),
+        ("partsupp", (1, 8_000_000)),
+        ("region", (1, 5)),
+        ("supplier", (1, 100_000)),
+    ]);
+    assert_eq!(rows, expected);
+}
+
+/// Regenerating a built-in snapshot, at a small scale: twice, from nothing, the same bytes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tpch_snapshot_regenerates_byte_for_byte() {
+    let policies = PolicySet::load(crate::repo().join("policies")).unwrap();
+    let mut archives = Vec::new();
+    for _ in 0..2 {
+        let root = tempfile::tempdir().unwrap();
+        let data = dfpolicy::workload::tpch::data::TpchData::new(root.path(), 0.05);
+        let snapshot = dfpolicy::harness::snapshot_tpch(&policies, &data)
+            .await
+            .unwrap();
+        let out = root.path().join("archive");
+        snapshot.write_archive(&out).unwrap();
+        archives.push((
+            std::fs::read(out.join(dfpolicy::workload::snapshot::MANIFEST_FILE)).unwrap(),
+            std::fs::read(out.join(dfpolicy::workload::snapshot::ARCHIVE_FILE)).unwrap(),
+        ));
+        assert!(!data.parquet_dir().exists(), "no data file is written");
+    }
+    assert_eq!(archives[0], archives[1]);
+}
+
+/// `explain.analyze` runs the plan: over a snapshot that is a finding naming the snapshot, not a
+/// failed read.
+#[tokio::test(flavor = "multi_thread")]
+async fn analyze_over_a_snapshot_is_a_finding_that_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("analyze.toml");
+    std::fs::write(
+        &path,
+        "[policy]\nname = \"analyze\"\n\n[explain]\nanalyze = true\n",
+    )
+    .unwrap();
+    let policy = dfpolicy::Policy::load(&path).unwrap();
+    let factory = SessionFactory::new(policy.compiled).unwrap();
+    let workload = Workload::load("tpch-sf10").unwrap();
+    let bundler = Bundler::new(&factory, &workload).await.unwrap();
+    let bundle = bundler
+        .bundle(workload.query("q06").unwrap())
+        .await
+        .unwrap();
+    let finding = bundle
+        .findings
+        .iter()
+        .find(|f| f.code == "needs-data")
+        .expect("a needs-data finding");
+    assert!(
+        finding.message.contains("`tpch-sf10`"),
+        "{}",
+        finding.message
+    );
+    assert!(bundle.analyze.is_none());
+    assert!(bundle.warnings.is_empty(), "{:?}", bundle.warnings);
+}
+
+/// `workload show` and `workload validate` say when a workload is a metadata snapshot.
+#[test]
+fn show_and_validate_say_a_workload_is_a_snapshot() {
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_dfpolicy"))
+            .args(args)
+            .env("CI", "true")
+            .current_dir(crate::repo())
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8(output.stdout).unwrap(),
+        )
+    };
+    let (code, shown) = run(&["workload", "show", "tpch-sf100"]);
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(
+        shown.contains("a metadata snapshot of `tpch` (tpch-sf100): "),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("lineitem  parquet        -     25  600037902"),
+        "{shown}"
+    );
+    let (code, validated) = run(&["workload", "validate", "tpch-sf100", "tpch"]);
+    assert_eq!(code, Some(0), "{validated}");
+    assert!(
+        validated.contains("note: tpch-sf100 is the metadata snapshot `tpch-sf100` of `tpch`"),
+        "{validated}"
+    );
+    assert!(!validated.contains("note: tpch is"), "{validated}");
 }

@@ -376,6 +376,21 @@ fn every_workload_code_is_exercised_by_a_fixture() {
             );
         }
     }
+    // A snapshot folder is a folder, not one file.
+    let snapshot = fixtures().join("workloads/unreadable-snapshot/workload.toml");
+    let report = validate_workloads(&[relative(&snapshot)]);
+    let messages: Vec<&str> = report
+        .diagnostics
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("snapshot format 99 is not the format this dfpolicy reads (1)")),
+        "{messages:?}"
+    );
+    seen.extend(report.diagnostics.iter().map(|d| d.code));
     seen.extend(
         validate_workloads(&[PathBuf::from("tpc-h")])
             .diagnostics

@@ -129,6 +129,7 @@ impl Snapshot {
                 path: manifest_path.clone(),
                 source,
             })?;
+        let manifest = parse_manifest(&text, folder)?;
         let bytes_path = folder.join(BYTES_FILE);
         let bytes =
             Bytes::from(
@@ -137,7 +138,7 @@ impl Snapshot {
                     source,
                 })?,
             );
-        Snapshot::parse(&text, bytes, folder)
+        Snapshot::with_bytes(manifest, bytes, folder)
     }
 
     /// Writes the snapshot as an archive into `folder`: `snapshot.json` as [`Snapshot::write`]
@@ -169,23 +170,15 @@ impl Snapshot {
                 path: at.join(ARCHIVE_FILE),
                 source,
             })?;
-        Snapshot::parse(manifest, Bytes::from(bytes), at)
+        Snapshot::with_bytes(parse_manifest(manifest, at)?, Bytes::from(bytes), at)
     }
 
-    /// A snapshot from its manifest's text and its captured bytes, checked against each other.
-    fn parse(text: &str, bytes: Bytes, folder: &FsPath) -> Result<Snapshot, SnapshotFolderError> {
-        let manifest_path = folder.join(MANIFEST_FILE);
-        let manifest: SnapshotManifest =
-            serde_json::from_str(text).map_err(|source| SnapshotFolderError::Manifest {
-                path: manifest_path.clone(),
-                source,
-            })?;
-        if manifest.snapshot_format != SNAPSHOT_FORMAT {
-            return Err(SnapshotFolderError::Format {
-                path: manifest_path,
-                found: manifest.snapshot_format,
-            });
-        }
+    /// A snapshot from its manifest and its captured bytes, checked against each other.
+    fn with_bytes(
+        manifest: SnapshotManifest,
+        bytes: Bytes,
+        folder: &FsPath,
+    ) -> Result<Snapshot, SnapshotFolderError> {
         let bytes_path = folder.join(BYTES_FILE);
         let corrupt = |reason: String| SnapshotFolderError::Corrupt {
             path: bytes_path.clone(),
@@ -335,6 +328,23 @@ impl SnapshotFile {
             ranges: file.parts.iter().map(|(r, _)| [r.start, r.end]).collect(),
         }
     }
+}
+
+/// A manifest's text, in the format this dfpolicy reads.
+fn parse_manifest(text: &str, folder: &FsPath) -> Result<SnapshotManifest, SnapshotFolderError> {
+    let path = folder.join(MANIFEST_FILE);
+    let manifest: SnapshotManifest =
+        serde_json::from_str(text).map_err(|source| SnapshotFolderError::Manifest {
+            path: path.clone(),
+            source,
+        })?;
+    if manifest.snapshot_format != SNAPSHOT_FORMAT {
+        return Err(SnapshotFolderError::Format {
+            path,
+            found: manifest.snapshot_format,
+        });
+    }
+    Ok(manifest)
 }
 
 /// `v1:` SHA-256 of bytes, in hex.
