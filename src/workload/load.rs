@@ -411,18 +411,20 @@ fn key_span_of(node: Option<&Node>, key: &str) -> Span {
 
 /// The snapshot a workload file's folder holds (`snapshot.json` beside it), served at that folder; the
 /// file system when there is none.
-fn snapshot_beside(folder: &Path) -> Result<FileSource, Diagnostic> {
+fn snapshot_beside(folder: &Path) -> Result<FileSource, Box<Diagnostic>> {
     if !folder.join(MANIFEST_FILE).is_file() {
         return Ok(FileSource::Disk);
     }
     let root = super::absolute(folder);
     let root = root.canonicalize().unwrap_or(root);
     let snapshot = Snapshot::read(folder).map_err(|error| {
-        Diagnostic::new(
-            Code::UnreadableSnapshot,
-            crate::report::causes::one_line(&error),
+        Box::new(
+            Diagnostic::new(
+                Code::UnreadableSnapshot,
+                crate::report::causes::one_line(&error),
+            )
+            .with_help("take the snapshot again with `dfpolicy workload snapshot`"),
         )
-        .with_help("take the snapshot again with `dfpolicy workload snapshot`")
     })?;
     let served = ServedSnapshot::new(&snapshot, root, display_path(folder));
     Ok(FileSource::Snapshot(Arc::new(served)))

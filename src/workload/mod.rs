@@ -1,5 +1,6 @@
 //! Workloads: the tables a set of queries runs over (Parquet, CSV, Delta Lake at pinned versions) and
-//! the queries, from a workload file or built in (`tpch`, `tpch-delta`, over generated data).
+//! the queries, from a workload file, a metadata snapshot folder, or built in (`tpch`, `tpch-delta`
+//! over generated data; `tpch-sf10`, `tpch-sf100` from compiled-in metadata snapshots).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {

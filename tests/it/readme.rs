@@ -83,3 +83,148 @@ fn without_substrait_summary(text: &str) -> String {
         "",
     )
 }
+
+/// The README's table of how plans differ between SF 0.01 and SF 100 is counted from the committed
+/// baselines: recounted here, row by row.
+#[test]
+fn the_scale_table_is_counted_from_the_baselines() {
+    fn physical_plans(workload: &str) -> std::collections::BTreeMap<String, String> {
+        let folder = repo().join("baselines").join(workload).join("bundles");
+        let mut plans = std::collections::BTreeMap::new();
+        for policy in std::fs::read_dir(&folder).unwrap() {
+            let policy = policy.unwrap().path();
+            for bundle in std::fs::read_dir(&policy).unwrap() {
+                let bundle = bundle.unwrap().path();
+                let text = std::fs::read_to_string(&bundle).unwrap();
+                let plan = text
+                    .split("=== /plans/physical\n")
+                    .nth(1)
+                    .and_then(|rest| rest.split("\n=== ").next())
+                    .unwrap()
+                    .to_string();
+                let key = format!(
+                    "{}/{}",
+                    policy.file_name().unwrap().to_string_lossy(),
+                    bundle.file_name().unwrap().to_string_lossy()
+                );
+                plans.insert(key, plan);
+            }
+        }
+        plans
+    }
+    /// The plan without its file groups (their paths name the scale).
+    fn without_file_groups(plan: &str) -> String {
+        let mut out = String::new();
+        let mut rest = plan;
+        while let Some(start) = rest.find("file_groups={") {
+            out.push_str(&rest[..start]);
+            rest = &rest[start..];
+            rest = &rest[rest.find('}').unwrap() + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+    fn statistics(workload: &str) -> String {
+        let index: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(repo().join("baselines").join(workload).join("index.json"))
+                .unwrap(),
+        )
+        .unwrap();
+        let count = |quality: &str| {
+            index["cells"]
+                .as_object()
+                .unwrap()
+                .values()
+                .filter(|cell| cell["statistics"] == quality)
+                .count()
+        };
+        format!(
+            "{} / {} / {}",
+            count("exact"),
+            count("estimated"),
+            count("mixed")
+        )
+    }
+    let small = physical_plans("tpch");
+    let large = physical_plans("tpch-sf100");
+    assert_eq!(small.len(), 110);
+    assert_eq!(
+        small.keys().collect::<Vec<_>>(),
+        large.keys().collect::<Vec<_>>()
+    );
+    let differ = small
+        .iter()
+        .filter(|(key, plan)| without_file_groups(plan) != without_file_groups(&large[*key]))
+        .count();
+    let count = |plans: &std::collections::BTreeMap<String, String>, needle: &str| {
+        plans
+            .values()
+            .map(|p| p.matches(needle).count())
+            .sum::<usize>()
+    };
+    let groups = |plans: &std::collections::BTreeMap<String, String>| {
+        plans
+            .values()
+            .flat_map(|p| p.match_indices("file_groups={"))
+            .count()
+            - count(plans, "file_groups={1 group")
+    };
+    let mut rows = vec![format!(
+        "| plans that differ from the other scale's (file groups aside) | {differ} | {differ} |"
+    )];
+    for (label, needle) in [
+        (
+            "`HashJoinExec` in mode `CollectLeft`",
+            "HashJoinExec: mode=CollectLeft",
+        ),
+        (
+            "`HashJoinExec` in mode `Partitioned`",
+            "HashJoinExec: mode=Partitioned",
+        ),
+        (
+            "`SortMergeJoinExec` (`low-memory-smj` prefers them)",
+            "SortMergeJoinExec:",
+        ),
+        (
+            "`RepartitionExec` by hash",
+            "RepartitionExec: partitioning=Hash",
+        ),
+        (
+            "`RepartitionExec` round-robin",
+            "RepartitionExec: partitioning=RoundRobin",
+        ),
+        ("`CoalescePartitionsExec`", "CoalescePartitionsExec"),
+        (
+            "`AggregateExec` in mode `FinalPartitioned`",
+            "mode=FinalPartitioned",
+        ),
+        (
+            "`AggregateExec` in mode `Single`",
+            "AggregateExec: mode=Single",
+        ),
+    ] {
+        rows.push(format!(
+            "| {label} | {} | {} |",
+            count(&small, needle),
+            count(&large, needle)
+        ));
+    }
+    rows.push(format!(
+        "| scans split into several file groups | {} | {} |",
+        groups(&small),
+        groups(&large)
+    ));
+    rows.push(format!(
+        "| bundles with statistics exact / estimated / mixed | {} | {} |",
+        statistics("tpch"),
+        statistics("tpch-sf100")
+    ));
+    let readme = readme();
+    let table = readme
+        .split("<!-- scale-table -->\n")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- /scale-table -->").next())
+        .unwrap();
+    let written: Vec<&str> = table.lines().skip(2).collect();
+    assert_eq!(written, rows);
+}
