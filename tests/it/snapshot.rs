@@ -358,52 +358,38 @@ async fn assert_same_bundles_over(
     workload: &Workload,
 ) -> usize {
     let file_url = url::Url::parse("file://").unwrap();
-    let mut compared = 0;
-    for (name, policy) in &policies.policies {
-        let compiled = policy.compiled.clone().unwrap();
-        let over_data = SessionFactory::new(compiled.clone()).unwrap();
-        let over_snapshot = SessionFactory::new(compiled)
-            .unwrap()
-            .with_object_store(file_url.clone(), Arc::clone(&store));
-        let data_bundler = Bundler::new(&over_data, workload).await.unwrap();
-        let snapshot_bundler = Bundler::new(&over_snapshot, workload).await.unwrap();
-        for query in workload.queries() {
-            let sets: Vec<Option<&str>> = if query.parameter_sets.is_empty() {
-                vec![None]
-            } else {
-                query
-                    .parameter_sets
-                    .iter()
-                    .map(|s| Some(s.name.as_str()))
-                    .collect()
-            };
-            for set in sets {
-                let mut expected = data_bundler.bundle(query);
-                let mut actual = snapshot_bundler.bundle(query);
-                if let Some(set) = set {
-                    expected = expected.parameters(set);
-                    actual = actual.parameters(set);
-                }
-                let (expected, actual) = (expected.await.unwrap(), actual.await.unwrap());
-                assert_eq!(actual, expected, "{name}/{} {set:?}", query.name);
-                compared += 1;
-            }
-        }
+    let expected = bundles_of(policies, workload).await;
+    let actual = bundles_under(policies, workload, |factory| {
+        factory.with_object_store(file_url.clone(), Arc::clone(&store))
+    })
+    .await;
+    assert_eq!(actual.len(), expected.len());
+    for ((key, expected), (_, actual)) in expected.iter().zip(&actual) {
+        assert_eq!(actual, expected, "{key:?}");
     }
-    compared
+    actual.len()
 }
 
-/// Every bundle of `workload` under every policy of `policies`, by policy, query and parameter set.
-async fn bundles_of(
-    policies: &PolicySet,
-    workload: &Workload,
-) -> Vec<(
+/// A bundle with the policy, query and parameter set it was built for.
+type KeyedBundle = (
     (String, String, Option<String>),
     dfpolicy::bundle::PlanBundle,
-)> {
+);
+
+/// Every bundle of `workload` under every policy of `policies`, by policy, query and parameter set.
+async fn bundles_of(policies: &PolicySet, workload: &Workload) -> Vec<KeyedBundle> {
+    bundles_under(policies, workload, |factory| factory).await
+}
+
+/// [`bundles_of`], each policy's session factory changed by `session` first.
+async fn bundles_under(
+    policies: &PolicySet,
+    workload: &Workload,
+    session: impl Fn(SessionFactory) -> SessionFactory,
+) -> Vec<KeyedBundle> {
     let mut bundles = Vec::new();
     for (name, policy) in &policies.policies {
-        let factory = SessionFactory::new(policy.compiled.clone().unwrap()).unwrap();
+        let factory = session(SessionFactory::new(policy.compiled.clone().unwrap()).unwrap());
         let bundler = Bundler::new(&factory, workload).await.unwrap();
         for query in workload.queries() {
             let sets: Vec<Option<String>> = if query.parameter_sets.is_empty() {
