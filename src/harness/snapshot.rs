@@ -20,7 +20,7 @@ use crate::workload::snapshot::{
     SnapshotFolderError, SnapshotManifest, SnapshotTable,
 };
 use crate::workload::tpch::data::{DataError, TpchData};
-use crate::workload::tpch::metadata::scaled_name;
+use crate::workload::tpch::metadata::{ensure_tails, scaled_name};
 use crate::workload::{Location, ServedSnapshot, Table, TableFormat, Workload, WorkloadError};
 
 /// Why a snapshot could not be taken.
@@ -164,7 +164,7 @@ pub async fn snapshot_tpch(
     data: &TpchData,
 ) -> Result<Snapshot, SnapshotCaptureError> {
     let generating = data.clone();
-    let tails = tokio::task::spawn_blocking(move || generating.ensure_tails())
+    let tails = tokio::task::spawn_blocking(move || ensure_tails(&generating))
         .await
         .map_err(DataError::Stopped)??;
     let tails = Snapshot::read(&tails)?;

@@ -194,3 +194,20 @@ fn disk_files(path: &Path) -> Result<Vec<PathBuf>, (PathBuf, std::io::Error)> {
     found.sort();
     Ok(found)
 }
+
+/// `path` made absolute against the working directory, lexically (`.` and `..` resolved, symbolic
+/// links kept, so that the path is the one DataFusion prints).
+pub fn absolute(path: &Path) -> PathBuf {
+    let joined = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = PathBuf::new();
+    for component in joined.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}

@@ -415,7 +415,7 @@ fn snapshot_beside(folder: &Path) -> Result<FileSource, Box<Diagnostic>> {
     if !folder.join(MANIFEST_FILE).is_file() {
         return Ok(FileSource::Disk);
     }
-    let root = super::absolute(folder);
+    let root = super::files::absolute(folder);
     let root = root.canonicalize().unwrap_or(root);
     let snapshot = Snapshot::read(folder).map_err(|error| {
         Box::new(
@@ -596,7 +596,7 @@ fn resolve_location(
     };
     Ok(Location::Local(match served_from {
         FileSource::Disk => path.canonicalize().unwrap_or(path),
-        FileSource::Snapshot(_) => super::absolute(&path),
+        FileSource::Snapshot(_) => super::files::absolute(&path),
     }))
 }
 

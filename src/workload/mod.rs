@@ -41,6 +41,7 @@ pub use delta::{
 };
 pub use file::ParameterValue;
 pub use file::{TableFormat, WorkloadFile};
+pub(crate) use files::absolute;
 pub use files::{FileSource, ServedSnapshot};
 pub use query::{ParameterSet, Query, WrittenStatement};
 pub use table::{Location, Table};
@@ -477,23 +478,6 @@ pub struct PathAnchor {
     pub folder: PathBuf,
     /// `None`: paths below the folder are written relative to it; else the folder is written as this.
     pub written_as: Option<&'static str>,
-}
-
-/// `path` made absolute against the working directory, lexically (`.` and `..` resolved, symbolic
-/// links kept, so that the path is the one DataFusion prints).
-pub(crate) fn absolute(path: &Path) -> PathBuf {
-    let joined = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut out = PathBuf::new();
-    for component in joined.components() {
-        match component {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// Runs a query's preparatory statements in a session.

@@ -14,7 +14,7 @@ use object_store::path::Path as ObjectPath;
 
 use super::store::{CapturedFile, SnapshotStore};
 use crate::compile::hash::written;
-use crate::workload::TableFormat;
+use crate::workload::file::TableFormat;
 
 /// The layout version this dfpolicy writes and reads.
 pub const SNAPSHOT_FORMAT: u32 = 1;

@@ -63,7 +63,7 @@ pub enum DataError {
     Stopped(#[source] tokio::task::JoinError),
 }
 
-fn data_error(
+pub(super) fn data_error(
     action: &'static str,
     path: &Path,
     source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -139,23 +139,6 @@ impl TpchData {
             Ok(())
         });
         progress.finish_and_clear();
-        publish(&scratch, &target, written)
-    }
-
-    /// The tails of a lake-like layout of this scale factor's Parquet files (see [`super::metadata`]),
-    /// a snapshot folder, generated unless it exists; returns the folder. Nothing but the tails is
-    /// ever written.
-    pub fn ensure_tails(&self) -> Result<PathBuf, DataError> {
-        let target = self.dir.join("tails");
-        if target.is_dir() {
-            return Ok(target);
-        }
-        let scratch = scratch_dir(&target)?;
-        let written = super::metadata::generate_tails(self.scale_factor).and_then(|tails| {
-            tails
-                .write(&scratch)
-                .map_err(|e| data_error("cannot write", &scratch, e))
-        });
         publish(&scratch, &target, written)
     }
 
@@ -353,7 +336,7 @@ fn sort_commit_files(commit: &Path) -> Result<(), DataError> {
 }
 
 /// A new hidden folder next to `target` to build it in.
-fn scratch_dir(target: &Path) -> Result<PathBuf, DataError> {
+pub(super) fn scratch_dir(target: &Path) -> Result<PathBuf, DataError> {
     let parent = target
         .parent()
         .ok_or_else(|| data_error("cannot use", target, "it has no parent folder"))?;
@@ -372,7 +355,7 @@ fn scratch_dir(target: &Path) -> Result<PathBuf, DataError> {
 
 /// Renames a complete scratch folder into place. When another process got there first, its copy is
 /// kept and ours removed: both hold the same rows.
-fn publish(
+pub(super) fn publish(
     scratch: &Path,
     target: &Path,
     written: Result<(), DataError>,

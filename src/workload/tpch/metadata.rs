@@ -22,8 +22,8 @@ use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use super::TABLES;
-use super::data::{DataError, batches, progress};
-use crate::workload::TableFormat;
+use super::data::{DataError, TpchData, batches, data_error, progress, publish, scratch_dir};
+use crate::workload::file::TableFormat;
 use crate::workload::snapshot::{
     CapturedFile, SNAPSHOT_FORMAT, Snapshot, SnapshotFile, SnapshotManifest, SnapshotTable,
 };
@@ -241,6 +241,23 @@ pub fn generate_tails(scale_factor: f64) -> Result<Snapshot, DataError> {
         },
         files,
     })
+}
+
+/// The tails of `data`'s scale factor (see [`generate_tails`]) as a snapshot folder in the cache,
+/// `tpch/sf<N>/tails/`, generated unless it exists; returns the folder. Nothing but the tails is ever
+/// written.
+pub fn ensure_tails(data: &TpchData) -> Result<PathBuf, DataError> {
+    let target = data.dir.join("tails");
+    if target.is_dir() {
+        return Ok(target);
+    }
+    let scratch = scratch_dir(&target)?;
+    let written = generate_tails(data.scale_factor).and_then(|tails| {
+        tails
+            .write(&scratch)
+            .map_err(|e| data_error("cannot write", &scratch, e))
+    });
+    publish(&scratch, &target, written)
 }
 
 /// `tpch-sf100`: the name of the built-in workload of a scale factor.

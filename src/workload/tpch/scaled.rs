@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use crate::workload::ServedSnapshot;
+use crate::workload::files::ServedSnapshot;
 use crate::workload::snapshot::Snapshot;
 
 /// One built-in snapshot: its workload name, scale factor and archive.
