@@ -147,12 +147,24 @@ pub async fn capture_snapshot(
             // A snapshot of a snapshot is a snapshot of the same workload.
             source: served_from
                 .snapshot()
-                .map_or_else(|| workload.origin.clone(), |s| s.manifest.source.clone()),
+                .map_or_else(|| source_name(workload), |s| s.manifest.source.clone()),
             tables,
             bytes_sha256: String::new(),
         },
         files,
     })
+}
+
+/// The workload a snapshot is of, the same wherever it is taken from: a built-in workload's name, or
+/// the workload file's name (its folder is the machine's business).
+fn source_name(workload: &Workload) -> String {
+    match workload.folder() {
+        None => workload.origin.clone(),
+        Some(_) => Path::new(&workload.origin).file_name().map_or_else(
+            || workload.origin.clone(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
+    }
 }
 
 /// The snapshot of TPC-H at `data`'s scale factor in a lake's layout (see
