@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::harness::{MatrixArgs, build, load_policies};
 use super::{EXIT_FINDINGS, EXIT_OK, FindingsFormat, Stop, emit};
-use crate::harness::{self, baseline, report};
+use crate::harness::{self, baseline, report, sensitivity};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -94,7 +94,10 @@ fn check_one(
         )));
     };
     let run = build(&args.matrix, policies, &workload, args.repeat as usize)?;
-    let comparison = harness::compare(previous.as_ref(), &run);
+    let mut comparison = harness::compare(previous.as_ref(), &run);
+    if let Some(sweep) = sensitivity::read_beside(&folder) {
+        sensitivity::explain(&mut comparison, &sweep);
+    }
     let text = match args.format {
         // Each workload's report under a heading when there are several.
         FindingsFormat::Human if several => format!(
@@ -110,6 +113,28 @@ fn check_one(
     if args.bless {
         baseline::write(&run, &folder)?;
         eprintln!("baseline written to `{}`", folder.display());
+        // The sweep `check` explains changes with: every key of the reference policy over this
+        // workload.
+        if let Some(reference) = sensitivity::reference_policy(policies) {
+            let mut options = sensitivity::SweepOptions::default();
+            if let Some(jobs) = args.matrix.jobs {
+                options.jobs = jobs.max(1);
+            }
+            let sweep = sensitivity::sweep(reference, &workload, &options)?;
+            let path = folder.join(sensitivity::SENSITIVITY_FILE);
+            std::fs::write(&path, super::pretty_json(&sweep)).map_err(|source| {
+                super::CommandError::Library(Box::new(harness::SnapshotWriteError::Io {
+                    path: path.clone(),
+                    source,
+                }))
+            })?;
+            eprintln!(
+                "sensitivity of `{}` written to `{}` ({} candidates)",
+                sweep.policy,
+                path.display(),
+                sweep.candidates
+            );
+        }
         // Blessing accepts changes, not failures, findings or unstable bundles.
         let fails = comparison.cells.iter().any(|cell| {
             matches!(

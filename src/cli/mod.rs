@@ -10,6 +10,7 @@ mod harness;
 mod namespace;
 mod resolve;
 mod schema;
+mod sensitivity;
 mod settings;
 mod store;
 mod validate;
@@ -60,6 +61,11 @@ pub enum Command {
     Namespace(namespace::Args),
     /// List every DataFusion option with its type, default and the policy field that sets it.
     Settings(settings::Args),
+    /// Which settings move which plans of a workload, and at which values: every key (or those
+    /// `--keys` selects) swept through candidate values from its type and the workload's sizes, each
+    /// planned (never executed) and compared with the base policy; integer flip points found by
+    /// bisection. `--audit` checks the classes of the execution-only, writer and display keys.
+    Sensitivity(sensitivity::Args),
     /// Validate workloads and show their tables.
     #[command(subcommand)]
     Workload(workload::Args),
@@ -163,6 +169,7 @@ pub fn run(command: Command, out: &mut dyn Write) -> Result<u8, CommandError> {
         Command::Diff(args) => diff::run(args, out),
         Command::Namespace(args) => namespace::run(args, out),
         Command::Settings(args) => settings::run(args, out),
+        Command::Sensitivity(args) => sensitivity::run(args, out),
         Command::Workload(args) => workload::run(args, out),
         Command::Data(args) => data::run(args, out),
         Command::Bundle(args) => bundle::run(args, out),

@@ -20,6 +20,10 @@ pub struct SettingRow {
     pub policy_field: Option<String>,
     pub class: &'static str,
     pub class_reason: &'static str,
+    /// What sensitivity sweeps measured (see `dfpolicy sensitivity`), one line per workload swept:
+    /// `moves 12 of 22 plans of tpch-sf100`. Empty when no sweep is at hand.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
     pub description: &'static str,
 }
 
@@ -40,6 +44,7 @@ pub fn setting_listing() -> Vec<SettingRow> {
                     .map(|(section, f)| format!("{section}.{}", f.name)),
                 class: class.into(),
                 class_reason: reason,
+                evidence: Vec::new(),
                 description: &o.description,
             }
         })
@@ -67,6 +72,9 @@ pub fn settings_text(rows: &[SettingRow]) -> String {
             t.push_str(&format!("; policy field: {field}"));
         }
         t.push_str(&format!("\n  class: {} ({})", row.class, row.class_reason));
+        if !row.evidence.is_empty() {
+            t.push_str(&format!("\n  measured: {}", row.evidence.join("; ")));
+        }
         t.push_str(&format!("\n  {}\n", row.description.replace('\n', " ")));
     }
     t

@@ -168,6 +168,10 @@ pub struct CellChange {
     pub error: Option<String>,
     /// What differed between two builds, for an unstable cell.
     pub repeat_difference: Option<String>,
+    /// For each policy setting among the causes, whether the sensitivity sweep kept beside the
+    /// baseline knows it to move this query (see [`super::sensitivity::explain`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expected: Vec<String>,
 }
 
 impl CellChange {
@@ -243,6 +247,7 @@ pub fn compare(baseline: Option<&Baseline>, run: &HarnessRun) -> Comparison {
         let old = baseline.and_then(|b| b.bundles.get(&key));
         let in_baseline = baseline.is_some_and(|b| b.index.cells.contains_key(&key.to_string()));
         let mut change = CellChange {
+            expected: Vec::new(),
             policy: key.policy.clone(),
             query: key.query.clone(),
             status: CellStatus::Unchanged,

@@ -20,6 +20,7 @@ pub mod compare;
 mod first_rule;
 mod policies;
 pub mod report;
+pub mod sensitivity;
 mod snapshot;
 
 use std::collections::BTreeMap;

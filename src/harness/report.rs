@@ -64,6 +64,9 @@ fn cell_report(cell: &CellChange) -> String {
     for cause in &cell.causes {
         out.push_str(&format!("  because: {}\n", cause.describe()));
     }
+    for expected in &cell.expected {
+        out.push_str(&format!("  sensitivity: {expected}\n"));
+    }
     if !cell.differing_fields.is_empty() && cell.status == CellStatus::Changed {
         out.push_str(&format!(
             "  differs in: {}\n",

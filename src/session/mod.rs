@@ -50,6 +50,9 @@ pub struct SessionFactory {
     physical: PhysicalRules,
     /// Object stores each session's runtime uses instead of DataFusion's own for these URLs.
     object_stores: Vec<(url::Url, Arc<dyn ObjectStore>)>,
+    /// One runtime environment for every session instead of a new one each (see
+    /// [`SessionFactory::with_runtime_env`]).
+    shared_runtime: Option<Arc<RuntimeEnv>>,
 }
 
 impl SessionFactory {
@@ -81,6 +84,7 @@ impl SessionFactory {
             logical,
             physical,
             object_stores: Vec::new(),
+            shared_runtime: None,
         };
         factory.runtime_env()?;
         Ok(factory)
@@ -90,6 +94,15 @@ impl SessionFactory {
     /// metadata snapshot is recorded and served. Not part of the policy, so no hash changes.
     pub fn with_object_store(mut self, url: url::Url, store: Arc<dyn ObjectStore>) -> Self {
         self.object_stores.push((url, store));
+        self
+    }
+
+    /// Every session uses `runtime` (its caches of Parquet metadata, file statistics and listings
+    /// shared) instead of a new environment from the policy's runtime settings: how a settings sweep
+    /// plans many variants of one policy without reading the footers again. Runtime settings are
+    /// execution-only, so plans do not change.
+    pub fn with_runtime_env(mut self, runtime: Arc<RuntimeEnv>) -> Self {
+        self.shared_runtime = Some(runtime);
         self
     }
 
@@ -104,6 +117,9 @@ impl SessionFactory {
 
     /// A new runtime environment: memory limit and pool, spill directory and cache budgets.
     pub fn runtime_env(&self) -> Result<Arc<RuntimeEnv>> {
+        if let Some(shared) = &self.shared_runtime {
+            return Ok(Arc::clone(shared));
+        }
         let runtime = &self.compiled.runtime;
         let usize_of = |name: &str, value: u64| {
             usize::try_from(value).map_err(|_| {

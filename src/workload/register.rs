@@ -103,5 +103,8 @@ async fn listing_table(ctx: &SessionContext, table: &Table) -> Result<ListingTab
     let config = ListingTableConfig::new(url)
         .with_listing_options(options)
         .with_schema(schema);
-    ListingTable::try_new(config)
+    // As `SessionContext::register_listing_table` does: the files' statistics are kept in the
+    // runtime's cache, shared by every session on that runtime.
+    Ok(ListingTable::try_new(config)?
+        .with_cache(ctx.runtime_env().cache_manager.get_file_statistic_cache()))
 }

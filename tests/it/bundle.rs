@@ -15,6 +15,7 @@ use dfpolicy::bundle::{
 use dfpolicy::policy::options::ExplainFormat;
 use dfpolicy::{Policy, SessionFactory, Workload};
 
+use crate::copy_dir;
 use crate::repo;
 use crate::workload::{builtin, tpch_data};
 
@@ -674,17 +675,4 @@ async fn the_topology_hash_follows_the_shape_not_the_values() {
         .unwrap();
     assert_eq!(moved_us.physical_topology_hash, us.physical_topology_hash);
     assert_eq!(moved_us.to_json(), us.to_json());
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }

@@ -15,6 +15,7 @@ mod readme;
 mod registry_coverage;
 mod robustness;
 mod schema_drift;
+mod sensitivity;
 mod session;
 mod snapshot;
 mod store;
@@ -36,4 +37,18 @@ pub fn relative(path: &Path) -> PathBuf {
     path.strip_prefix(repo())
         .map(Path::to_path_buf)
         .unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Copies a folder with everything below it.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }

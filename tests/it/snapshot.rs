@@ -414,19 +414,6 @@ async fn bundles_under(
     bundles
 }
 
-fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_folder(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// What a user does: snapshot their workload, delete the data, plan from the snapshot folder's
 /// `workload.toml`. Every bundle equals the bundle over the data, and every byte the sessions read
 /// was captured (counted through a recording store around the snapshot's).
@@ -434,7 +421,7 @@ fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
 async fn a_snapshot_folder_plans_like_the_data_after_the_data_is_gone() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("sales");
-    copy_folder(&crate::repo().join("workloads/sales"), &lake);
+    crate::copy_dir(&crate::repo().join("workloads/sales"), &lake);
     let workload = Workload::load(lake.join("sales.toml")).unwrap();
     let policies = PolicySet::load(crate::repo().join("policies")).unwrap();
     let over_data = bundles_of(&policies, &workload).await;

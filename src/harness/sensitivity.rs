@@ -1,0 +1,1023 @@
+//! Settings sensitivity: which DataFusion options move which plans of a workload, and at which values.
+//!
+//! For every option (or those a glob selects), candidate values come from its kind and from the
+//! workload itself — a boolean flipped; every word of a choice; integer thresholds just below and just
+//! above each table's size in bytes or rows, plus 0, 1, half, double and the largest value — and each
+//! candidate is the base policy with that one setting changed, planned over every query cell as a full
+//! bundle (nothing executed). A cell is moved when its logical or physical plan differs from the base
+//! policy's, or only its EXPLAIN renderings. For an integer key whose plans differ between two
+//! neighbouring candidates, the exact flip point is found by bisection.
+//!
+//! Tables are registered once per candidate in sessions that share one runtime environment, so
+//! Parquet footers and file statistics are read once for the whole sweep; candidates are planned in
+//! parallel across cores.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use serde::{Deserialize, Serialize};
+
+use super::first_rule::{FirstDifference, first_differing_rule};
+use super::query_cells;
+use crate::bundle::{Analysis, Bundler, PlanBundle};
+use crate::compile::CompiledPolicy;
+use crate::registry::{
+    EngineOption, RUNTIME_PREFIX, SettingClass, ValueKind, classify, parse_capacity, registry,
+};
+use crate::session::SessionFactory;
+use crate::workload::Workload;
+
+/// How a cell's planning moved under a candidate value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Movement {
+    /// The logical plan differs (and so, usually, the physical one).
+    Logical,
+    /// The physical plan differs, the logical one does not.
+    Physical,
+    /// Only the EXPLAIN renderings differ.
+    Rendering,
+    /// The cell plans under the base policy and fails under the candidate (or the other way).
+    Failed,
+}
+
+/// One candidate value of a key and what it moves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValueOutcome {
+    /// The value as DataFusion takes it.
+    pub value: String,
+    /// The value as a TOML literal that pastes into a policy's `[settings]`.
+    pub toml: String,
+    /// The query cells whose planning moved, sorted.
+    pub changed: Vec<String>,
+    /// How each of them moved.
+    pub movements: BTreeMap<String, Movement>,
+    /// Where the first changed cell's planning first differs (with the optimizer trace on).
+    pub first_rule: Option<FirstRule>,
+    /// The value cannot be set (DataFusion or dfpolicy rejects it): nothing was planned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<String>,
+}
+
+/// The first rule whose output differs, for one cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FirstRule {
+    pub query: String,
+    /// `logical #12 push_down_filter`, or the plan a phase starts from when no rule is to blame.
+    pub rule: String,
+}
+
+/// Where an integer key's plans flip for one query: below `at` one plan, from `at` on another.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlipPoint {
+    pub query: String,
+    /// The smallest value with the plan of the larger values.
+    pub at: String,
+    /// The first line that differs: below `at` …
+    pub below: String,
+    /// … and from `at` on.
+    pub from: String,
+}
+
+/// One key's sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeySensitivity {
+    pub key: String,
+    pub class: SettingClass,
+    /// The base policy's value.
+    pub current: Option<String>,
+    pub values: Vec<ValueOutcome>,
+    pub flip_points: Vec<FlipPoint>,
+}
+
+impl KeySensitivity {
+    /// The cells any value moves.
+    pub fn moved(&self) -> BTreeSet<&str> {
+        self.values
+            .iter()
+            .flat_map(|v| v.changed.iter().map(String::as_str))
+            .collect()
+    }
+
+    /// The cells any value moves in a way its class forbids: any movement for execution-only and
+    /// writer keys, more than the rendering for display keys.
+    pub fn breaks_class(&self) -> BTreeSet<&str> {
+        let allowed = |movement: Movement| match self.class {
+            SettingClass::ExecutionOnly | SettingClass::Writer => false,
+            SettingClass::Display => movement == Movement::Rendering,
+            _ => true,
+        };
+        self.values
+            .iter()
+            .flat_map(|v| v.movements.iter())
+            .filter(|(_, movement)| !allowed(**movement))
+            .map(|(cell, _)| cell.as_str())
+            .collect()
+    }
+}
+
+/// A whole sweep: `{"policy", "workload", "cells", "keys": [...]}`, keys sorted by how many cells
+/// they move (most first), then by name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sensitivity {
+    pub policy: String,
+    pub workload: String,
+    /// How many query cells each candidate planned.
+    pub cells: usize,
+    /// Candidates planned (bisection steps included).
+    pub candidates: usize,
+    pub keys: Vec<KeySensitivity>,
+}
+
+impl Sensitivity {
+    pub fn key(&self, key: &str) -> Option<&KeySensitivity> {
+        self.keys.iter().find(|k| k.key == key)
+    }
+}
+
+/// Why a sweep could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SensitivityError {
+    #[error("the base policy's sessions cannot be made")]
+    Session(#[source] datafusion::error::DataFusionError),
+    #[error("the workload cannot be set up under the base policy")]
+    Workload(#[source] Box<crate::workload::WorkloadError>),
+    #[error("the workload's sizes cannot be read")]
+    Sizes(#[source] Box<crate::workload::WorkloadError>),
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
+    #[error("a sweep worker stopped")]
+    WorkerPanicked,
+}
+
+/// What a sweep covers.
+#[derive(Debug, Clone)]
+pub struct SweepOptions {
+    /// Only keys matching this glob (`datafusion.optimizer.*`); all when `None`.
+    pub keys: Option<glob::Pattern>,
+    /// Only keys of these classes; all when empty.
+    pub classes: Vec<SettingClass>,
+    /// Candidates planned at once.
+    pub jobs: usize,
+    /// Find integer flip points by bisection.
+    pub bisect: bool,
+}
+
+impl Default for SweepOptions {
+    fn default() -> Self {
+        SweepOptions {
+            keys: None,
+            classes: Vec::new(),
+            jobs: super::default_jobs(),
+            bisect: true,
+        }
+    }
+}
+
+/// Words DataFusion's choice options take; each is tried and kept where the registry accepts it.
+const CHOICE_WORDS: &[&str] = &[
+    "indent",
+    "tree",
+    "pgjson",
+    "graphviz",
+    "summary",
+    "dev",
+    "page",
+    "chunk",
+    "none",
+    "rows",
+    "bytes",
+    "1.0",
+    "2.0",
+    "nulls_min",
+    "nulls_max",
+    "nulls_first",
+    "nulls_last",
+    "ms",
+    "us",
+    "ns",
+    "s",
+];
+
+/// Free-text options whose meaningful values are known: everything else that takes free text
+/// (names, paths, formats of text) is left out of the sweep.
+const TEXT_VALUES: &[(&str, &[&str])] = &[
+    (
+        "datafusion.sql_parser.dialect",
+        &[
+            "generic",
+            "postgresql",
+            "mysql",
+            "ansi",
+            "hive",
+            "sqlite",
+            "duckdb",
+            "bigquery",
+        ],
+    ),
+    (
+        "datafusion.sql_parser.default_null_ordering",
+        &["nulls_min", "nulls_max", "nulls_first", "nulls_last"],
+    ),
+    ("datafusion.execution.time_zone", &["+00:00", "+05:30"]),
+];
+
+/// Sizes of the workload's tables: what integer thresholds are tried around.
+#[derive(Debug, Clone, Default)]
+pub struct WorkloadSizes {
+    pub bytes: BTreeSet<u64>,
+    pub rows: BTreeSet<u64>,
+}
+
+impl WorkloadSizes {
+    /// Each table's data bytes (its files, Delta logs left out) and exact row count where known.
+    pub async fn of(workload: &Workload) -> Result<WorkloadSizes, crate::workload::WorkloadError> {
+        let facts = crate::workload::show::workload_facts(workload).await?;
+        let mut sizes = WorkloadSizes::default();
+        for (table, fact) in workload.tables.iter().zip(&facts.tables) {
+            if let Some(rows) = fact.rows {
+                sizes.rows.insert(rows);
+            }
+            if let crate::workload::Location::Local(path) = &table.location {
+                let files = table.served_from.files(path).unwrap_or_default();
+                let bytes: u64 = files
+                    .iter()
+                    .filter(|f| !f.components().any(|c| c.as_os_str() == "_delta_log"))
+                    .filter_map(|f| table.served_from.size(f).ok())
+                    .sum();
+                sizes.bytes.insert(bytes);
+            }
+        }
+        Ok(sizes)
+    }
+}
+
+/// The values tried for `option` around `current`, in the order DataFusion would sort them
+/// (numerically for numbers), each once and none equal to `current`.
+pub fn candidates(
+    option: &EngineOption,
+    current: Option<&str>,
+    sizes: &WorkloadSizes,
+) -> Vec<String> {
+    let registry = registry();
+    let canonical = |value: &str| registry.check_value(&option.key, value).ok().map(|c| c.0);
+    let current_canonical = current.and_then(canonical);
+    let mut values: Vec<String> = match option.kind {
+        ValueKind::Boolean => vec!["true".into(), "false".into()],
+        ValueKind::Choice => CHOICE_WORDS.iter().map(|w| w.to_string()).collect(),
+        ValueKind::Text => TEXT_VALUES
+            .iter()
+            .find(|(key, _)| *key == option.key)
+            .map(|(_, words)| words.iter().map(|w| w.to_string()).collect())
+            .unwrap_or_default(),
+        ValueKind::Float => vec!["0.0".into(), "0.5".into(), "1.0".into()],
+        ValueKind::Duration => vec!["0s".into(), "1m".into()],
+        ValueKind::UnsignedInteger | ValueKind::SignedInteger | ValueKind::Capacity => {
+            integer_candidates(option, current_canonical.as_deref(), sizes)
+        }
+    };
+    let mut seen = BTreeSet::new();
+    values.retain(|value| match canonical(value) {
+        Some(c) => Some(&c) != current_canonical.as_ref() && seen.insert(c),
+        None => false,
+    });
+    if matches!(
+        option.kind,
+        ValueKind::UnsignedInteger | ValueKind::SignedInteger | ValueKind::Capacity
+    ) {
+        values.sort_by_key(|v| integer_of(option, v));
+    }
+    values
+}
+
+/// 0, 1, half, double and the largest value; for a threshold of bytes or rows, one below and one
+/// above each of the workload's sizes.
+fn integer_candidates(
+    option: &EngineOption,
+    current: Option<&str>,
+    sizes: &WorkloadSizes,
+) -> Vec<String> {
+    let current = current.and_then(|c| c.parse::<u64>().ok());
+    let largest = option.maximum.unwrap_or(if option.runtime {
+        // Capacities are written with a unit; a terabyte is as large as any cache gets.
+        1 << 40
+    } else {
+        u64::MAX / 2
+    });
+    let mut numbers = vec![0, 1, largest];
+    if let Some(current) = current {
+        numbers.extend([current / 2, current.saturating_mul(2)]);
+    }
+    let name = option.key.rsplit('.').next().unwrap_or(&option.key);
+    let threshold = ["threshold", "size", "bytes", "rows", "limit"]
+        .iter()
+        .any(|word| name.contains(word));
+    if threshold {
+        let around = if name.contains("rows") {
+            &sizes.rows
+        } else {
+            &sizes.bytes
+        };
+        for size in around {
+            numbers.extend([size.saturating_sub(1), size + 1]);
+        }
+    }
+    numbers
+        .into_iter()
+        .filter(|n| *n <= largest)
+        .map(|n| {
+            if option.kind == ValueKind::Capacity {
+                capacity_text(n)
+            } else {
+                n.to_string()
+            }
+        })
+        .collect()
+}
+
+/// A byte count as a runtime capacity (`"1048576K"` when it divides, else bytes with `K` rounded
+/// up: capacities take units only).
+fn capacity_text(bytes: u64) -> String {
+    if bytes == 0 {
+        "0".to_string()
+    } else {
+        format!("{}K", bytes.div_ceil(1024))
+    }
+}
+
+fn integer_of(option: &EngineOption, value: &str) -> u64 {
+    if option.kind == ValueKind::Capacity {
+        parse_capacity(&option.key, value).unwrap_or(u64::MAX)
+    } else {
+        value.parse().unwrap_or(u64::MAX)
+    }
+}
+
+/// The value as a TOML literal of the kind the policy schema expects.
+pub fn toml_literal(option: &EngineOption, value: &str) -> String {
+    match option.kind {
+        ValueKind::Boolean
+        | ValueKind::UnsignedInteger
+        | ValueKind::SignedInteger
+        | ValueKind::Float => value.to_string(),
+        _ => format!("{value:?}"),
+    }
+}
+
+/// `base` with one setting changed, checked as DataFusion would check it.
+pub fn with_setting(
+    base: &CompiledPolicy,
+    option: &EngineOption,
+    value: &str,
+) -> Result<CompiledPolicy, String> {
+    let canonical = registry()
+        .check_value(&option.key, value)
+        .map_err(|e| e.to_string())?
+        .0;
+    let mut compiled = base.clone();
+    if option.runtime {
+        let field = option.key.trim_start_matches(RUNTIME_PREFIX);
+        let mut runtime = serde_json::to_value(&compiled.runtime).map_err(|e| e.to_string())?;
+        let number = canonical.parse::<u64>().ok();
+        runtime[field] = match number {
+            Some(n) => serde_json::Value::from(n),
+            None => serde_json::Value::from(value),
+        };
+        compiled.runtime = serde_json::from_value(runtime).map_err(|e| e.to_string())?;
+    } else {
+        compiled
+            .settings
+            .insert(option.key.clone(), Some(canonical));
+    }
+    Ok(compiled)
+}
+
+/// One cell's planning, as compared: the plan texts, the renderings, and the whole bundle for the
+/// trace (or why it failed).
+type CellPlans = BTreeMap<String, Result<PlanBundle, String>>;
+
+/// How a cell moved between two bundles, if it did.
+fn movement(
+    base: &Result<PlanBundle, String>,
+    other: &Result<PlanBundle, String>,
+) -> Option<Movement> {
+    match (base, other) {
+        (Ok(base), Ok(other)) => {
+            let (a, b) = (&base.plans, &other.plans);
+            let planned =
+                |p: &crate::bundle::Plans| (p.optimized_logical.is_some(), p.physical.is_some());
+            if planned(a) != planned(b) {
+                // One side's planning stopped (its bundle's warnings say where).
+                Some(Movement::Failed)
+            } else if a.initial_logical != b.initial_logical
+                || a.optimized_logical != b.optimized_logical
+            {
+                Some(Movement::Logical)
+            } else if a.physical != b.physical {
+                // EXPLAIN's own additions (`show_schema`, `show_statistics`) are the rendering.
+                if structure(a.physical.as_deref()) == structure(b.physical.as_deref()) {
+                    Some(Movement::Rendering)
+                } else {
+                    Some(Movement::Physical)
+                }
+            } else if a.renderings != b.renderings {
+                Some(Movement::Rendering)
+            } else {
+                None
+            }
+        }
+        (Err(a), Err(b)) if a == b => None,
+        _ => Some(Movement::Failed),
+    }
+}
+
+/// A physical plan's text without what `EXPLAIN` adds on request to every line: the output schema
+/// (`datafusion.explain.show_schema`) and the statistics (`show_statistics`).
+fn structure(text: Option<&str>) -> Option<String> {
+    text.map(|text| {
+        text.lines()
+            .map(|line| {
+                let cut = [", schema=[", ", statistics=["]
+                    .iter()
+                    .filter_map(|marker| line.find(marker))
+                    .min()
+                    .unwrap_or(line.len());
+                &line[..cut]
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+/// Every analysis a bundle can leave out: a sweep compares plans and renderings only.
+const ANALYSES: [Analysis; 6] = [
+    Analysis::PhysicalTopologyHash,
+    Analysis::Statistics,
+    Analysis::Properties,
+    Analysis::Pushdown,
+    Analysis::Lineage,
+    Analysis::Substrait,
+];
+
+/// The sweep's shared parts: the workload, its cells, the base policy and its bundles.
+struct Sweep<'a> {
+    workload: &'a Workload,
+    base: &'a CompiledPolicy,
+    runtime: Arc<RuntimeEnv>,
+    base_plans: CellPlans,
+    planned: AtomicUsize,
+}
+
+impl Sweep<'_> {
+    /// Every cell planned under `compiled`, in a session sharing the sweep's runtime environment.
+    async fn plan(
+        &self,
+        compiled: CompiledPolicy,
+        only: Option<&str>,
+    ) -> Result<CellPlans, String> {
+        self.planned.fetch_add(1, Ordering::Relaxed);
+        let runtime = if compiled.runtime == self.base.runtime {
+            Arc::clone(&self.runtime)
+        } else {
+            // A runtime key's own value: a runtime of its own.
+            SessionFactory::new(compiled.clone())
+                .and_then(|f| f.runtime_env())
+                .map_err(|e| crate::report::causes::one_line(&e))?
+        };
+        let factory = SessionFactory::new(compiled)
+            .map_err(|e| crate::report::causes::one_line(&e))?
+            .with_runtime_env(runtime);
+        let bundler = Bundler::new(&factory, self.workload)
+            .await
+            .map_err(|e| crate::report::causes::one_line(&e))?;
+        let mut plans = BTreeMap::new();
+        for (name, query, set) in query_cells(self.workload) {
+            if only.is_some_and(|only| only != name) {
+                continue;
+            }
+            // Only the plans and renderings are compared: the analyses are left out.
+            let mut builder = ANALYSES
+                .iter()
+                .fold(bundler.bundle(query), |builder, analysis| {
+                    builder.skip(*analysis)
+                });
+            if let Some(set) = set {
+                builder = builder.parameters(set);
+            }
+            let bundle = builder
+                .await
+                .map_err(|e| crate::report::causes::one_line(&e));
+            plans.insert(name, bundle);
+        }
+        Ok(plans)
+    }
+
+    /// A candidate's outcome against the base policy.
+    fn outcome(
+        &self,
+        option: &EngineOption,
+        value: &str,
+        plans: Result<CellPlans, String>,
+    ) -> ValueOutcome {
+        let mut outcome = ValueOutcome {
+            value: value.to_string(),
+            toml: toml_literal(option, value),
+            changed: Vec::new(),
+            movements: BTreeMap::new(),
+            first_rule: None,
+            rejected: None,
+        };
+        let plans = match plans {
+            Ok(plans) => plans,
+            Err(error) => {
+                outcome.rejected = Some(error);
+                return outcome;
+            }
+        };
+        for (cell, base) in &self.base_plans {
+            let Some(other) = plans.get(cell) else {
+                continue;
+            };
+            if let Some(moved) = movement(base, other) {
+                outcome.changed.push(cell.clone());
+                outcome.movements.insert(cell.clone(), moved);
+                if outcome.first_rule.is_none()
+                    && let (Ok(base), Ok(other)) = (base, other)
+                {
+                    outcome.first_rule = first_differing_rule(base, other).map(|d| FirstRule {
+                        query: cell.clone(),
+                        rule: describe(&d),
+                    });
+                }
+            }
+        }
+        outcome
+    }
+}
+
+fn describe(difference: &FirstDifference) -> String {
+    match &difference.rule {
+        Some(rule) => rule.to_string(),
+        None => format!("before any rule ({})", difference.plan),
+    }
+}
+
+/// Sweeps the settings of `base` over `workload`.
+pub fn sweep(
+    base: &CompiledPolicy,
+    workload: &Workload,
+    options: &SweepOptions,
+) -> Result<Sensitivity, SensitivityError> {
+    let setup = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(SensitivityError::Runtime)?;
+    setup
+        .block_on(workload.prepare_data())
+        .map_err(|e| SensitivityError::Workload(Box::new(e)))?;
+    let sizes = setup
+        .block_on(WorkloadSizes::of(workload))
+        .map_err(|e| SensitivityError::Sizes(Box::new(e)))?;
+    // Caches large enough for a lake's footers, shared by every candidate's sessions.
+    let runtime = RuntimeEnvBuilder::new()
+        .with_metadata_cache_limit(1 << 32)
+        .with_file_statistics_cache_limit(1 << 32)
+        .with_object_list_cache_limit(1 << 30)
+        .build_arc()
+        .map_err(SensitivityError::Session)?;
+    let mut sweep = Sweep {
+        workload,
+        base,
+        runtime,
+        base_plans: BTreeMap::new(),
+        planned: AtomicUsize::new(0),
+    };
+    sweep.base_plans = setup
+        .block_on(sweep.plan(base.clone(), None))
+        .map_err(|e| SensitivityError::Session(datafusion::error::DataFusionError::Plan(e)))?;
+    drop(setup);
+
+    let options_of: Vec<&EngineOption> = registry()
+        .options()
+        .filter(|o| options.keys.as_ref().is_none_or(|p| p.matches(&o.key)))
+        .filter(|o| options.classes.is_empty() || options.classes.contains(&classify(o).0))
+        .collect();
+    let mut work: Vec<(&EngineOption, String)> = Vec::new();
+    for option in &options_of {
+        let current = current_value(base, option);
+        for value in candidates(option, current.as_deref(), &sizes) {
+            work.push((option, value));
+        }
+    }
+    let outcomes = run_parallel(
+        &sweep,
+        options.jobs,
+        &work,
+        |sweep, runtime, (option, value)| {
+            let plans = with_setting(base, option, value)
+                .and_then(|compiled| runtime.block_on(sweep.plan(compiled, None)));
+            sweep.outcome(option, value, plans)
+        },
+    )?;
+
+    let mut keys: Vec<KeySensitivity> = options_of
+        .iter()
+        .map(|option| KeySensitivity {
+            key: option.key.clone(),
+            class: classify(option).0,
+            current: current_value(base, option),
+            values: work
+                .iter()
+                .zip(&outcomes)
+                .filter(|((o, _), _)| o.key == option.key)
+                .map(|(_, outcome)| outcome.clone())
+                .collect(),
+            flip_points: Vec::new(),
+        })
+        .collect();
+    if options.bisect {
+        for key in &mut keys {
+            let option = registry().option(&key.key).expect("a registry key");
+            if matches!(
+                option.kind,
+                ValueKind::UnsignedInteger | ValueKind::SignedInteger
+            ) {
+                key.flip_points = flip_points(&sweep, option, key, options.jobs)?;
+            }
+        }
+    }
+    keys.sort_by(|a, b| {
+        b.moved()
+            .len()
+            .cmp(&a.moved().len())
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    Ok(Sensitivity {
+        policy: base.policy.clone(),
+        workload: workload.name.clone(),
+        cells: sweep.base_plans.len(),
+        candidates: sweep.planned.load(Ordering::Relaxed),
+        keys,
+    })
+}
+
+/// The base policy's value of a key, as the registry writes it.
+fn current_value(base: &CompiledPolicy, option: &EngineOption) -> Option<String> {
+    if option.runtime {
+        let field = option.key.trim_start_matches(RUNTIME_PREFIX);
+        let runtime = serde_json::to_value(&base.runtime).ok()?;
+        match &runtime[field] {
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            serde_json::Value::String(s) => Some(s.clone()),
+            _ => None,
+        }
+    } else {
+        base.settings.get(&option.key).cloned().flatten()
+    }
+}
+
+/// Runs `each` over `work` on `jobs` threads, each with its own async runtime; results in order.
+fn run_parallel<T: Sync, R: Send>(
+    sweep: &Sweep<'_>,
+    jobs: usize,
+    work: &[T],
+    each: impl Fn(&Sweep<'_>, &tokio::runtime::Runtime, &T) -> R + Sync,
+) -> Result<Vec<R>, SensitivityError> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<BTreeMap<usize, R>> = Mutex::default();
+    std::thread::scope(|scope| -> Result<(), SensitivityError> {
+        let mut workers = Vec::new();
+        for _ in 0..jobs.min(work.len()).max(1) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(SensitivityError::Runtime)?;
+            let (next, results, each) = (&next, &results, &each);
+            workers.push(scope.spawn(move || {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = work.get(index) else { break };
+                    let result = each(sweep, &runtime, item);
+                    results
+                        .lock()
+                        .expect("no worker panics")
+                        .insert(index, result);
+                }
+            }));
+        }
+        for worker in workers {
+            worker
+                .join()
+                .map_err(|_| SensitivityError::WorkerPanicked)?;
+        }
+        Ok(())
+    })?;
+    Ok(results
+        .into_inner()
+        .expect("no worker panics")
+        .into_values()
+        .collect())
+}
+
+/// The exact values where an integer key's plans flip: between neighbouring candidates (the base
+/// value among them) whose plans of a cell differ, the smallest value with the larger one's plan.
+fn flip_points(
+    sweep: &Sweep<'_>,
+    option: &EngineOption,
+    key: &KeySensitivity,
+    jobs: usize,
+) -> Result<Vec<FlipPoint>, SensitivityError> {
+    // Each point's plans by cell: the candidates' outcomes say which cells differ from the base.
+    let mut points: Vec<(u64, BTreeSet<&str>)> = key
+        .values
+        .iter()
+        .filter(|v| v.rejected.is_none())
+        .map(|v| {
+            (
+                integer_of(option, &v.value),
+                v.changed.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    if let Some(current) = key.current.as_deref().and_then(|c| c.parse().ok()) {
+        points.push((current, BTreeSet::new()));
+    }
+    points.sort_by_key(|(value, _)| *value);
+    // Neighbours whose moved cells differ bracket a flip of those cells (a cell moved at one and
+    // not the other; two different moves of one cell are found as two flips from the base).
+    let mut searches: Vec<(String, u64, u64)> = Vec::new();
+    for pair in points.windows(2) {
+        let ((low, low_moved), (high, high_moved)) = (&pair[0], &pair[1]);
+        for cell in low_moved.symmetric_difference(high_moved) {
+            searches.push((cell.to_string(), *low, *high));
+        }
+    }
+    let found = run_parallel(
+        sweep,
+        jobs,
+        &searches,
+        |sweep, runtime, (cell, low, high)| bisect(sweep, runtime, option, cell, *low, *high),
+    )?;
+    Ok(found.into_iter().flatten().collect())
+}
+
+/// The smallest value in `(low, high]` whose plan of `cell` is `high`'s, with the first lines that
+/// differ on each side.
+fn bisect(
+    sweep: &Sweep<'_>,
+    runtime: &tokio::runtime::Runtime,
+    option: &EngineOption,
+    cell: &str,
+    mut low: u64,
+    mut high: u64,
+) -> Option<FlipPoint> {
+    let plan_at = |value: u64| -> Option<Result<PlanBundle, String>> {
+        let compiled = with_setting(sweep.base, option, &value.to_string()).ok()?;
+        let mut plans = runtime.block_on(sweep.plan(compiled, Some(cell))).ok()?;
+        plans.remove(cell)
+    };
+    let high_plan = plan_at(high)?;
+    let mut low_plan = plan_at(low)?;
+    movement(&low_plan, &high_plan)?;
+    while high - low > 1 {
+        let middle = low + (high - low) / 2;
+        let plan = plan_at(middle)?;
+        if movement(&plan, &high_plan).is_none() {
+            high = middle;
+        } else {
+            low = middle;
+            low_plan = plan;
+        }
+    }
+    let (below, from) = first_differing_line(&low_plan, &high_plan);
+    Some(FlipPoint {
+        query: cell.to_string(),
+        at: high.to_string(),
+        below,
+        from,
+    })
+}
+
+/// The first line that differs between two bundles' plans (physical, else logical, else the
+/// renderings), each cut to its operator and mode.
+fn first_differing_line(
+    a: &Result<PlanBundle, String>,
+    b: &Result<PlanBundle, String>,
+) -> (String, String) {
+    let text = |bundle: &Result<PlanBundle, String>| -> Vec<String> {
+        match bundle {
+            Err(error) => vec![format!("error: {error}")],
+            Ok(bundle) if bundle.plans.physical.is_none() => bundle
+                .warnings
+                .iter()
+                .map(|w| format!("does not plan: {}", w.message))
+                .collect(),
+            Ok(bundle) => {
+                let plans = &bundle.plans;
+                [
+                    &plans.physical,
+                    &plans.optimized_logical,
+                    &plans.initial_logical,
+                ]
+                .into_iter()
+                .flatten()
+                .flat_map(|t| t.lines().map(str::to_string).collect::<Vec<_>>())
+                .chain(
+                    plans
+                        .renderings
+                        .iter()
+                        .flat_map(|r| r.text.lines().map(str::to_string).collect::<Vec<_>>()),
+                )
+                .collect()
+            }
+        }
+    };
+    let (a, b) = (text(a), text(b));
+    let short = |line: &str| {
+        let line = line.trim();
+        let cut = line
+            .find(", ")
+            .or_else(|| line.find('['))
+            .unwrap_or(line.len())
+            .min(120);
+        line[..cut].to_string()
+    };
+    for (x, y) in a.iter().zip(&b) {
+        if x != y {
+            let (x_short, y_short) = (short(x), short(y));
+            if x_short != y_short {
+                return (x_short, y_short);
+            }
+            // The operator and mode are the same: the whole lines, as far as they fit a line.
+            let whole = |line: &str| line.trim().chars().take(160).collect::<String>();
+            return (whole(x), whole(y));
+        }
+    }
+    let missing = |v: &[String], other: &[String]| {
+        v.get(other.len())
+            .map_or_else(|| "(nothing)".to_string(), |l| short(l))
+    };
+    (missing(&a, &b), missing(&b, &a))
+}
+
+/// The sweep for people: the keys that move plans, most first, each with a line per value that moves
+/// something and its flip points; then how many keys move nothing.
+pub fn human(sensitivity: &Sensitivity) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "sensitivity of policy `{}` over `{}`: {} query cells, {} candidates planned",
+        sensitivity.policy, sensitivity.workload, sensitivity.cells, sensitivity.candidates
+    );
+    let moving: Vec<&KeySensitivity> = sensitivity
+        .keys
+        .iter()
+        .filter(|k| !k.moved().is_empty())
+        .collect();
+    let width = moving.iter().map(|k| k.key.len()).max().unwrap_or(3);
+    let _ = writeln!(out, "\n{:<width$}  {:<14}  moves", "key", "class");
+    for key in &moving {
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:<14}  {} of {}",
+            key.key,
+            key.class.to_string(),
+            key.moved().len(),
+            sensitivity.cells
+        );
+    }
+    for key in &moving {
+        let _ = writeln!(
+            out,
+            "\n{} ({}; now {})",
+            key.key,
+            key.class,
+            key.current.as_deref().unwrap_or("NULL")
+        );
+        for value in &key.values {
+            if let Some(rejected) = &value.rejected {
+                let _ = writeln!(out, "  = {}: rejected: {rejected}", value.toml);
+                continue;
+            }
+            if value.changed.is_empty() {
+                continue;
+            }
+            let mut kinds: BTreeMap<Movement, Vec<&str>> = BTreeMap::new();
+            for (cell, movement) in &value.movements {
+                kinds.entry(*movement).or_default().push(cell);
+            }
+            let kinds: Vec<String> = kinds
+                .iter()
+                .map(|(movement, cells)| {
+                    let name = serde_json::to_value(movement)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    format!("{name}: {}", cells.join(" "))
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "  = {}: {} moved ({})",
+                value.toml,
+                value.changed.len(),
+                kinds.join("; ")
+            );
+            if let Some(rule) = &value.first_rule {
+                let _ = writeln!(
+                    out,
+                    "      first differs at {} in {}",
+                    rule.rule, rule.query
+                );
+            }
+        }
+        for flip in &key.flip_points {
+            let _ = writeln!(
+                out,
+                "  {} flips at {}: `{}` below, `{}` from there",
+                flip.query, flip.at, flip.below, flip.from
+            );
+        }
+    }
+    let still = sensitivity.keys.len() - moving.len();
+    let _ = writeln!(out, "\n{still} other keys move no plan of this workload");
+    out
+}
+
+/// The sweep kept beside a baseline, written by `check --bless`.
+pub const SENSITIVITY_FILE: &str = "sensitivity.json";
+
+/// Says, for every changed cell whose causes include policy settings, whether `sweep` (of the same
+/// workload) knows each setting to move that query: a reviewer sees at once whether a plan change
+/// was expected.
+pub fn explain(comparison: &mut super::Comparison, sweep: &Sensitivity) {
+    for cell in &mut comparison.cells {
+        cell.expected = cell
+            .causes
+            .iter()
+            .filter_map(|cause| match cause {
+                super::Cause::PolicySetting { key, .. } => Some(key),
+                _ => None,
+            })
+            .map(|key| match sweep.key(key) {
+                None => format!("`{key}` was not swept ({} keys were)", sweep.keys.len()),
+                Some(swept) => {
+                    let moving: Vec<&str> = swept
+                        .values
+                        .iter()
+                        .filter(|v| v.changed.contains(&cell.query))
+                        .map(|v| v.toml.as_str())
+                        .collect();
+                    if moving.is_empty() {
+                        format!(
+                            "`{key}` moved no plan of `{}` in the sweep of `{}` over `{}`: this \
+                             change was not expected",
+                            cell.query, sweep.policy, sweep.workload
+                        )
+                    } else {
+                        let shown: Vec<&str> = moving.iter().take(4).copied().collect();
+                        let more = if moving.len() > shown.len() {
+                            ", …"
+                        } else {
+                            ""
+                        };
+                        format!(
+                            "`{key}` is known to move `{}` over `{}` ({} of the {} values swept \
+                             do: {}{more})",
+                            cell.query,
+                            sweep.workload,
+                            moving.len(),
+                            swept.values.len(),
+                            shown.join(", ")
+                        )
+                    }
+                }
+            })
+            .collect();
+    }
+}
+
+/// Reads the sweep kept in a baseline folder, if there is one.
+pub fn read_beside(folder: &std::path::Path) -> Option<Sensitivity> {
+    let text = std::fs::read_to_string(folder.join(SENSITIVITY_FILE)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// The policy of a set whose settings a baseline's sweep varies: the one named `baseline`, else the
+/// first that compiled.
+pub fn reference_policy(policies: &super::PolicySet) -> Option<&CompiledPolicy> {
+    policies
+        .policies
+        .get("baseline")
+        .and_then(|p| p.compiled.as_ref().ok())
+        .or_else(|| {
+            policies
+                .policies
+                .values()
+                .find_map(|p| p.compiled.as_ref().ok())
+        })
+}
