@@ -121,13 +121,7 @@ fn check_one(
                 options.jobs = jobs.max(1);
             }
             let sweep = sensitivity::sweep(reference, &workload, &options)?;
-            let path = folder.join(sensitivity::SENSITIVITY_FILE);
-            std::fs::write(&path, super::pretty_json(&sweep)).map_err(|source| {
-                super::CommandError::Library(Box::new(harness::SnapshotWriteError::Io {
-                    path: path.clone(),
-                    source,
-                }))
-            })?;
+            let path = sensitivity::write_beside(&sweep, &folder)?;
             eprintln!(
                 "sensitivity of `{}` written to `{}` ({} candidates)",
                 sweep.policy,

@@ -144,12 +144,20 @@ pub enum SensitivityError {
     Session(#[source] datafusion::error::DataFusionError),
     #[error("the workload cannot be set up under the base policy")]
     Workload(#[source] Box<crate::workload::WorkloadError>),
+    #[error("the workload cannot be planned under the base policy: {0}")]
+    BasePlanning(String),
     #[error("the workload's sizes cannot be read")]
     Sizes(#[source] Box<crate::workload::WorkloadError>),
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
     #[error("a sweep worker stopped")]
     WorkerPanicked,
+    #[error("{}: cannot write the sweep", path.display())]
+    Write {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// What a sweep covers.
@@ -597,7 +605,7 @@ pub fn sweep(
     };
     sweep.base_plans = setup
         .block_on(sweep.plan(base.clone(), None))
-        .map_err(|e| SensitivityError::Session(datafusion::error::DataFusionError::Plan(e)))?;
+        .map_err(SensitivityError::BasePlanning)?;
     drop(setup);
 
     let options_of: Vec<&EngineOption> = registry()
@@ -999,6 +1007,21 @@ pub fn explain(comparison: &mut super::Comparison, sweep: &Sensitivity) {
             })
             .collect();
     }
+}
+
+/// Writes a sweep beside a baseline (`<folder>/sensitivity.json`); returns the file.
+pub fn write_beside(
+    sweep: &Sensitivity,
+    folder: &std::path::Path,
+) -> Result<std::path::PathBuf, SensitivityError> {
+    let path = folder.join(SENSITIVITY_FILE);
+    let mut text = serde_json::to_string_pretty(sweep).expect("sweeps serialize");
+    text.push('\n');
+    std::fs::write(&path, text).map_err(|source| SensitivityError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
 }
 
 /// Reads the sweep kept in a baseline folder, if there is one.

@@ -4,6 +4,7 @@
 
 use dfpolicy::datafusion::physical_plan::displayable;
 use dfpolicy::datafusion::prelude::SessionContext;
+use dfpolicy::harness::sensitivity::toml_literal;
 use dfpolicy::policy::PolicyOptions;
 use dfpolicy::registry::{EngineOption, ValueKind, registry};
 use dfpolicy::registry::{SettingClass, classify};
@@ -63,17 +64,6 @@ pub fn alternative_value(option: &EngineOption) -> Option<String> {
     })
 }
 
-/// The value as a TOML literal of the kind the schema expects.
-pub fn toml_value(option: &EngineOption, value: &str) -> String {
-    match option.kind {
-        ValueKind::Boolean
-        | ValueKind::UnsignedInteger
-        | ValueKind::SignedInteger
-        | ValueKind::Float => value.to_string(),
-        _ => format!("{value:?}"),
-    }
-}
-
 async fn plans(ctx: &SessionContext) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     for query in tpch::QUERIES {
@@ -129,7 +119,7 @@ async fn options_that_are_not_plan_shape_leave_all_tpch_plans_unchanged() {
         let text = format!(
             "{PINNED}[settings]\n{:?} = {}\n",
             option.key,
-            toml_value(option, &value)
+            toml_literal(option, &value)
         );
         let changed = plans(&context_for(&text, tables.path()).await).await;
         for ((query, logical, physical), (_, logical2, physical2)) in baseline.iter().zip(&changed)

@@ -403,6 +403,9 @@ fn check_exits_0_when_nothing_changed_1_on_changes_and_2_without_a_baseline() {
         "{}",
         String::from_utf8_lossy(&blessed.stderr)
     );
+    // Blessing keeps a sensitivity sweep of the policies' reference beside the baseline.
+    let sweep = dfpolicy::harness::sensitivity::read_beside(&folder).expect("a sweep is kept");
+    assert_eq!((sweep.workload.as_str(), sweep.cells), ("tpch", 22));
     let clean = check(&["--repeat", "2"]);
     let text = String::from_utf8(clean.stdout).unwrap();
     assert_eq!(clean.status.code(), Some(0), "{text}");
