@@ -319,9 +319,12 @@ fn integer_candidates(
         numbers.extend([current / 2, current.saturating_mul(2)]);
     }
     let name = option.key.rsplit('.').next().unwrap_or(&option.key);
-    let threshold = ["threshold", "size", "bytes", "rows", "limit"]
-        .iter()
-        .any(|word| name.contains(word));
+    // A writer option's sizes are compared with the files being written, never with the tables
+    // read: the workload's sizes mean nothing to it.
+    let threshold = classify(option).0 != SettingClass::Writer
+        && ["threshold", "size", "bytes", "rows", "limit"]
+            .iter()
+            .any(|word| name.contains(word));
     if threshold {
         let around = if name.contains("rows") {
             &sizes.rows
