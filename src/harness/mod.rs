@@ -222,45 +222,30 @@ impl<'a> Harness<'a> {
             })
             .collect();
         let bar = progress_bar(self.progress, work.len() as u64);
-        let next = AtomicUsize::new(0);
-        let cells = Mutex::new(BTreeMap::new());
         let repeat = self.repeat;
-        std::thread::scope(|scope| -> Result<(), HarnessError> {
-            let mut workers = Vec::new();
-            for _ in 0..self.jobs.min(work.len()).max(1) {
-                let runtime = runtime()?;
-                let (work, next, cells, bar) = (&work, &next, &cells, &bar);
-                workers.push(scope.spawn(move || {
-                    while let Some((key, bundler, query, set)) =
-                        work.get(next.fetch_add(1, Ordering::Relaxed))
-                    {
-                        let cell = match bundler {
-                            Ok(bundler) => build_cell(&runtime, bundler, query, *set, repeat),
-                            // Every cell of the policy fails with its message: the chain on a line.
-                            Err(error) => Cell::Failed {
-                                error: crate::report::causes::one_line(error),
-                            },
-                        };
-                        bar.set_message(key.to_string());
-                        bar.inc(1);
-                        cells
-                            .lock()
-                            .expect("no worker panics")
-                            .insert(key.clone(), cell);
-                    }
-                }));
-            }
-            for worker in workers {
-                worker.join().map_err(|_| HarnessError::WorkerPanicked)?;
-            }
-            Ok(())
+        let built = on_workers(self.jobs, &work, |runtime, (key, bundler, query, set)| {
+            let cell = match bundler {
+                Ok(bundler) => build_cell(runtime, bundler, query, *set, repeat),
+                // Every cell of the policy fails with its message: the chain on a line.
+                Err(error) => Cell::Failed {
+                    error: crate::report::causes::one_line(error),
+                },
+            };
+            bar.set_message(key.to_string());
+            bar.inc(1);
+            cell
         })?;
+        let cells = work
+            .iter()
+            .zip(built)
+            .map(|((key, ..), cell)| (key.clone(), cell))
+            .collect();
         bar.finish_and_clear();
         Ok(HarnessRun {
             workload: self.workload.name.clone(),
             datafusion_version: crate::registry::DATAFUSION_VERSION.to_string(),
             policies: self.policies.policies.clone(),
-            cells: cells.into_inner().expect("no worker panics"),
+            cells,
         })
     }
 }
@@ -381,6 +366,44 @@ fn first_json_difference(left: &str, right: &str) -> String {
 
 /// A current-thread runtime per worker: planning is CPU work, and each worker plans one bundle at a
 /// time.
+/// Runs `each` over `work` on `jobs` threads, each with an async runtime of its own that `each`
+/// blocks on; the results in the order of `work`, whatever the number of threads.
+pub(crate) fn on_workers<T: Sync, R: Send>(
+    jobs: usize,
+    work: &[T],
+    each: impl Fn(&tokio::runtime::Runtime, &T) -> R + Sync,
+) -> Result<Vec<R>, HarnessError> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<BTreeMap<usize, R>> = Mutex::default();
+    std::thread::scope(|scope| -> Result<(), HarnessError> {
+        let mut workers = Vec::new();
+        for _ in 0..jobs.min(work.len()).max(1) {
+            let runtime = runtime()?;
+            let (next, results, each) = (&next, &results, &each);
+            workers.push(scope.spawn(move || {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = work.get(index) else { break };
+                    let result = each(&runtime, item);
+                    results
+                        .lock()
+                        .expect("no worker panics")
+                        .insert(index, result);
+                }
+            }));
+        }
+        for worker in workers {
+            worker.join().map_err(|_| HarnessError::WorkerPanicked)?;
+        }
+        Ok(())
+    })?;
+    Ok(results
+        .into_inner()
+        .expect("no worker panics")
+        .into_values()
+        .collect())
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, HarnessError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

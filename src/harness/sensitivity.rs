@@ -13,8 +13,8 @@
 //! parallel across cores.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use serde::{Deserialize, Serialize};
@@ -150,8 +150,8 @@ pub enum SensitivityError {
     Sizes(#[source] Box<crate::workload::WorkloadError>),
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
-    #[error("a sweep worker stopped")]
-    WorkerPanicked,
+    #[error("the sweep's workers stopped")]
+    Workers(#[from] super::HarnessError),
     #[error("{}: cannot write the sweep", path.display())]
     Write {
         path: std::path::PathBuf,
@@ -623,16 +623,12 @@ pub fn sweep(
             work.push((option, value));
         }
     }
-    let outcomes = run_parallel(
-        &sweep,
-        options.jobs,
-        &work,
-        |sweep, runtime, (option, value)| {
-            let plans = with_setting(base, option, value)
-                .and_then(|compiled| runtime.block_on(sweep.plan(compiled, None)));
-            sweep.outcome(option, value, plans)
-        },
-    )?;
+    let sweep = &sweep;
+    let outcomes = super::on_workers(options.jobs, &work, |runtime, (option, value)| {
+        let plans = with_setting(base, option, value)
+            .and_then(|compiled| runtime.block_on(sweep.plan(compiled, None)));
+        sweep.outcome(option, value, plans)
+    })?;
 
     let mut keys: Vec<KeySensitivity> = options_of
         .iter()
@@ -656,7 +652,7 @@ pub fn sweep(
                 option.kind,
                 ValueKind::UnsignedInteger | ValueKind::SignedInteger
             ) {
-                key.flip_points = flip_points(&sweep, option, key, options.jobs)?;
+                key.flip_points = flip_points(sweep, option, key, options.jobs)?;
             }
         }
     }
@@ -688,49 +684,6 @@ fn current_value(base: &CompiledPolicy, option: &EngineOption) -> Option<String>
     } else {
         base.settings.get(&option.key).cloned().flatten()
     }
-}
-
-/// Runs `each` over `work` on `jobs` threads, each with its own async runtime; results in order.
-fn run_parallel<T: Sync, R: Send>(
-    sweep: &Sweep<'_>,
-    jobs: usize,
-    work: &[T],
-    each: impl Fn(&Sweep<'_>, &tokio::runtime::Runtime, &T) -> R + Sync,
-) -> Result<Vec<R>, SensitivityError> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<BTreeMap<usize, R>> = Mutex::default();
-    std::thread::scope(|scope| -> Result<(), SensitivityError> {
-        let mut workers = Vec::new();
-        for _ in 0..jobs.min(work.len()).max(1) {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(SensitivityError::Runtime)?;
-            let (next, results, each) = (&next, &results, &each);
-            workers.push(scope.spawn(move || {
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = work.get(index) else { break };
-                    let result = each(sweep, &runtime, item);
-                    results
-                        .lock()
-                        .expect("no worker panics")
-                        .insert(index, result);
-                }
-            }));
-        }
-        for worker in workers {
-            worker
-                .join()
-                .map_err(|_| SensitivityError::WorkerPanicked)?;
-        }
-        Ok(())
-    })?;
-    Ok(results
-        .into_inner()
-        .expect("no worker panics")
-        .into_values()
-        .collect())
 }
 
 /// The exact values where an integer key's plans flip: between neighbouring candidates (the base
@@ -766,12 +719,9 @@ fn flip_points(
             searches.push((cell.to_string(), *low, *high));
         }
     }
-    let found = run_parallel(
-        sweep,
-        jobs,
-        &searches,
-        |sweep, runtime, (cell, low, high)| bisect(sweep, runtime, option, cell, *low, *high),
-    )?;
+    let found = super::on_workers(jobs, &searches, |runtime, (cell, low, high)| {
+        bisect(sweep, runtime, option, cell, *low, *high)
+    })?;
     Ok(found.into_iter().flatten().collect())
 }
 

@@ -485,15 +485,18 @@ fn bundle_prints_one_bundle_and_exits_by_its_warnings() {
 fn workload_snapshot_writes_the_snapshot_and_says_what_it_kept() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("tpch-snapshot");
-    let output = dfpolicy(&[
-        "workload",
-        "snapshot",
-        "tpch",
-        "--out",
-        out.to_str().unwrap(),
-        "--policies",
-        "policies/baseline.toml",
-    ]);
+    let take_snapshot = |policies: &str| {
+        dfpolicy(&[
+            "workload",
+            "snapshot",
+            "tpch",
+            "--out",
+            out.to_str().unwrap(),
+            "--policies",
+            policies,
+        ])
+    };
+    let output = take_snapshot("policies/baseline.toml");
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     let text = stdout(&output);
     assert!(
@@ -514,14 +517,6 @@ fn workload_snapshot_writes_the_snapshot_and_says_what_it_kept() {
     )));
 
     // A policy folder that cannot be read is a usage error.
-    let missing = dfpolicy(&[
-        "workload",
-        "snapshot",
-        "tpch",
-        "--out",
-        out.to_str().unwrap(),
-        "--policies",
-        "no-such-folder",
-    ]);
+    let missing = take_snapshot("no-such-folder");
     assert_eq!(missing.status.code(), Some(2));
 }

@@ -327,11 +327,26 @@ async fn tpch_delta_bundles_over_its_snapshot_equal_bundles_over_the_data() {
     assert_eq!(data_files.len(), 14);
     assert!(data_files.iter().all(|(_, file)| file.ranges.is_empty()));
 
+    let expected = bundles_of(&policies, &workload).await;
     let store: Arc<dyn ObjectStore> = Arc::new(snapshot.store(&workload.path_anchor().folder));
-    assert_eq!(
-        assert_same_bundles_over(store, &policies, &workload).await,
-        5 * 22
+    let file_url = url::Url::parse("file://").unwrap();
+    let served = bundles_under(&policies, &workload, |factory| {
+        factory.with_object_store(file_url.clone(), Arc::clone(&store))
+    })
+    .await;
+    assert_eq!(assert_same_bundles(&expected, &served), 5 * 22);
+
+    // The snapshot folder plans the same — Delta scans, versions and pruning counts included —
+    // though no table folder exists on disk.
+    let dir = tempfile::tempdir().unwrap();
+    let written = write_snapshot_folder(&workload, &snapshot, dir.path()).unwrap();
+    assert!(
+        !dir.path().join("tpch/sf0.01").exists(),
+        "no table folder: only the snapshot, the workload file and the queries"
     );
+    let from_snapshot = Workload::load(&written).unwrap();
+    let actual = bundles_of(&policies, &from_snapshot).await;
+    assert_eq!(assert_same_bundles(&expected, &actual), 5 * 22);
 }
 
 /// The CSV workload of the repository: schema inference reads each file as a stream, so the
@@ -363,8 +378,14 @@ async fn assert_same_bundles_over(
         factory.with_object_store(file_url.clone(), Arc::clone(&store))
     })
     .await;
+    assert_same_bundles(&expected, &actual)
+}
+
+/// Each bundle equals the one built for the same policy, query and parameter set; returns how many.
+fn assert_same_bundles(expected: &[KeyedBundle], actual: &[KeyedBundle]) -> usize {
     assert_eq!(actual.len(), expected.len());
-    for ((key, expected), (_, actual)) in expected.iter().zip(&actual) {
+    for ((key, expected), (actual_key, actual)) in expected.iter().zip(actual) {
+        assert_eq!(actual_key, key);
         assert_eq!(actual, expected, "{key:?}");
     }
     actual.len()
@@ -460,10 +481,7 @@ async fn a_snapshot_folder_plans_like_the_data_after_the_data_is_gone() {
     let recording = Arc::new(RecordingStore::new(from_snapshot.served_from().store()));
     let counted = from_snapshot.served_through(recording.clone());
     let over_snapshot = bundles_of(&policies, &counted).await;
-    assert_eq!(over_snapshot.len(), over_data.len());
-    for ((key, expected), (_, actual)) in over_data.iter().zip(&over_snapshot) {
-        assert_eq!(actual, expected, "{key:?}");
-    }
+    assert_same_bundles(&over_data, &over_snapshot);
 
     let reads = recording.reads();
     assert!(!reads.is_empty(), "the sessions read through the snapshot");
@@ -477,28 +495,6 @@ async fn a_snapshot_folder_plans_like_the_data_after_the_data_is_gone() {
         for range in read.ranges() {
             assert!(captured.covers(range), "{path}: {range:?} not captured");
         }
-    }
-}
-
-/// The same for a Delta workload: the snapshot folder of `tpch-delta` plans every bundle — Delta scans,
-/// versions and pruning counts included — as the data does, though no table folder exists on disk.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_delta_snapshot_folder_plans_like_the_data() {
-    let workload = crate::workload::builtin(true).await;
-    let policies = PolicySet::load(crate::repo().join("policies")).unwrap();
-    let snapshot = capture_snapshot(&policies, &workload).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let written = write_snapshot_folder(&workload, &snapshot, dir.path()).unwrap();
-    assert!(
-        !dir.path().join("tpch/sf0.01").exists(),
-        "no table folder: only the snapshot, the workload file and the queries"
-    );
-    let from_snapshot = Workload::load(&written).unwrap();
-    let expected = bundles_of(&policies, &workload).await;
-    let actual = bundles_of(&policies, &from_snapshot).await;
-    assert_eq!(actual.len(), 5 * 22);
-    for ((key, expected), (_, actual)) in expected.iter().zip(&actual) {
-        assert_eq!(actual, expected, "{key:?}");
     }
 }
 
