@@ -1,7 +1,9 @@
 //! Production scale from metadata: the 22 TPC-H bundles over the built-in SF 100 snapshot against the
 //! same bundles over SF 0.01 data, in the same run (goal ≤ 1.5×), with DataFusion's bare planning over
 //! the snapshot to show where the time goes; taking a snapshot of `tpch` against planning its queries
-//! once under the same policies over the data (goal ≤ 2×); and `check` over both workloads.
+//! once under the same policies over the data (goal ≤ 2×); `check` over both workloads; and
+//! `check` of `tpch-sf100` with and without writing the review page (goal ≤ 1.1×), also for a
+//! run where 80 of the 110 cells changed.
 //!
 //! `cargo bench --bench scale` prints the medians.
 
@@ -11,7 +13,8 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use dfpolicy::bundle::Bundler;
-use dfpolicy::harness::{Harness, PolicySet, Progress, capture_snapshot};
+use dfpolicy::harness::{Harness, PolicySet, Progress, baseline, capture_snapshot, compare};
+use dfpolicy::review;
 use dfpolicy::workload::tpch::data::TpchData;
 use dfpolicy::{Policy, SessionFactory, Workload};
 
@@ -144,10 +147,66 @@ fn check_both_workloads(c: &mut Criterion) {
     group.finish();
 }
 
+/// `check` of the bundled policies × `tpch-sf100` as the CLI runs it (harness, baseline read,
+/// comparison), then the same writing the review page; and the page alone for a run in which
+/// `baseline.toml` flips `prefer_hash_join` (80 changed cells, every diff on the page).
+fn check_with_review_page(c: &mut Criterion) {
+    let sf100 = Workload::load("tpch-sf100").unwrap();
+    let folder = repo().join("baselines/tpch-sf100");
+    let policies = PolicySet::load(repo().join("policies")).unwrap();
+    let page = |comparison: &dfpolicy::harness::Comparison,
+                run: &dfpolicy::harness::HarnessRun,
+                previous: &baseline::Baseline| {
+        review::check_page(&[review::WorkloadReview {
+            comparison,
+            run,
+            baseline: Some(previous),
+            baseline_folder: Some("baselines/tpch-sf100".into()),
+            sensitivity: None,
+        }])
+    };
+    let compared = |policies: &PolicySet| {
+        let run = Harness::new(policies, &sf100)
+            .jobs(2)
+            .progress(Progress::Hidden)
+            .run()
+            .unwrap();
+        let previous = baseline::read(&folder).unwrap();
+        let comparison = compare(Some(&previous), &run);
+        (run, previous, comparison)
+    };
+    let check = |policies: &PolicySet, with_page: bool| {
+        let (run, previous, comparison) = compared(policies);
+        if with_page {
+            black_box(page(&comparison, &run, &previous).len());
+        }
+        black_box(comparison);
+    };
+    let mut group = c.benchmark_group("check_tpch_sf100_review_page");
+    group.sample_size(10);
+    group.bench_function("check", |b| b.iter(|| check(&policies, false)));
+    group.bench_function("check --html", |b| b.iter(|| check(&policies, true)));
+
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(repo().join("policies")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    let flipped = dir.path().join("baseline.toml");
+    let text = std::fs::read_to_string(&flipped).unwrap();
+    std::fs::write(&flipped, text + "\n[joins]\nprefer_hash_join = false\n").unwrap();
+    let (run, previous, comparison) = compared(&PolicySet::load(dir.path()).unwrap());
+    group.bench_function("review page alone, 80 changed cells", |b| {
+        b.iter(|| black_box(page(&comparison, &run, &previous)))
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
     bundles_at_scale,
     snapshot_capture,
-    check_both_workloads
+    check_both_workloads,
+    check_with_review_page
 );
 criterion_main!(benches);

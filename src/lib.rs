@@ -6,8 +6,9 @@
 //! complete environment with its hashes, and the front door [`Policy::load`]) → [`session`]
 //! (DataFusion sessions built from a compiled policy) → [`workload`] (tables and queries) →
 //! [`bundle`] (plan bundles: plans, EXPLAIN formats, the optimizer trace) → [`harness`] (every
-//! policy × every query, baselines, comparison and attribution) → [`store`] (the append-only
-//! Delta table of every run's bundles) → [`cli`].
+//! policy × every query, baselines, comparison and attribution) → [`review`] (the comparison as
+//! one self-contained HTML page) → [`store`] (the append-only Delta table of every run's bundles)
+//! → [`cli`].
 //! [`report`] (source files, findings, renderers) and [`secrets`] sit underneath and serve every stage.
 //!
 //! ```no_run
@@ -26,6 +27,7 @@ pub mod harness;
 pub mod policy;
 pub mod registry;
 pub mod report;
+pub mod review;
 pub mod secrets;
 pub mod session;
 pub mod store;

@@ -202,10 +202,10 @@ async fn output_rows_of(
     match output_rows::output_rows(physical, &plans.state).await {
         Ok(rows) => Some(rows),
         Err(error) => {
-            warnings.push(CaptureWarning {
-                step: CaptureStep::Analyze,
-                message: normalizer.normalize(&error.to_string()),
-            });
+            warnings.push(CaptureWarning::failed(
+                CaptureStep::Analyze,
+                normalizer.normalize(&error.to_string()),
+            ));
             None
         }
     }
@@ -302,12 +302,8 @@ async fn substrait_of(
     if !wanted(Analysis::Substrait) {
         return SubstraitFields::default();
     }
-    let mut warn = |message: String| {
-        warnings.push(CaptureWarning {
-            step: CaptureStep::Substrait,
-            message,
-        })
-    };
+    let mut warn =
+        |message: String| warnings.push(CaptureWarning::failed(CaptureStep::Substrait, message));
     match super::substrait::substrait(plan, text, normalizer, &plans.state).await {
         Ok(substrait) => match substrait.read_back {
             Ok(read_back) => SubstraitFields {

@@ -233,13 +233,14 @@ impl TablePins {
                 _ => match data_file_count(table) {
                     Some(files) => Some((None, files)),
                     None => {
-                        read.warnings.push(CaptureWarning {
-                            step: CaptureStep::TablePins,
-                            message: format!(
+                        // Advisory: nothing failed, the pin is only less precise.
+                        read.warnings.push(CaptureWarning::advisory(
+                            CaptureStep::TablePins,
+                            format!(
                                 "table `{}`: the files of remote {} tables are not counted",
                                 table.name, table.format
                             ),
-                        });
+                        ));
                         None
                     }
                 },

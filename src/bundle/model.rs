@@ -510,13 +510,38 @@ pub struct OperatorRows {
     pub output_rows: Option<u64>,
 }
 
-/// A capture step that failed.
+/// A capture step that failed, or (advisory) a plan built on guesses the user may not be able to
+/// fix, such as a join planned over a CSV table's unknown row counts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaptureWarning {
     pub step: CaptureStep,
     /// DataFusion's error, with file paths written relative to the workload.
     pub message: String,
+    /// The step did not fail: the warning is about the plan. Advisory warnings fail a command only
+    /// under `--deny-warnings`; failed steps always do.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub advisory: bool,
+}
+
+impl CaptureWarning {
+    /// A capture step that failed.
+    pub fn failed(step: CaptureStep, message: impl Into<String>) -> CaptureWarning {
+        CaptureWarning {
+            step,
+            message: message.into(),
+            advisory: false,
+        }
+    }
+
+    /// A warning about the plan; the step itself succeeded.
+    pub fn advisory(step: CaptureStep, message: impl Into<String>) -> CaptureWarning {
+        CaptureWarning {
+            step,
+            message: message.into(),
+            advisory: true,
+        }
+    }
 }
 
 named_enum! {
@@ -543,6 +568,16 @@ named_enum! {
 }
 
 impl PlanBundle {
+    /// Whether a command fails on this bundle: a policy finding or a failed capture step, or any
+    /// warning at all when `deny_warnings`.
+    pub fn fails(&self, deny_warnings: bool) -> bool {
+        !self.findings.is_empty()
+            || self
+                .warnings
+                .iter()
+                .any(|warning| deny_warnings || !warning.advisory)
+    }
+
     /// The bundle as stable JSON: fields in declaration order, maps sorted, two-space indent,
     /// ending in a newline.
     pub fn to_json(&self) -> String {

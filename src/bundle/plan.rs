@@ -88,10 +88,7 @@ pub(super) async fn plan(
     let normalize = |text: &str| planning.normalizer.normalize(text);
     let mut warnings = planning.pin_warnings.to_vec();
     let mut warn = |step: CaptureStep, error: DataFusionError| {
-        warnings.push(CaptureWarning {
-            step,
-            message: normalize(&error.to_string()),
-        });
+        warnings.push(CaptureWarning::failed(step, normalize(&error.to_string())));
     };
 
     let (initial, parameters) = logical_plan(&state, query, set, &mut warn).await;

@@ -43,10 +43,10 @@ pub(super) fn analyze(
                     scan.operator,
                     scan.table.as_deref().unwrap_or("?")
                 );
-                warnings.push(CaptureWarning {
-                    step: CaptureStep::Statistics,
-                    message: message.clone(),
-                });
+                warnings.push(CaptureWarning::failed(
+                    CaptureStep::Statistics,
+                    message.clone(),
+                ));
                 ScanStatistics {
                     table: scan.table.clone(),
                     operator: scan.operator.clone(),
@@ -169,9 +169,10 @@ fn joins_over_unknown_rows(
         return None;
     }
     let names: BTreeSet<&str> = joins.iter().map(|(_, name)| name.as_str()).collect();
-    Some(CaptureWarning {
-        step: CaptureStep::Statistics,
-        message: format!(
+    // Advisory: the planner worked, on guesses a CSV table cannot avoid.
+    Some(CaptureWarning::advisory(
+        CaptureStep::Statistics,
+        format!(
             "{} join(s) ({}) planned over unknown row counts of {}: join order and build sides are guesses",
             joins.len(),
             names.into_iter().collect::<Vec<_>>().join(", "),
@@ -181,7 +182,7 @@ fn joins_over_unknown_rows(
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-    })
+    ))
 }
 
 fn quality<T>(precision: &Precision<T>) -> Quality

@@ -334,7 +334,8 @@ fn warnings(bundle: &PlanBundle, out: &mut String) -> fmt::Result {
     }
     out.push_str("\nwarnings:\n");
     for warning in &bundle.warnings {
-        writeln!(out, "  {}: {}", warning.step, warning.message)?;
+        let advisory = if warning.advisory { " (advisory)" } else { "" };
+        writeln!(out, "  {}{advisory}: {}", warning.step, warning.message)?;
     }
     Ok(())
 }

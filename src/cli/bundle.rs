@@ -1,12 +1,12 @@
 //! `dfpolicy bundle --policy FILE --workload FILE|tpch|tpch-delta --query FILE.sql [--params NAME]
-//! [--format json|text]`
+//! [--format json|text|html] [--root DIR] [--deny-warnings]`
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use super::{EXIT_FINDINGS, EXIT_OK, Stop, emit, workload};
+use super::{Stop, emit, workload};
 use crate::bundle::Bundler;
 use crate::report::render;
 use crate::session::SessionFactory;
@@ -15,6 +15,8 @@ use crate::session::SessionFactory;
 pub enum BundleFormat {
     Json,
     Text,
+    /// A self-contained HTML page: the physical plan as a tree, the logical plans, the trace.
+    Html,
 }
 
 #[derive(Debug, clap::Args)]
@@ -37,6 +39,10 @@ pub struct Args {
     /// Directory that the policy's `extends` parents must live under (default: the working directory).
     #[arg(long)]
     root: Option<PathBuf>,
+    /// Exit 1 on advisory warnings too (a join planned over unknown row counts, say); failed
+    /// capture steps and findings always give exit 1.
+    #[arg(long)]
+    deny_warnings: bool,
 }
 
 pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
@@ -71,16 +77,18 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
     match args.format {
         BundleFormat::Json => emit(out, &bundle.to_json())?,
         BundleFormat::Text => emit(out, &bundle.to_text())?,
+        BundleFormat::Html => emit(out, &crate::review::bundle_page(&bundle))?,
     }
     for finding in &bundle.findings {
         eprintln!("finding: {}: {}", finding.code, finding.message);
     }
     for warning in &bundle.warnings {
-        eprintln!("warning: {}: {}", warning.step, warning.message);
+        let kind = if warning.advisory {
+            "advisory"
+        } else {
+            "failed step"
+        };
+        eprintln!("warning ({kind}): {}: {}", warning.step, warning.message);
     }
-    if bundle.warnings.is_empty() && bundle.findings.is_empty() {
-        Ok(EXIT_OK)
-    } else {
-        Ok(EXIT_FINDINGS)
-    }
+    Ok(super::exit_code(bundle.fails(args.deny_warnings)))
 }

@@ -1,5 +1,6 @@
 //! `dfpolicy check [--policies DIR] [--workload FILE|tpch|tpch-delta] [--baseline DIR] [--format
-//! human|json|github] [--bless] [--repeat N] [--jobs N] [--quiet] [--store URI]`
+//! human|json|github] [--html FILE] [--bless] [--repeat N] [--jobs N] [--quiet] [--store URI]
+//! [--root DIR] [--deny-warnings]`
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -7,6 +8,7 @@ use std::path::PathBuf;
 use super::harness::{MatrixArgs, build, load_policies};
 use super::{EXIT_FINDINGS, EXIT_OK, FindingsFormat, Stop, emit};
 use crate::harness::{self, baseline, report, sensitivity};
+use crate::review;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -29,6 +31,21 @@ pub struct Args {
     /// Build every bundle this many times; a bundle that differs between builds fails the check.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     repeat: u32,
+    /// Also write the review page here: one self-contained HTML file (the matrix, every changed
+    /// cell's causes and plan diffs, every plan as a tree, the policies and the sensitivity sweep).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+}
+
+/// One workload checked: the report's text, the exit code, and what the review page shows.
+struct Checked {
+    text: String,
+    code: u8,
+    comparison: harness::Comparison,
+    run: harness::HarnessRun,
+    baseline: Option<baseline::Baseline>,
+    folder: PathBuf,
+    sweep: Option<sensitivity::Sensitivity>,
 }
 
 /// The workloads `check` runs when none is named.
@@ -50,10 +67,26 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
     let policies = load_policies(&args.matrix)?;
     let mut documents = Vec::new();
     let mut code = EXIT_OK;
+    let mut checked = Vec::new();
     for path in &workloads {
-        let (text, exit) = check_one(&args, &policies, path, workloads.len() > 1)?;
-        code = code.max(exit);
-        documents.push(text);
+        let one = check_one(&args, &policies, path, workloads.len() > 1)?;
+        code = code.max(one.code);
+        documents.push(one.text.clone());
+        checked.push(one);
+    }
+    if let Some(file) = &args.html {
+        let reviews: Vec<review::WorkloadReview<'_>> = checked
+            .iter()
+            .map(|one| review::WorkloadReview {
+                comparison: &one.comparison,
+                run: &one.run,
+                baseline: one.baseline.as_ref(),
+                baseline_folder: Some(one.folder.display().to_string()),
+                sensitivity: one.sweep.as_ref(),
+            })
+            .collect();
+        super::write_file(file, &review::check_page(&reviews))?;
+        eprintln!("review page written to `{}`", file.display());
     }
     let text = match (args.format, documents.len()) {
         // Several JSON documents are one array, in the order the workloads were named.
@@ -71,13 +104,13 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
     Ok(code)
 }
 
-/// Checks one workload against its baseline: the report's text and the exit code.
+/// Checks one workload against its baseline.
 fn check_one(
     args: &Args,
     policies: &harness::PolicySet,
     path: &std::path::Path,
     several: bool,
-) -> Result<(String, u8), Stop> {
+) -> Result<Checked, Stop> {
     let workload = super::workload::load(path)?;
     let folder = args
         .baseline
@@ -95,8 +128,9 @@ fn check_one(
     };
     let run = build(&args.matrix, policies, &workload, args.repeat as usize)?;
     let mut comparison = harness::compare(previous.as_ref(), &run);
-    if let Some(sweep) = sensitivity::read_beside(&folder) {
-        sensitivity::explain(&mut comparison, &sweep);
+    let mut sweep = sensitivity::read_beside(&folder);
+    if let Some(sweep) = &sweep {
+        sensitivity::explain(&mut comparison, sweep);
     }
     let text = match args.format {
         // Each workload's report under a heading when there are several.
@@ -120,14 +154,15 @@ fn check_one(
             if let Some(jobs) = args.matrix.jobs {
                 options.jobs = jobs.max(1);
             }
-            let sweep = sensitivity::sweep(reference, &workload, &options)?;
-            let path = sensitivity::write_beside(&sweep, &folder)?;
+            let new_sweep = sensitivity::sweep(reference, &workload, &options)?;
+            let path = sensitivity::write_beside(&new_sweep, &folder)?;
             eprintln!(
                 "sensitivity of `{}` written to `{}` ({} candidates)",
-                sweep.policy,
+                new_sweep.policy,
                 path.display(),
-                sweep.candidates
+                new_sweep.candidates
             );
+            sweep = Some(new_sweep);
         }
         // Blessing accepts changes, not failures, findings or unstable bundles.
         let fails = comparison.cells.iter().any(|cell| {
@@ -135,13 +170,29 @@ fn check_one(
                 cell.status,
                 harness::CellStatus::Failed | harness::CellStatus::Unstable
             ) || !cell.findings.is_empty()
+                || cell
+                    .warnings
+                    .iter()
+                    .any(|w| args.matrix.deny_warnings || !w.advisory)
         });
-        return Ok((text, if fails { EXIT_FINDINGS } else { EXIT_OK }));
+        let code = if fails { EXIT_FINDINGS } else { EXIT_OK };
+        return Ok(Checked {
+            text,
+            code,
+            comparison,
+            run,
+            baseline: previous,
+            folder,
+            sweep,
+        });
     }
-    let code = if comparison.fails() {
-        EXIT_FINDINGS
-    } else {
-        EXIT_OK
-    };
-    Ok((text, code))
+    Ok(Checked {
+        code: super::exit_code(comparison.fails_with(args.matrix.deny_warnings)),
+        text,
+        comparison,
+        run,
+        baseline: previous,
+        folder,
+        sweep,
+    })
 }

@@ -24,6 +24,14 @@ pub struct MatrixArgs {
     /// object-store URL with a cloud feature).
     #[arg(long)]
     pub store: Option<String>,
+    /// Directory that the policies' `extends` parents must live under (default: the policy folder,
+    /// or the working directory when that folder is below it).
+    #[arg(long)]
+    pub root: Option<PathBuf>,
+    /// Exit 1 on advisory warnings too (a join planned over unknown row counts, say); failed
+    /// capture steps and findings always give exit 1.
+    #[arg(long)]
+    pub deny_warnings: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -54,10 +62,15 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
     }
     emit(out, &report::table(&comparison))?;
     emit(out, &report::counts_line(&comparison))?;
-    let failed_or_findings = run
-        .cells
-        .values()
-        .any(|cell| cell.bundle().is_none_or(|b| !b.findings.is_empty()));
+    for (key, cell) in &run.cells {
+        for warning in cell.bundle().map_or(&[][..], |b| &b.warnings[..]) {
+            eprintln!("warning: {key}: {}: {}", warning.step, warning.message);
+        }
+    }
+    let failed_or_findings = run.cells.values().any(|cell| {
+        cell.bundle()
+            .is_none_or(|b| b.fails(args.matrix.deny_warnings))
+    });
     Ok(if failed_or_findings {
         EXIT_FINDINGS
     } else {
@@ -68,7 +81,8 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
 /// Loads the policies (their findings go to stderr; a policy that does not load becomes failed
 /// cells).
 pub(super) fn load_policies(args: &MatrixArgs) -> Result<harness::PolicySet, Stop> {
-    let policies = harness::PolicySet::load(&args.policies).map_err(|problems| {
+    let policies = harness::PolicySet::load_under(&args.policies, args.root.as_deref());
+    let policies = policies.map_err(|problems| {
         for d in &problems.0 {
             eprintln!("{}\n", crate::report::render::human(d));
         }

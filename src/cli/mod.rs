@@ -73,10 +73,12 @@ pub enum Command {
     #[command(subcommand)]
     Data(data::Args),
     /// Plan one query of a workload under a policy and print its plan bundle: plans, EXPLAIN
-    /// formats, the optimizer trace. Exit 1 when a capture step failed (the bundle says which).
+    /// formats, the optimizer trace. Exit 1 when a capture step failed or the policy has findings
+    /// (the bundle says which); advisory warnings exit 0 unless `--deny-warnings`.
     Bundle(bundle::Args),
     /// Build the bundle of every policy × every query of a workload, in parallel, and optionally
-    /// write them as a baseline folder. Exit 1 when a cell failed or has findings.
+    /// write them as a baseline folder. Exit 1 when a cell failed or has findings or a failed capture
+    /// step; advisory warnings exit 0 unless `--deny-warnings`.
     Harness(harness::Args),
     /// Build every policy × query bundle and compare with the committed baseline, naming the cause of
     /// every plan change. Exit 0 when nothing changed, 1 on changes, failed cells or findings, 2 on
@@ -157,6 +159,13 @@ pub enum CommandError {
     /// Writing the command's output failed.
     #[error("cannot write the output")]
     Output(#[source] std::io::Error),
+    /// Writing a file the arguments name failed.
+    #[error("{}: cannot write it", path.display())]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Runs one command, writing its output to `out`; returns the exit code.
@@ -207,6 +216,16 @@ fn usage(message: impl Into<String>) -> Stop {
 fn emit(out: &mut dyn Write, text: &str) -> Result<(), Stop> {
     out.write_all(redact(text).as_bytes())
         .map_err(|error| Stop::Failed(CommandError::Output(error)))
+}
+
+/// Writes a file the arguments name (a review page), through [`redact`] like every output.
+fn write_file(path: &Path, text: &str) -> Result<(), Stop> {
+    std::fs::write(path, redact(text).as_bytes()).map_err(|source| {
+        Stop::Failed(CommandError::File {
+            path: path.to_path_buf(),
+            source,
+        })
+    })
 }
 
 fn exit_code(findings: bool) -> u8 {

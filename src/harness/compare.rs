@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::baseline::Baseline;
 use super::first_rule::{FirstDifference, first_differing_plan, first_differing_rule};
 use super::{Cell, CellKey, HarnessRun};
-use crate::bundle::{BundleFinding, PlanBundle, TablePin};
+use crate::bundle::{BundleFinding, CaptureWarning, PlanBundle, TablePin};
 use crate::compile::{CompiledPolicy, diff};
 use crate::registry::SettingClass;
 use crate::secrets::redact;
@@ -164,6 +164,10 @@ pub struct CellChange {
     pub first_difference: Option<FirstDifference>,
     /// The current bundle's findings (they fail `check` whatever the baseline says).
     pub findings: Vec<BundleFinding>,
+    /// The current bundle's warnings: a failed capture step fails `check` whatever the baseline
+    /// says; an advisory one only under `--deny-warnings`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<CaptureWarning>,
     /// This run's error, for a failed cell.
     pub error: Option<String>,
     /// What differed between two builds, for an unstable cell.
@@ -179,9 +183,19 @@ impl CellChange {
         CellKey::new(&self.policy, &self.query)
     }
 
-    /// Whether `check` fails on this cell.
+    /// Whether `check` fails on this cell: its status, a finding or a failed capture step.
     pub fn fails(&self) -> bool {
-        self.status.fails() || !self.findings.is_empty()
+        self.fails_with(false)
+    }
+
+    /// Whether `check` fails on this cell, failing on advisory warnings too when `deny_warnings`.
+    pub fn fails_with(&self, deny_warnings: bool) -> bool {
+        self.status.fails()
+            || !self.findings.is_empty()
+            || self
+                .warnings
+                .iter()
+                .any(|warning| deny_warnings || !warning.advisory)
     }
 }
 
@@ -199,9 +213,14 @@ pub struct Comparison {
 
 impl Comparison {
     /// Whether `check` fails: a cell changed, appeared, disappeared, failed or was unstable, or a
-    /// bundle has a finding.
+    /// bundle has a finding or a failed capture step.
     pub fn fails(&self) -> bool {
-        self.cells.iter().any(CellChange::fails)
+        self.fails_with(false)
+    }
+
+    /// [`Comparison::fails`], failing on advisory warnings too when `deny_warnings`.
+    pub fn fails_with(&self, deny_warnings: bool) -> bool {
+        self.cells.iter().any(|cell| cell.fails_with(deny_warnings))
     }
 
     /// One cell's comparison.
@@ -255,6 +274,7 @@ pub fn compare(baseline: Option<&Baseline>, run: &HarnessRun) -> Comparison {
             differing_fields: Vec::new(),
             first_difference: None,
             findings: Vec::new(),
+            warnings: Vec::new(),
             error: None,
             repeat_difference: None,
         };
@@ -269,6 +289,7 @@ pub fn compare(baseline: Option<&Baseline>, run: &HarnessRun) -> Comparison {
                 repeat_difference,
             }) => {
                 change.findings = bundle.findings.clone();
+                change.warnings = bundle.warnings.clone();
                 if let Some(difference) = repeat_difference {
                     change.status = CellStatus::Unstable;
                     change.repeat_difference = Some(difference.clone());

@@ -91,47 +91,67 @@ fn checkpoints<'a>(bundle: &'a PlanBundle, trace: &'a OptimizerTrace) -> Vec<Che
     points
 }
 
-/// The first rule whose output differs, when both bundles carry a trace.
-pub fn first_differing_rule(
-    baseline: &PlanBundle,
-    current: &PlanBundle,
-) -> Option<FirstDifference> {
+/// Where two traces part ways, with the plan text on each side at that point.
+struct Divergence<'a> {
+    rule: Option<TraceStepId>,
+    plan_name: &'static str,
+    baseline_rule: Option<TraceStepId>,
+    baseline_text: &'a str,
+    current_text: &'a str,
+}
+
+fn diverge<'a>(baseline: &'a PlanBundle, current: &'a PlanBundle) -> Option<Divergence<'a>> {
     let (Some(old), Some(new)) = (&baseline.optimizer_trace, &current.optimizer_trace) else {
         return None;
     };
     let (old, new) = (checkpoints(baseline, old), checkpoints(current, new));
     for (before, after) in old.iter().zip(new.iter()) {
-        if before.rule != after.rule {
-            return Some(FirstDifference {
+        if before.rule != after.rule || before.text != after.text {
+            return Some(Divergence {
                 rule: after.rule.clone(),
-                plan: after.plan_name.to_string(),
-                baseline_rule: before.rule.clone(),
-                diff: unified(before.text, after.text),
-            });
-        }
-        if before.text != after.text {
-            return Some(FirstDifference {
-                rule: after.rule.clone(),
-                plan: after.plan_name.to_string(),
-                baseline_rule: None,
-                diff: unified(before.text, after.text),
+                plan_name: after.plan_name,
+                baseline_rule: (before.rule != after.rule)
+                    .then(|| before.rule.clone())
+                    .flatten(),
+                baseline_text: before.text,
+                current_text: after.text,
             });
         }
     }
     if old.len() != new.len() {
         // One trace is a prefix of the other: the longer one ran more rules (another pass).
         let (last_old, last_new) = (old.get(new.len()), new.get(old.len()));
-        return Some(FirstDifference {
+        return Some(Divergence {
             rule: last_new.and_then(|p| p.rule.clone()),
-            plan: "after rule".to_string(),
+            plan_name: "after rule",
             baseline_rule: last_old.and_then(|p| p.rule.clone()),
-            diff: unified(
-                last_old.map_or("", |p| p.text),
-                last_new.map_or("", |p| p.text),
-            ),
+            baseline_text: last_old.map_or("", |p| p.text),
+            current_text: last_new.map_or("", |p| p.text),
         });
     }
     None
+}
+
+/// The first rule whose output differs, when both bundles carry a trace.
+pub fn first_differing_rule(
+    baseline: &PlanBundle,
+    current: &PlanBundle,
+) -> Option<FirstDifference> {
+    diverge(baseline, current).map(|d| FirstDifference {
+        diff: unified(d.baseline_text, d.current_text),
+        rule: d.rule,
+        plan: d.plan_name.to_string(),
+        baseline_rule: d.baseline_rule,
+    })
+}
+
+/// The whole plan text, baseline's and current, at the first rule whose output differs (what
+/// [`first_differing_rule`] diffs), when both bundles carry a trace.
+pub fn plans_at_first_differing_rule(
+    baseline: &PlanBundle,
+    current: &PlanBundle,
+) -> Option<(String, String)> {
+    diverge(baseline, current).map(|d| (d.baseline_text.to_string(), d.current_text.to_string()))
 }
 
 /// Without traces: the first of the initial logical, optimized logical and physical plans that

@@ -38,7 +38,7 @@ use crate::workload::{Query, Workload};
 
 pub use baseline::{Baseline, BaselineError};
 pub use compare::{Cause, CellChange, CellStatus, Comparison, compare, plan_content_digest};
-pub use first_rule::{FirstDifference, TraceStepId};
+pub use first_rule::{FirstDifference, TraceStepId, plans_at_first_differing_rule};
 pub use policies::{PolicySet, PolicyUnavailable, PolicyUnderTest, UnreadablePolicies};
 pub use snapshot::{
     SNAPSHOT_WORKLOAD_FILE, SnapshotCaptureError, SnapshotWriteError, capture_snapshot,

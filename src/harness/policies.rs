@@ -50,12 +50,17 @@ impl PolicySet {
     /// Loads every `*.toml` below `path` (or the one file), with `extends` confined to `path`'s
     /// folder tree as `validate` confines it.
     pub fn load(path: impl AsRef<Path>) -> Result<PolicySet, UnreadablePolicies> {
-        let path = path.as_ref();
+        PolicySet::load_under(path.as_ref(), None)
+    }
+
+    /// [`PolicySet::load`] with `extends` confined to `root` instead (`validate --root`, `check
+    /// --root`); `None` is the default tree.
+    pub fn load_under(path: &Path, root: Option<&Path>) -> Result<PolicySet, UnreadablePolicies> {
         let (files, problems) = policy_files(path);
         if !problems.is_empty() {
             return Err(UnreadablePolicies(problems));
         }
-        let root = default_root(path);
+        let root = root.map_or_else(|| default_root(path), Path::to_path_buf);
         let mut set = PolicySet::default();
         for file in files {
             set.add(&file, &root);

@@ -30,6 +30,19 @@ pub fn human(comparison: &Comparison) -> String {
                 finding.message
             ));
         }
+        for warning in &cell.warnings {
+            out.push_str(&format!(
+                "{}: {}: {}: {}\n",
+                if warning.advisory {
+                    "warning (advisory)"
+                } else {
+                    "warning (failed step)"
+                },
+                cell.key(),
+                warning.step,
+                warning.message
+            ));
+        }
     }
     let stale: Vec<String> = comparison
         .cells
@@ -106,17 +119,7 @@ pub fn table(comparison: &Comparison) -> String {
     let policies: BTreeSet<&str> = comparison.cells.iter().map(|c| c.policy.as_str()).collect();
     let mut rows: BTreeMap<&str, BTreeMap<&str, String>> = BTreeMap::new();
     for cell in &comparison.cells {
-        let mark = match cell.status {
-            CellStatus::Unchanged => "ok",
-            CellStatus::InputsChanged => "inputs",
-            CellStatus::Changed => "changed",
-            // Without a baseline every cell is new: built is all there is to say.
-            CellStatus::Added if comparison.baseline_datafusion_version.is_none() => "ok",
-            CellStatus::Added => "added",
-            CellStatus::Removed => "removed",
-            CellStatus::Failed => "FAILED",
-            CellStatus::Unstable => "unstable",
-        };
+        let mark = mark(comparison, cell.status);
         let finding = if cell.findings.is_empty() { "" } else { "!" };
         rows.entry(cell.query.as_str())
             .or_default()
@@ -140,6 +143,21 @@ pub fn table(comparison: &Comparison) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The word the table (and the review page's matrix) shows for a status.
+pub fn mark(comparison: &Comparison, status: CellStatus) -> &'static str {
+    match status {
+        CellStatus::Unchanged => "ok",
+        CellStatus::InputsChanged => "inputs",
+        CellStatus::Changed => "changed",
+        // Without a baseline every cell is new: built is all there is to say.
+        CellStatus::Added if comparison.baseline_datafusion_version.is_none() => "ok",
+        CellStatus::Added => "added",
+        CellStatus::Removed => "removed",
+        CellStatus::Failed => "FAILED",
+        CellStatus::Unstable => "unstable",
+    }
 }
 
 /// `110 cells: 108 unchanged, 2 changed`.

@@ -119,7 +119,11 @@ pub fn display_path(path: &Path) -> String {
         _ => path.to_path_buf(),
     };
     let text = shown.to_string_lossy().replace('\\', "/");
-    text.strip_prefix("./").map(str::to_string).unwrap_or(text)
+    match text.strip_prefix("./").unwrap_or(&text) {
+        // The working directory itself: an empty name would read as a missing one.
+        "" => ".".to_string(),
+        text => text.to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 use crate::repo;
 
-fn dfpolicy(args: &[&str]) -> Output {
+pub fn dfpolicy(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dfpolicy"))
         .args(args)
         .current_dir(repo())
@@ -451,7 +451,10 @@ fn bundle_prints_one_bundle_and_exits_by_its_warnings() {
         "{}",
         stdout(&output)
     );
-    assert!(String::from_utf8_lossy(&output.stderr).starts_with("warning: initial_logical:"));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .starts_with("warning (failed step): initial_logical:")
+    );
 
     // Not a query, an unknown parameter set, a query with placeholders and no set chosen: exit 2.
     for (query, more, message) in [
@@ -519,4 +522,132 @@ fn workload_snapshot_writes_the_snapshot_and_says_what_it_kept() {
     // A policy folder that cannot be read is a usage error.
     let missing = take_snapshot("no-such-folder");
     assert_eq!(missing.status.code(), Some(2));
+}
+
+/// A policy that asks nothing of statistics: CSV joins give only advisory warnings.
+fn lenient_policy(dir: &Path) -> std::path::PathBuf {
+    let policy = dir.join("lenient.toml");
+    std::fs::write(
+        &policy,
+        "[policy]\nname = \"lenient\"\n[execution]\ntarget_partitions = 2\n\
+         planning_concurrency = 2\ntime_zone = \"+00:00\"\n",
+    )
+    .unwrap();
+    policy
+}
+
+#[test]
+fn advisory_warnings_exit_0_unless_denied_and_failed_steps_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = lenient_policy(dir.path());
+    let policy = policy.to_str().unwrap();
+    let sales = "workloads/sales/sales.toml";
+    let bundle = |more: &[&str]| {
+        let mut args = vec![
+            "bundle",
+            "--policy",
+            policy,
+            "--workload",
+            sales,
+            "--query",
+            "orders_by_country",
+            "--root",
+            "/",
+        ];
+        args.extend(more);
+        dfpolicy(&args)
+    };
+    // The join over CSV tables is planned on guesses: the bundle says so, and exits 0.
+    let output = bundle(&[]);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.starts_with("warning (advisory): statistics: 1 join(s) (HashJoinExec) planned over unknown row counts"),
+        "{stderr}"
+    );
+    let json = dfpolicy::PlanBundle::from_json(&stdout(&output)).unwrap();
+    assert!(json.warnings.iter().all(|w| w.advisory));
+    assert_eq!(bundle(&["--deny-warnings"]).status.code(), Some(1));
+
+    // `harness` agrees.
+    let harness = |more: &[&str]| {
+        let mut args = vec![
+            "harness",
+            "--quiet",
+            "--policies",
+            policy,
+            "--workload",
+            sales,
+            "--root",
+            "/",
+        ];
+        args.extend(more);
+        dfpolicy(&args)
+    };
+    let output = harness(&[]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("warning: lenient/orders_by_country: statistics: ")
+    );
+    assert_eq!(harness(&["--deny-warnings"]).status.code(), Some(1));
+}
+
+#[test]
+fn the_working_directory_is_named_dot_and_matrix_commands_take_a_root() {
+    // `pol/child.toml` extends `../base.toml`, outside the folder given to `--policies`.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("base.toml"),
+        "[policy]\nname = \"base\"\n[execution]\ntarget_partitions = 2\n\
+         planning_concurrency = 2\ntime_zone = \"+00:00\"\n",
+    )
+    .unwrap();
+    let folder = dir.path().join("pol");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(
+        folder.join("child.toml"),
+        "[policy]\nname = \"child\"\nextends = \"../base.toml\"\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_dfpolicy"))
+            .args(args)
+            .current_dir(&folder)
+            .output()
+            .unwrap()
+    };
+    let matrix = [
+        "harness",
+        "--quiet",
+        "--policies",
+        ".",
+        "--workload",
+        "tpch-sf10",
+    ];
+    let confined = run(&matrix);
+    let stderr = String::from_utf8_lossy(&confined.stderr);
+    assert!(
+        stderr.contains("parent policy `../base.toml` is outside the policy tree `.`"),
+        "{stderr}"
+    );
+    assert_eq!(confined.status.code(), Some(1), "its cells fail");
+    let widened = run(&[&matrix[..], &["--root", ".."]].concat());
+    assert_eq!(
+        widened.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&widened.stderr)
+    );
+    assert!(String::from_utf8_lossy(&widened.stdout).contains("child"));
+
+    // A directory given as a query file is named, even when it is the working directory.
+    let output = run(&["namespace", "child.toml", ".", "--root", ".."]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout(&output).contains("--> .\n"), "{}", stdout(&output));
 }

@@ -1,5 +1,6 @@
 //! The one integration-test binary: each module reads like documentation of one capability.
 
+mod browser;
 mod bundle;
 mod bundle_analyses;
 mod classification;
@@ -13,6 +14,7 @@ mod names;
 mod policies;
 mod readme;
 mod registry_coverage;
+mod review;
 mod robustness;
 mod schema_drift;
 mod sensitivity;
