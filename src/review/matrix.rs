@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use super::WorkloadReview;
-use super::diff::side_by_side;
+use super::diff::{Extent, side_by_side};
 use super::markup::{Html, escape};
 use super::shared::Shared;
 use super::tree::physical_tree;
@@ -237,10 +237,16 @@ fn plan_diffs(html: &mut Html, cell: &CellChange, before: &PlanBundle, now: &Pla
             ),
         };
         html.element("h4", "", &heading);
-        // Without a rule to blame, the first differing plan is among the side-by-side diffs below.
-        if first.rule.is_some() {
+        // The plan at that point of the trace: after the rule, or the physical planner's plan
+        // before any physical rule. Other first differences are among the plans diffed below.
+        let caption = match (&first.rule, first.plan.as_str()) {
+            (Some(_), _) => Some("the plan after that rule"),
+            (None, "initial_physical") => Some("the physical plan before the physical optimizer"),
+            _ => None,
+        };
+        if let Some(caption) = caption {
             match plans_at_first_differing_rule(before, now) {
-                Some((old, new)) => side_by_side(html, "the plan after that rule", &old, &new),
+                Some((old, new)) => side_by_side(html, caption, &old, &new, Extent::FirstChange),
                 None => unified(html, &first.diff),
             }
         }
@@ -265,6 +271,7 @@ fn plan_diffs(html: &mut Html, cell: &CellChange, before: &PlanBundle, now: &Pla
                 caption,
                 old.as_deref().unwrap_or(""),
                 new.as_deref().unwrap_or(""),
+                Extent::Whole,
             );
         }
     }

@@ -116,7 +116,7 @@ fn node(html: &mut Html, operator: &Operator<'_>, notes: &mut ScanNotes<'_>, sha
     } else {
         "<li><details open><summary>"
     });
-    let _ = write!(html, "<span class=\"op\">{}</span>", escape(operator.name));
+    let _ = write!(html, "<b class=\"op\">{}</b>", escape(operator.name));
     let mut files = None;
     for (key, value) in &operator.attributes {
         if *key == "file_groups" {
