@@ -1,7 +1,7 @@
 //! A headless Chromium driven over the Chrome DevTools Protocol, for the review page's tests.
 //!
 //! Why this and not Playwright: the protocol over `--remote-debugging-pipe` is JSON messages ending
-//! in a NUL byte on two file descriptors, so a hundred lines of Rust with `serde_json` (already a
+//! in a NUL byte on two file descriptors, so this module and `serde_json` (already a
 //! dependency) drive the distribution's Chromium with no Node.js, no npm packages, no browser
 //! download and no WebSocket crate. The pipe is fds 3 (commands in) and 4 (replies out); `sh`
 //! moves them there from the child's stdin and stdout, so no `unsafe` is needed either.
