@@ -542,6 +542,21 @@ impl CaptureWarning {
             advisory: true,
         }
     }
+
+    /// Whether it fails a command: a failed step always, an advisory warning under
+    /// `--deny-warnings`.
+    pub fn fails(&self, deny_warnings: bool) -> bool {
+        deny_warnings || !self.advisory
+    }
+
+    /// `advisory` or `failed step`, as reports label it.
+    pub fn kind(&self) -> &'static str {
+        if self.advisory {
+            "advisory"
+        } else {
+            "failed step"
+        }
+    }
 }
 
 named_enum! {
@@ -571,11 +586,7 @@ impl PlanBundle {
     /// Whether a command fails on this bundle: a policy finding or a failed capture step, or any
     /// warning at all when `deny_warnings`.
     pub fn fails(&self, deny_warnings: bool) -> bool {
-        !self.findings.is_empty()
-            || self
-                .warnings
-                .iter()
-                .any(|warning| deny_warnings || !warning.advisory)
+        !self.findings.is_empty() || self.warnings.iter().any(|w| w.fails(deny_warnings))
     }
 
     /// The bundle as stable JSON: fields in declaration order, maps sorted, two-space indent,

@@ -83,12 +83,12 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
         eprintln!("finding: {}: {}", finding.code, finding.message);
     }
     for warning in &bundle.warnings {
-        let kind = if warning.advisory {
-            "advisory"
-        } else {
-            "failed step"
-        };
-        eprintln!("warning ({kind}): {}: {}", warning.step, warning.message);
+        eprintln!(
+            "warning ({}): {}: {}",
+            warning.kind(),
+            warning.step,
+            warning.message
+        );
     }
     Ok(super::exit_code(bundle.fails(args.deny_warnings)))
 }

@@ -169,11 +169,7 @@ fn check_one(
             matches!(
                 cell.status,
                 harness::CellStatus::Failed | harness::CellStatus::Unstable
-            ) || !cell.findings.is_empty()
-                || cell
-                    .warnings
-                    .iter()
-                    .any(|w| args.matrix.deny_warnings || !w.advisory)
+            ) || cell.notes_fail(args.matrix.deny_warnings)
         });
         let code = if fails { EXIT_FINDINGS } else { EXIT_OK };
         return Ok(Checked {

@@ -190,12 +190,12 @@ impl CellChange {
 
     /// Whether `check` fails on this cell, failing on advisory warnings too when `deny_warnings`.
     pub fn fails_with(&self, deny_warnings: bool) -> bool {
-        self.status.fails()
-            || !self.findings.is_empty()
-            || self
-                .warnings
-                .iter()
-                .any(|warning| deny_warnings || !warning.advisory)
+        self.status.fails() || self.notes_fail(deny_warnings)
+    }
+
+    /// Whether the current bundle's findings or warnings fail it, whatever its status.
+    pub fn notes_fail(&self, deny_warnings: bool) -> bool {
+        !self.findings.is_empty() || self.warnings.iter().any(|w| w.fails(deny_warnings))
     }
 }
 

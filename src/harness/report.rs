@@ -32,12 +32,8 @@ pub fn human(comparison: &Comparison) -> String {
         }
         for warning in &cell.warnings {
             out.push_str(&format!(
-                "{}: {}: {}: {}\n",
-                if warning.advisory {
-                    "warning (advisory)"
-                } else {
-                    "warning (failed step)"
-                },
+                "warning ({}): {}: {}: {}\n",
+                warning.kind(),
                 cell.key(),
                 warning.step,
                 warning.message

@@ -10,7 +10,7 @@ use super::diff::{Extent, side_by_side};
 use super::markup::{Html, escape};
 use super::shared::Shared;
 use super::tree::physical_tree;
-use crate::bundle::PlanBundle;
+use crate::bundle::{BundleFinding, CaptureWarning, PlanBundle};
 use crate::harness::report::mark;
 use crate::harness::{Cause, CellChange, CellKey, CellStatus, plans_at_first_differing_rule};
 
@@ -157,7 +157,7 @@ fn detail(
         plan_diffs(&mut diffs, cell, before, now);
         shared.once(html, "The plan diffs are", diffs.into_string(), &id, &name);
     }
-    findings_and_warnings(html, cell);
+    notes(html, &cell.findings, &cell.warnings);
     let shown = now.or(before);
     if let Some(bundle) = shown {
         html.raw("<h4>Physical plan");
@@ -292,12 +292,13 @@ fn unified(html: &mut Html, diff: &str) {
     html.raw("</pre>");
 }
 
-fn findings_and_warnings(html: &mut Html, cell: &CellChange) {
-    if cell.findings.is_empty() && cell.warnings.is_empty() {
+/// A bundle's findings and warnings (a cell's detail, a bundle's page).
+pub fn notes(html: &mut Html, findings: &[BundleFinding], warnings: &[CaptureWarning]) {
+    if findings.is_empty() && warnings.is_empty() {
         return;
     }
     html.raw("<ul class=\"notes\">");
-    for finding in &cell.findings {
+    for finding in findings {
         let _ = write!(
             html,
             "<li class=\"finding\">finding <code>{}</code>: {}</li>",
@@ -305,7 +306,7 @@ fn findings_and_warnings(html: &mut Html, cell: &CellChange) {
             escape(&finding.message)
         );
     }
-    for warning in &cell.warnings {
+    for warning in warnings {
         let (class, kind) = if warning.advisory {
             ("advisory", "advisory warning")
         } else {

@@ -25,8 +25,6 @@ use crate::secrets::redact;
 use markup::{Html, escape};
 use shared::Shared;
 
-pub use markup::escape as escape_html;
-
 const STYLE: &str = include_str!("page.css");
 const SCRIPT: &str = include_str!("page.js");
 
@@ -175,27 +173,8 @@ pub fn bundle_page(bundle: &PlanBundle) -> String {
         escape(&bundle.policy.plan_environment_hash)
     );
     if !bundle.findings.is_empty() || !bundle.warnings.is_empty() {
-        html.raw("<h2>Findings and warnings</h2><ul class=\"notes\">");
-        for finding in &bundle.findings {
-            html.element(
-                "li",
-                "finding",
-                &format!("finding {}: {}", finding.code, finding.message),
-            );
-        }
-        for warning in &bundle.warnings {
-            let (class, kind) = if warning.advisory {
-                ("advisory", "advisory warning")
-            } else {
-                ("failed-step", "failed capture step")
-            };
-            html.element(
-                "li",
-                class,
-                &format!("{kind} {}: {}", warning.step, warning.message),
-            );
-        }
-        html.raw("</ul>");
+        html.raw("<h2>Findings and warnings</h2>");
+        matrix::notes(&mut html, &bundle.findings, &bundle.warnings);
     }
     html.raw("<h2>Query</h2>");
     html.pre("sql", &bundle.query.statement);
