@@ -9,7 +9,9 @@
 //! policy × every query, baselines, comparison and attribution) → [`review`] (the comparison as
 //! one self-contained HTML page) → [`store`] (the append-only Delta table of every run's bundles)
 //! → [`cli`].
-//! [`report`] (source files, findings, renderers) and [`secrets`] sit underneath and serve every stage.
+//! [`report`] (source files, findings, renderers), [`secrets`] and [`object_storage`] (S3, Azure and
+//! GCS locations, their options and, with the `cloud` feature, their stores) sit underneath and serve
+//! every stage.
 //!
 //! ```no_run
 //! let policy = dfpolicy::Policy::load("policies/baseline.toml")?; // load, validate, resolve, compile
@@ -24,6 +26,7 @@ pub mod bundle;
 pub mod cli;
 pub mod compile;
 pub mod harness;
+pub mod object_storage;
 pub mod policy;
 pub mod registry;
 pub mod report;

@@ -41,6 +41,12 @@ pub const CREDENTIAL_NAMES: &[&str] = &[
     "credentials",
     "client_secret",
     "sas",
+    "sas_key",
+    "sas_token",
+    "account_key",
+    "service_account_key",
+    "private_key",
+    "bearer_token",
 ];
 
 /// `text` with every credential replaced by [`REDACTED`].
@@ -111,12 +117,15 @@ fn credential_spans(text: &str) -> Vec<std::ops::Range<usize>> {
     while let Some(found) = lower[from..].find('=') {
         let eq = from + found;
         from = eq + 1;
-        let name_start = lower[..eq]
+        // `name=value`, and as TOML writes it, `name = "value"` (a quoted name too).
+        let name_end = lower[..eq].trim_end_matches([' ', '\t']);
+        let name_end = name_end.strip_suffix(['"', '\'']).unwrap_or(name_end).len();
+        let name_start = lower[..name_end]
             .char_indices()
             .rev()
             .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
             .map_or(0, |(p, c)| p + c.len_utf8());
-        let name = &lower[name_start..eq];
+        let name = &lower[name_start..name_end];
         let is_credential = CREDENTIAL_NAMES.iter().any(|n| {
             name == *n
                 || name
@@ -126,12 +135,33 @@ fn credential_spans(text: &str) -> Vec<std::ops::Range<usize>> {
         if !is_credential {
             continue;
         }
-        let end = bytes[eq + 1..]
+        let spaces = bytes[eq + 1..]
             .iter()
-            .position(|b| b"&;,\"' \t\r\n)}]`".contains(b))
-            .map_or(bytes.len(), |p| eq + 1 + p);
-        if end > eq + 1 {
-            spans.push(eq + 1..end);
+            .take_while(|b| **b == b' ' || **b == b'\t')
+            .count();
+        let value_start = eq + 1 + spaces;
+        let (start, end) = match bytes.get(value_start) {
+            // A quoted value (TOML): everything up to the closing quote, or the line's end where
+            // a display cut the line short.
+            Some(quote @ (b'"' | b'\'')) => {
+                let start = value_start + 1;
+                let end = bytes[start..]
+                    .iter()
+                    .position(|b| b == quote || *b == b'\n' || *b == b'\r')
+                    .map_or(bytes.len(), |p| start + p);
+                (start, end)
+            }
+            _ => {
+                let start = eq + 1;
+                let end = bytes[start..]
+                    .iter()
+                    .position(|b| b"&;,\"' \t\r\n)}]`".contains(b))
+                    .map_or(bytes.len(), |p| start + p);
+                (start, end)
+            }
+        };
+        if end > start {
+            spans.push(start..end);
         }
     }
     spans.sort_by_key(|s| s.start);
@@ -179,5 +209,20 @@ mod tests {
         let text = "location = \"s3://K:S@b\"";
         assert_eq!(mask(text).len(), text.len());
         assert_eq!(mask(text), "location = \"s3://***@b\"");
+        let toml = r#"storage_options = { region = "x", aws_secret_access_key = "hunter2" }"#;
+        assert_eq!(
+            mask(toml),
+            r#"storage_options = { region = "x", aws_secret_access_key = "*******" }"#
+        );
+        assert_eq!(
+            redact(r#""azure_storage_account_key" = 'abc=='"#),
+            r#""azure_storage_account_key" = '***'"#
+        );
+        assert_eq!(redact(r#"password="pw" x"#), r#"password="***" x"#);
+        // A line cut short by a display: the value ends with the line.
+        assert_eq!(
+            redact("token = \"abc\n  |  ^^^ \"x\""),
+            "token = \"***\n  |  ^^^ \"x\""
+        );
     }
 }

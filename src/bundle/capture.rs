@@ -68,7 +68,7 @@ impl Bundler {
             pins,
             names,
             warnings: pin_warnings,
-        } = TablePins::read(workload, &deltas, &normalizer, &options.options().catalog);
+        } = TablePins::read(workload, &deltas, &normalizer, &options.options().catalog).await;
         let recording = factory
             .compiled()
             .explain
@@ -201,12 +201,12 @@ struct TablePins {
     pins: BTreeMap<String, (String, TablePin)>,
     /// Every workload table's declared name, by its resolved name.
     names: BTreeMap<String, String>,
-    /// Tables whose files cannot be counted (remote ones).
+    /// Tables whose files cannot be counted (remote ones whose store cannot be listed).
     warnings: Vec<CaptureWarning>,
 }
 
 impl TablePins {
-    fn read(
+    async fn read(
         workload: &Workload,
         deltas: &[RegisteredDelta],
         normalizer: &PathNormalizer,
@@ -230,15 +230,15 @@ impl TablePins {
                     .iter()
                     .find(|d| d.name == table.name)
                     .map(|d| (Some(d.facts.version), d.facts.active_files)),
-                _ => match data_file_count(table) {
+                _ => match data_file_count(table).await {
                     Some(files) => Some((None, files)),
                     None => {
                         // Advisory: nothing failed, the pin is only less precise.
                         read.warnings.push(CaptureWarning::advisory(
                             CaptureStep::TablePins,
                             format!(
-                                "table `{}`: the files of remote {} tables are not counted",
-                                table.name, table.format
+                                "table `{}`: the files of {} cannot be listed",
+                                table.name, table.location
                             ),
                         ));
                         None

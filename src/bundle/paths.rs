@@ -65,7 +65,22 @@ impl PathNormalizer {
                     }
                     written
                 }
-                Location::Remote(url) => url.to_string(),
+                Location::Remote(url) => {
+                    // Plans print a remote file by its object path below the bucket
+                    // (`lake/orders/part-0.parquet`): written as the location is, a URL.
+                    let shown = crate::object_storage::shown(url);
+                    let shown = shown.trim_end_matches('/');
+                    let bare = crate::object_storage::object_path(url);
+                    if !bare.is_empty() {
+                        normalizer
+                            .replacements
+                            .push((format!("{bare}/"), format!("{shown}/")));
+                        if bare.contains(['/', '.']) {
+                            normalizer.replacements.push((bare, shown.to_string()));
+                        }
+                    }
+                    shown.to_string()
+                }
             };
             normalizer.locations.push((table.name.clone(), written));
         }

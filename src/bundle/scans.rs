@@ -15,7 +15,7 @@ use datafusion::physical_plan::joins::HashJoinExec;
 use datafusion::physical_plan::repartition::RepartitionExec;
 use deltalake::delta_datafusion::DeltaScanExec;
 
-use crate::workload::{Location, RegisteredDelta, ScanCandidates, ScanOwners, Table};
+use crate::workload::{Location, RegisteredDelta, ScanCandidates, ScanOwners, Table, TableFormat};
 
 /// Finds the workload table a physical scan reads, from the files it reads.
 #[derive(Debug, Clone, Default)]
@@ -41,7 +41,16 @@ impl TableLocator {
                             text
                         }
                     }
-                    Location::Remote(url) => url.path().trim_start_matches('/').to_string(),
+                    Location::Remote(url) => {
+                        // The object path below the bucket; a folder's with its `/`, so that
+                        // `lake/events` does not take `lake/events_v2`'s files.
+                        let path = crate::object_storage::object_path(url);
+                        if url.path().ends_with('/') || table.format == TableFormat::Delta {
+                            format!("{path}/")
+                        } else {
+                            path
+                        }
+                    }
                 };
                 (!prefix.is_empty()).then(|| (prefix, table.name.clone()))
             })

@@ -15,6 +15,7 @@ use super::policies::{PolicySet, PolicyUnavailable};
 use crate::bundle::{BundleError, Bundler};
 use crate::session::SessionFactory;
 use crate::workload::file::{QueriesSection, TableEntry, WorkloadFile, WorkloadSection};
+use crate::workload::remote::RemoteListing;
 use crate::workload::snapshot::{
     ByteRanges, CapturedFile, RecordingStore, SNAPSHOT_FORMAT, Snapshot, SnapshotFile,
     SnapshotFolderError, SnapshotManifest, SnapshotTable,
@@ -61,8 +62,29 @@ pub enum SnapshotCaptureError {
         location: PathBuf,
         folder: PathBuf,
     },
-    #[error("table `{table}`: remote tables are not snapshotted yet ({location})")]
-    Remote { table: String, location: String },
+    #[error(
+        "table `{table}`: {location} is on another store than {first}; a snapshot keeps one store's tables"
+    )]
+    SeveralStores {
+        table: String,
+        location: String,
+        first: String,
+    },
+    #[error(
+        "table `{table}`: {location} has no store (dfpolicy was built without the `cloud` feature)"
+    )]
+    NoStore { table: String, location: String },
+    #[error("table `{table}`: cannot list {location}")]
+    List {
+        table: String,
+        location: String,
+        #[source]
+        source: object_store::Error,
+    },
+    #[error(
+        "table `{table}`: the snapshot path {path} is another table's file too, with other bytes"
+    )]
+    Collision { table: String, path: String },
     #[error("{}: cannot read it", path.display())]
     Io {
         path: PathBuf,
@@ -86,7 +108,18 @@ pub async fn capture_snapshot(
     let recording = Arc::new(RecordingStore::new(served_from.store()));
     // A snapshot workload registers its own store in every session: the recording wraps it there.
     // On disk, the sessions' local file store is replaced by the recording.
-    let recorded = workload.served_through(recording.clone());
+    let mut recorded = workload.served_through(recording.clone());
+    // Tables on object storage are read through their bucket's store: one recording per bucket.
+    let remote = RemoteRoot::of(workload)?;
+    let mut remote_recordings: BTreeMap<String, Arc<RecordingStore>> = BTreeMap::new();
+    for table in &mut recorded.tables {
+        if let (Some(store), Location::Remote(url)) = (&table.remote_store, &table.location) {
+            let recording = remote_recordings
+                .entry(crate::object_storage::store_url(url).to_string())
+                .or_insert_with(|| Arc::new(RecordingStore::new(Arc::clone(store))));
+            table.remote_store = Some(recording.clone() as Arc<dyn ObjectStore>);
+        }
+    }
     let file_url = url::Url::parse("file://").expect("a valid URL");
     for (name, policy) in &policies.policies {
         let compiled = policy
@@ -128,15 +161,35 @@ pub async fn capture_snapshot(
         }
     }
     let reads = recording.reads();
+    let remote_reads: BTreeMap<ObjectPath, ByteRanges> = remote_recordings
+        .values()
+        .flat_map(|recording| recording.reads())
+        .collect();
     let folder = match served_from.snapshot() {
         Some(served) => served.root.clone(),
         None => workload.path_anchor().folder,
     };
     let store = served_from.store();
     let mut tables = BTreeMap::new();
-    let mut files = BTreeMap::new();
+    let mut files: BTreeMap<String, CapturedFile> = BTreeMap::new();
     for table in &workload.tables {
-        let (entry, captured) = capture_table(table, &folder, &reads, store.as_ref()).await?;
+        let (entry, captured) = match &table.location {
+            Location::Local(_) => capture_table(table, &folder, &reads, store.as_ref()).await?,
+            Location::Remote(url) => {
+                capture_remote_table(table, url, &remote, &remote_reads).await?
+            }
+        };
+        // Two tables at one location (a Delta table at two versions) keep the same files.
+        if let Some(path) = captured
+            .iter()
+            .find(|(path, file)| files.get(*path).is_some_and(|kept| kept != *file))
+            .map(|(path, _)| path)
+        {
+            return Err(SnapshotCaptureError::Collision {
+                table: table.name.clone(),
+                path: path.clone(),
+            });
+        }
         tables.insert(table.name.clone(), entry);
         files.extend(captured);
     }
@@ -193,14 +246,8 @@ async fn capture_table(
     reads: &BTreeMap<ObjectPath, ByteRanges>,
     store: &dyn ObjectStore,
 ) -> Result<(SnapshotTable, BTreeMap<String, CapturedFile>), SnapshotCaptureError> {
-    let location = match &table.location {
-        Location::Local(path) => path,
-        Location::Remote(url) => {
-            return Err(SnapshotCaptureError::Remote {
-                table: table.name.clone(),
-                location: crate::secrets::redact(url.as_str()).into_owned(),
-            });
-        }
+    let Location::Local(location) = &table.location else {
+        unreachable!("remote tables are captured by capture_remote_table");
     };
     let relative = |path: &Path| -> Result<String, SnapshotCaptureError> {
         path.strip_prefix(folder)
@@ -246,6 +293,128 @@ async fn capture_table(
                 .map_err(|e| io(std::io::Error::other(e)))?,
         };
         let key = relative(&file)?;
+        entry
+            .files
+            .insert(key.clone(), SnapshotFile::of(&captured_file));
+        captured.insert(key, captured_file);
+    }
+    Ok((entry, captured))
+}
+
+/// Where a workload's tables on object storage are kept in its snapshot: below the folder that holds
+/// them all (the longest common folder of their locations' parents), as a workload file beside that
+/// folder would name the same files. So the snapshot of `s3://lake/tpch/lineitem.parquet` and
+/// `s3://lake/delta/orders` is the snapshot of a local copy with `tpch/lineitem.parquet` and
+/// `delta/orders` beside its workload file.
+struct RemoteRoot {
+    /// The bucket's store URL (`s3://lake/`) and the common folder's object path (`""` for the
+    /// bucket itself); `None` when no table is remote.
+    root: Option<(String, Vec<String>)>,
+}
+
+impl RemoteRoot {
+    fn of(workload: &Workload) -> Result<RemoteRoot, SnapshotCaptureError> {
+        let mut root: Option<(String, Vec<String>, String)> = None;
+        for table in &workload.tables {
+            let Location::Remote(url) = &table.location else {
+                continue;
+            };
+            let store = crate::object_storage::store_url(url).to_string();
+            let path = crate::object_storage::object_path(url);
+            let mut parent: Vec<String> = path.split('/').map(str::to_string).collect();
+            parent.pop();
+            match &mut root {
+                None => root = Some((store, parent, table.location.to_string())),
+                Some((first_store, common, first)) => {
+                    if *first_store != store {
+                        return Err(SnapshotCaptureError::SeveralStores {
+                            table: table.name.clone(),
+                            location: table.location.to_string(),
+                            first: first.clone(),
+                        });
+                    }
+                    let shared = common
+                        .iter()
+                        .zip(&parent)
+                        .take_while(|(a, b)| a == b)
+                        .count();
+                    common.truncate(shared);
+                }
+            }
+        }
+        Ok(RemoteRoot {
+            root: root.map(|(store, common, _)| (store, common)),
+        })
+    }
+
+    /// An object's path relative to the root, `None` when it is not below it: the object's key
+    /// as it is named in the bucket (an object path percent-encodes what keys may hold, such as
+    /// the `%` of a Delta partition folder `l_shipmode=REG%20AIR`), as a local copy names the file.
+    fn relative(&self, object: &ObjectPath) -> Option<String> {
+        let (_, common) = self.root.as_ref()?;
+        let parts: Vec<String> = object
+            .parts()
+            .map(|part| crate::object_storage::percent_decode(part.as_ref()))
+            .collect();
+        if parts.len() <= common.len() || parts.iter().zip(common).any(|(a, b)| a != b) {
+            return None;
+        }
+        Some(parts[common.len()..].join("/"))
+    }
+}
+
+/// One remote table's manifest entry and captured files: every object at its location listed with
+/// its size, the byte ranges planning read (a Delta log whole, as for a local table).
+async fn capture_remote_table(
+    table: &Table,
+    url: &url::Url,
+    root: &RemoteRoot,
+    reads: &BTreeMap<ObjectPath, ByteRanges>,
+) -> Result<(SnapshotTable, BTreeMap<String, CapturedFile>), SnapshotCaptureError> {
+    let location = table.location.to_string();
+    let store = table
+        .remote_store
+        .as_ref()
+        .ok_or_else(|| SnapshotCaptureError::NoStore {
+            table: table.name.clone(),
+            location: location.clone(),
+        })?;
+    let listed = |source| SnapshotCaptureError::List {
+        table: table.name.clone(),
+        location: location.clone(),
+        source,
+    };
+    let listing = RemoteListing::of(store, url).await.map_err(listed)?;
+    let table_path = ObjectPath::from(crate::object_storage::object_path(url));
+    let relative = |object: &ObjectPath| {
+        root.relative(object)
+            .expect("every remote table is below the remote root")
+    };
+    let mut entry = SnapshotTable {
+        format: table.format,
+        location: relative(&table_path),
+        files: BTreeMap::new(),
+    };
+    let mut captured = BTreeMap::new();
+    for meta in &listing.objects {
+        let is_log = table.format == TableFormat::Delta
+            && meta
+                .location
+                .prefix_match(&table_path)
+                .and_then(|mut rest| rest.next())
+                .is_some_and(|first| first.as_ref() == "_delta_log");
+        let ranges = if is_log {
+            std::iter::once(0..meta.size).collect()
+        } else {
+            reads.get(&meta.location).cloned().unwrap_or_default()
+        };
+        let captured_file = CapturedFile {
+            size: meta.size,
+            parts: read_ranges(store.as_ref(), &meta.location, &ranges)
+                .await
+                .map_err(listed)?,
+        };
+        let key = relative(&meta.location);
         entry
             .files
             .insert(key.clone(), SnapshotFile::of(&captured_file));
@@ -324,6 +493,7 @@ pub fn write_snapshot_folder(
                     null_value: None,
                     compression: None,
                     version: table.version,
+                    storage_options: BTreeMap::new(),
                 })
                 .collect(),
             queries: QueriesSection {
@@ -335,6 +505,8 @@ pub fn write_snapshot_folder(
     for entry in &mut declaration.tables {
         if let Some(table) = snapshot.manifest.tables.get(&entry.name) {
             entry.location = table.location.clone();
+            // The snapshot holds the files: no object store is read.
+            entry.storage_options.clear();
         }
     }
     for query in workload.queries() {

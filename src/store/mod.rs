@@ -29,6 +29,7 @@ use crate::bundle::PlanBundle;
 use crate::compile::CompiledPolicy;
 use crate::harness::baseline::{Baseline, BaselineIndex};
 use crate::harness::{Cell, CellKey, Comparison, HarnessRun, PolicyUnderTest, compare};
+use crate::object_storage::open::OpenError;
 
 pub use rows::{RunContext, store_schema};
 
@@ -46,11 +47,13 @@ pub struct StoreError {
     pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
-/// The Delta table of a store, at a local path or (with a cloud feature) an object-store URL.
+/// The Delta table of a store, at a local path or (with the `cloud` feature) an object-store URL.
 #[derive(Debug, Clone)]
 pub struct ArtifactStore {
     location: String,
     url: url::Url,
+    /// The bucket's store of an object-storage location, from the environment's settings.
+    remote: Option<Arc<dyn object_store::ObjectStore>>,
 }
 
 /// What [`ArtifactStore::append`] wrote.
@@ -88,10 +91,36 @@ pub struct DeterminismFinding {
 }
 
 impl ArtifactStore {
-    /// A store at `location`: a local folder (created on the first append) or, with the `s3`,
-    /// `azure` or `gcs` feature, an object-store URL.
+    /// A store at `location`: a local folder (created on the first append) or, with the `cloud`
+    /// feature, an object-store URL (`s3://bucket/path`, `az://container/path`, `gs://bucket/path`)
+    /// whose store is configured from the environment alone (`AWS_*`, `AZURE_*`, `GOOGLE_*`).
     pub fn new(location: impl Into<String>) -> Result<ArtifactStore, StoreError> {
         let location = location.into();
+        if let Some((scheme, _)) = location.split_once("://")
+            && crate::object_storage::StoreKind::of_scheme(scheme).is_some()
+        {
+            let url = url::Url::parse(&location).map_err(|e| error(&location, "not a URL", e))?;
+            let shown = crate::object_storage::shown(&url);
+            crate::object_storage::check_url(&url)
+                .map_err(|e| error(&shown, "not a location", e))?;
+            let remote = crate::object_storage::open::open_store(&url, &BTreeMap::new()).map_err(
+                |e| match e {
+                    OpenError::FeatureMissing { store, feature, .. } => StoreError {
+                        location: shown.clone(),
+                        action: format!(
+                            "{store} locations need dfpolicy built with the `{feature}` feature"
+                        ),
+                        source: None,
+                    },
+                    e => error(&shown, "cannot make its object store", e),
+                },
+            )?;
+            return Ok(ArtifactStore {
+                location: shown,
+                url,
+                remote: Some(remote),
+            });
+        }
         if location.starts_with("file://") || !location.contains("://") {
             // A local folder: delta-rs wants it to exist to make a URL of it.
             let path = location.strip_prefix("file://").unwrap_or(&location);
@@ -100,7 +129,27 @@ impl ArtifactStore {
         }
         let url =
             ensure_table_uri(&location).map_err(|e| error(&location, "not a table location", e))?;
-        Ok(ArtifactStore { location, url })
+        Ok(ArtifactStore {
+            location: crate::secrets::redact(&location).into_owned(),
+            url,
+            remote: None,
+        })
+    }
+
+    /// The store's table, loaded; a table not created yet is returned unloaded (`version()` is
+    /// `None`), to be created by the first write.
+    async fn table(&self) -> Result<DeltaTable, DeltaTableError> {
+        let Some(store) = &self.remote else {
+            return DeltaTable::try_from_url(self.url.clone()).await;
+        };
+        crate::workload::delta::register_default_log_store(self.url.scheme());
+        let mut table = deltalake::DeltaTableBuilder::from_url(self.url.clone())?
+            .with_storage_backend(Arc::clone(store), self.url.clone())
+            .build()?;
+        match table.load().await {
+            Ok(()) | Err(DeltaTableError::NotATable(_)) => Ok(table),
+            Err(e) => Err(e),
+        }
     }
 
     pub fn location(&self) -> &str {
@@ -118,10 +167,12 @@ impl ArtifactStore {
         let batch =
             rows::batch(run, context).map_err(|e| self.error("cannot make the run's rows", e))?;
         let rows = batch.num_rows();
+        self.check_safe_commits().await?;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let table = DeltaTable::try_from_url(self.url.clone())
+            let table = self
+                .table()
                 .await
                 .map_err(|e| self.error("cannot open the table", e))?;
             let existed = table.version().is_some();
@@ -152,11 +203,13 @@ impl ArtifactStore {
 
     /// Every row of the table.
     async fn batches(&self) -> Result<Vec<RecordBatch>, StoreError> {
-        let table = match deltalake::open_table(self.url.clone()).await {
-            Ok(table) => table,
-            Err(DeltaTableError::NotATable(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(self.error("cannot open the table", e)),
-        };
+        let table = self
+            .table()
+            .await
+            .map_err(|e| self.error("cannot open the table", e))?;
+        if table.version().is_none() {
+            return Ok(Vec::new());
+        }
         let ctx = SessionContext::new();
         let provider = table
             .table_provider()
@@ -317,6 +370,19 @@ impl ArtifactStore {
             );
         }
         Ok(rows)
+    }
+
+    /// On object storage, concurrent appends are safe only where the server honours create-only
+    /// writes (delta-rs' default log store commits with them): asked before every append, and a
+    /// server that ignores them is refused rather than risking a lost commit.
+    async fn check_safe_commits(&self) -> Result<(), StoreError> {
+        let Some(store) = &self.remote else {
+            return Ok(());
+        };
+        let table = object_store::path::Path::from(crate::object_storage::object_path(&self.url));
+        crate::object_storage::open::check_conditional_put(store.as_ref(), &table)
+            .await
+            .map_err(|e| self.error("cannot commit safely", e))
     }
 
     fn error(

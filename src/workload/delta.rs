@@ -18,6 +18,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use deltalake::delta_datafusion::DeltaScanExec;
 use deltalake::logstore::LogStore;
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
+use object_store::ObjectStore;
 
 use super::files::FileSource;
 use super::table::Table;
@@ -46,20 +47,23 @@ pub struct DeltaFacts {
 /// The URL scheme a Delta table served from a snapshot is opened under.
 pub const SNAPSHOT_SCHEME: &str = "dfpolicy-snapshot";
 
-/// delta-rs makes a log store per URL scheme through a factory: the snapshot scheme gets delta-rs'
-/// default log store (read-only use: dfpolicy never commits to a snapshot).
-fn register_snapshot_scheme() {
-    static REGISTERED: std::sync::Once = std::sync::Once::new();
-    REGISTERED.call_once(|| {
-        let scheme = url::Url::parse(&format!("{SNAPSHOT_SCHEME}://")).expect("a valid URL");
-        deltalake::logstore::logstore_factories().insert(scheme, Arc::new(SnapshotLogStores));
-    });
+/// delta-rs makes a log store per URL scheme through a factory; dfpolicy gives its own schemes (the
+/// snapshot's, and with the `cloud` feature S3's, Azure's and GCS's) delta-rs' default log store,
+/// which commits with conditional puts (`PutMode::Create`) and needs no lock service. The snapshot
+/// scheme is read-only: dfpolicy never commits to a snapshot.
+pub fn register_default_log_store(scheme: &str) {
+    static REGISTERED: std::sync::Mutex<BTreeSet<String>> = std::sync::Mutex::new(BTreeSet::new());
+    let mut registered = REGISTERED.lock().unwrap_or_else(|e| e.into_inner());
+    if registered.insert(scheme.to_string()) {
+        let url = url::Url::parse(&format!("{scheme}://")).expect("a valid URL");
+        deltalake::logstore::logstore_factories().insert(url, Arc::new(DefaultLogStores));
+    }
 }
 
-/// See [`register_snapshot_scheme`].
-struct SnapshotLogStores;
+/// See [`register_default_log_store`].
+struct DefaultLogStores;
 
-impl deltalake::logstore::LogStoreFactory for SnapshotLogStores {
+impl deltalake::logstore::LogStoreFactory for DefaultLogStores {
     fn with_options(
         &self,
         prefixed_store: deltalake::logstore::ObjectStoreRef,
@@ -76,13 +80,24 @@ impl deltalake::logstore::LogStoreFactory for SnapshotLogStores {
     }
 }
 
-/// Opens a Delta table at `version`, or at its latest version; a local table through the store its
-/// files are served from (a snapshot's, say), else delta-rs' own.
+/// Opens a Delta table at `version`, or at its latest version: a remote table through its object
+/// store (`remote`, the root store of its bucket), a local table through the store its files are
+/// served from (a snapshot's, say), else delta-rs' own.
 pub async fn open(
     url: url::Url,
     version: Option<u64>,
     served_from: &FileSource,
+    remote: Option<&Arc<dyn ObjectStore>>,
 ) -> Result<DeltaTable, DeltaTableError> {
+    if let Some(store) = remote {
+        register_default_log_store(url.scheme());
+        let builder =
+            DeltaTableBuilder::from_url(url.clone())?.with_storage_backend(Arc::clone(store), url);
+        return match version {
+            Some(version) => builder.with_version(version).load().await,
+            None => builder.load().await,
+        };
+    }
     let builder = match served_from {
         FileSource::Snapshot(served) if url.scheme() == "file" => {
             // The Delta kernel insists that a `file://` table's folder exists on disk; a snapshot's
@@ -91,7 +106,7 @@ pub async fn open(
             // (`Url::set_scheme` cannot leave `file`, a special scheme.)
             let served_url = url::Url::parse(&format!("{SNAPSHOT_SCHEME}://{}", url.path()))
                 .map_err(|_| DeltaTableError::InvalidTableLocation(url.to_string()))?;
-            register_snapshot_scheme();
+            register_default_log_store(SNAPSHOT_SCHEME);
             DeltaTableBuilder::from_url(served_url.clone())?
                 .with_storage_backend(served.store.clone(), served_url)
         }
@@ -109,9 +124,14 @@ pub async fn open_with_facts(
     table: &Table,
 ) -> datafusion::common::Result<(DeltaTable, DeltaFacts)> {
     let external = |e: DeltaTableError| datafusion::common::DataFusionError::External(Box::new(e));
-    let table = open(table.url()?, table.version, &table.served_from)
-        .await
-        .map_err(external)?;
+    let table = open(
+        table.url()?,
+        table.version,
+        &table.served_from,
+        table.remote_store.as_ref(),
+    )
+    .await
+    .map_err(external)?;
     let facts = facts(&table).map_err(external)?;
     Ok((table, facts))
 }
@@ -346,12 +366,16 @@ fn scan_files<'t>(
     (files, at_location)
 }
 
-/// The object store path of a table root (`tmp/x/lineitem/`), for making file paths relative.
+/// The object store path of a table root (`tmp/x/lineitem/`; below the bucket on object storage),
+/// for making file paths relative.
 fn root_prefix(uri: &str) -> String {
     let path = url::Url::parse(uri)
         .ok()
-        .and_then(|u| u.to_file_path().ok())
-        .map(|p| p.to_string_lossy().trim_start_matches('/').to_string())
+        .and_then(|u| match u.to_file_path() {
+            Ok(p) => Some(p.to_string_lossy().trim_start_matches('/').to_string()),
+            Err(()) if u.scheme() != "file" => Some(crate::object_storage::object_path(&u)),
+            Err(()) => None,
+        })
         .unwrap_or_default();
     if path.is_empty() || path.ends_with('/') {
         path
@@ -371,6 +395,10 @@ mod tests {
         assert_eq!(
             super::root_prefix("file:///data/delta/lineitem"),
             "data/delta/lineitem/"
+        );
+        assert_eq!(
+            super::root_prefix("s3://lake/delta/lineitem/"),
+            "delta/lineitem/"
         );
     }
 }

@@ -1,6 +1,7 @@
 //! The workload file as users write it: the single source of truth for its TOML layout and its JSON
 //! schema (doc comments become schema descriptions), checked in at [`SCHEMA_PATH`].
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use schemars::JsonSchema;
@@ -115,6 +116,14 @@ pub struct TableEntry {
     /// reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<u64>,
+    /// Object storage only (`s3://`, `az://`, `gs://` locations; the `cloud` feature): options of
+    /// the store by `object_store`'s configuration keys (`region`, `endpoint`, `allow_http`,
+    /// `account_name` …), applied over what the environment sets. Never credentials: those come
+    /// from the environment (`AWS_SECRET_ACCESS_KEY`, `AZURE_STORAGE_ACCOUNT_KEY`,
+    /// `GOOGLE_SERVICE_ACCOUNT` …) or the provider's default chain, and one written here is an
+    /// error.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub storage_options: BTreeMap<String, String>,
 }
 
 named_enum! {

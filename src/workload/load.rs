@@ -475,6 +475,10 @@ fn check_tables(
         if let Location::Local(path) = &location {
             check_local(entry, path, served_from, node, file, findings);
         }
+        let remote_store = match check_storage_options(entry, &location, node, file, findings) {
+            Ok(store) => store,
+            Err(()) => continue,
+        };
         tables.push(Table {
             name: entry.name.clone(),
             format: entry.format,
@@ -483,9 +487,97 @@ fn check_tables(
             version: entry.version,
             declared: Some((Arc::clone(file), name_span)),
             served_from: served_from.clone(),
+            remote_store,
         });
     }
     tables
+}
+
+/// A table's storage options: only for an object-storage location, only keys its store knows, never
+/// a credential; with the `cloud` feature, the store they configure (over the environment's
+/// settings). `Err` when a finding was added.
+fn check_storage_options(
+    entry: &TableEntry,
+    location: &Location,
+    node: Option<&Node>,
+    file: &Arc<SourceFile>,
+    findings: &mut Vec<Diagnostic>,
+) -> Result<Option<Arc<dyn object_store::ObjectStore>>, ()> {
+    let options = node.and_then(|n| n.get("storage_options"));
+    let key_span = |key: &str| {
+        options
+            .and_then(|n| n.get(key))
+            .and_then(|n| n.key_span.clone())
+            .unwrap_or_else(|| key_span_of(node, "storage_options"))
+    };
+    let url = match location {
+        Location::Remote(url) => url,
+        Location::Local(_) => {
+            if !entry.storage_options.is_empty() {
+                findings.push(
+                    Diagnostic::new(
+                        Code::OptionNotForFormat,
+                        format!(
+                            "table `{}`: storage options apply to object-storage locations (`s3://`, `az://`, `gs://`), and `{}` is local",
+                            entry.name, entry.location
+                        ),
+                    )
+                    .at(file, key_span_of(node, "storage_options"))
+                    .with_help("remove them"),
+                );
+                return Err(());
+            }
+            return Ok(None);
+        }
+    };
+    let Some(kind) = crate::object_storage::StoreKind::of_scheme(url.scheme()) else {
+        return Ok(None);
+    };
+    let before = findings.len();
+    for (key, value) in &entry.storage_options {
+        if let Err(problem) = crate::object_storage::check_option(kind, key, value) {
+            findings.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("table `{}`: {problem}", entry.name),
+                )
+                .at(file, key_span(key))
+                .with_help(problem.help()),
+            );
+        }
+    }
+    if findings.len() > before {
+        return Err(());
+    }
+    open_remote(entry, url, node, file, findings)
+}
+
+/// The store a remote table is read through; a location needing the `cloud` feature is a finding
+/// before it gets here.
+fn open_remote(
+    entry: &TableEntry,
+    url: &url::Url,
+    node: Option<&Node>,
+    file: &Arc<SourceFile>,
+    findings: &mut Vec<Diagnostic>,
+) -> Result<Option<Arc<dyn object_store::ObjectStore>>, ()> {
+    match crate::object_storage::open::open_store(url, &entry.storage_options) {
+        Ok(store) => Ok(Some(store)),
+        Err(error) => {
+            findings.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!(
+                        "table `{}`: {}",
+                        entry.name,
+                        crate::report::causes::one_line(&error)
+                    ),
+                )
+                .at(file, span_of(node, "location")),
+            );
+            Err(())
+        }
+    }
 }
 
 /// CSV options on a table of another format, and a version on a table that is not Delta.
@@ -543,6 +635,8 @@ enum LocationError {
     },
     #[error("`{written}`: `{scheme}://` is not a supported location")]
     UnsupportedScheme { written: String, scheme: String },
+    #[error(transparent)]
+    Remote(#[from] crate::object_storage::RemoteUrlError),
 }
 
 /// A location as written: a path relative to the workload file, an absolute path, or a URL.
@@ -562,24 +656,19 @@ fn resolve_location(
                 .map_err(|()| LocationError::NotALocalFile(written.to_string()))?;
             return Ok(Location::Local(path));
         }
-        let missing = |store, feature| LocationError::FeatureMissing {
-            written: written.to_string(),
-            store,
-            feature,
-        };
-        return match scheme {
-            #[cfg(feature = "s3")]
-            "s3" | "s3a" => Ok(Location::Remote(url)),
-            #[cfg(feature = "azure")]
-            "az" | "abfs" | "abfss" | "azure" => Ok(Location::Remote(url)),
-            #[cfg(feature = "gcs")]
-            "gs" => Ok(Location::Remote(url)),
-            "s3" | "s3a" => Err(missing("S3", "s3")),
-            "az" | "abfs" | "abfss" | "azure" => Err(missing("Azure", "azure")),
-            "gs" => Err(missing("GCS", "gcs")),
-            other => Err(LocationError::UnsupportedScheme {
-                written: written.to_string(),
-                scheme: other.to_string(),
+        return match crate::object_storage::StoreKind::of_scheme(scheme) {
+            Some(_) if crate::object_storage::enabled() => {
+                crate::object_storage::check_url(&url)?;
+                Ok(Location::Remote(url))
+            }
+            Some(kind) => Err(LocationError::FeatureMissing {
+                written: crate::object_storage::shown(&url),
+                store: kind.title(),
+                feature: crate::object_storage::FEATURE,
+            }),
+            None => Err(LocationError::UnsupportedScheme {
+                written: crate::object_storage::shown(&url),
+                scheme: scheme.to_string(),
             }),
         };
     }

@@ -22,6 +22,7 @@ pub mod files;
 mod load;
 pub mod query;
 mod register;
+pub mod remote;
 pub mod show;
 pub mod snapshot;
 pub mod table;
@@ -206,6 +207,7 @@ impl Workload {
                 version: None,
                 declared: None,
                 served_from: FileSource::Disk,
+                remote_store: None,
             })
             .collect();
         let (queries, query_problems) = tpch_queries();
@@ -246,6 +248,7 @@ impl Workload {
                 version: None,
                 declared: None,
                 served_from: served_from.clone(),
+                remote_store: None,
             })
             .collect();
         let (queries, query_problems) = tpch_queries();

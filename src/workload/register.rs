@@ -27,6 +27,13 @@ pub(crate) async fn register(
 ) -> Result<Option<RegisteredDelta>> {
     let reference = TableReference::parse_str(&table.name);
     ensure_namespace(ctx, &reference)?;
+    if let (Some(store), super::Location::Remote(url)) = (&table.remote_store, &table.location) {
+        // Listing tables read through the session's registry, by the bucket's URL.
+        ctx.register_object_store(
+            &crate::object_storage::store_url(url),
+            std::sync::Arc::clone(store),
+        );
+    }
     match table.format {
         TableFormat::Parquet | TableFormat::Csv => {
             let provider = listing_table(ctx, table).await?;
@@ -91,13 +98,18 @@ async fn listing_table(ctx: &SessionContext, table: &Table) -> Result<ListingTab
             (Arc::new(format), extension)
         }
     };
-    let url = ListingTableUrl::parse(table.url()?.as_str())?;
-    // A file named as the location is the table, whatever its extension.
-    let extension = if table.is_file() {
-        String::new()
-    } else {
-        extension
+    let (url, is_file) = match (&table.location, &table.remote_store) {
+        (super::Location::Remote(url), Some(store)) => {
+            let listing = super::remote::RemoteListing::of(store, url)
+                .await
+                .map_err(|e| datafusion::common::DataFusionError::External(Box::new(e)))?;
+            (listing.url, listing.is_file)
+        }
+        _ => (table.url()?, table.is_file()),
     };
+    let url = ListingTableUrl::parse(url.as_str())?;
+    // A file named as the location is the table, whatever its extension.
+    let extension = if is_file { String::new() } else { extension };
     let options = ListingOptions::new(format).with_file_extension(extension);
     let schema = options.infer_schema(&state, &url).await?;
     let config = ListingTableConfig::new(url)

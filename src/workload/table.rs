@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use datafusion::common::DataFusionError;
+use object_store::ObjectStore;
 
 use super::file::TableFormat;
 use super::files::FileSource;
@@ -25,6 +26,9 @@ pub struct Table {
     pub(crate) declared: Option<(Arc<SourceFile>, Span)>,
     /// Where a local location's files are found: on disk, or in a snapshot.
     pub served_from: FileSource,
+    /// The object store of a remote location's bucket (the `cloud` feature), configured from the
+    /// environment and the table's storage options; `None` for a local location.
+    pub remote_store: Option<Arc<dyn ObjectStore>>,
 }
 
 impl Table {
@@ -44,7 +48,8 @@ impl Table {
 pub enum Location {
     /// A local file or folder, absolute.
     Local(PathBuf),
-    /// An object store URL (`s3://…`), with the matching cargo feature.
+    /// An object store URL (`s3://bucket/path`, `az://container/path`, `gs://bucket/path`), with the
+    /// `cloud` feature; never with user information or a query string.
     Remote(url::Url),
 }
 
@@ -72,7 +77,7 @@ impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Location::Local(path) => f.write_str(&display_path(path)),
-            Location::Remote(url) => write!(f, "{url}"),
+            Location::Remote(url) => f.write_str(&crate::object_storage::shown(url)),
         }
     }
 }

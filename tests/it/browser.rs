@@ -273,7 +273,7 @@ fn reader(stdout: ChildStdout) -> Receiver<Value> {
     receiver
 }
 
-fn decode_base64(text: &str) -> Vec<u8> {
+pub(crate) fn decode_base64(text: &str) -> Vec<u8> {
     let value = |c: u8| match c {
         b'A'..=b'Z' => c - b'A',
         b'a'..=b'z' => c - b'a' + 26,
@@ -295,8 +295,30 @@ fn decode_base64(text: &str) -> Vec<u8> {
     out
 }
 
+/// Standard base64 with padding (the object-storage tests sign requests with it).
+pub(crate) fn encode_base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let mut n = 0u32;
+        for (i, &b) in chunk.iter().enumerate() {
+            n |= u32::from(b) << (16 - 8 * i);
+        }
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 #[test]
 fn base64_decodes() {
+    assert_eq!(encode_base64(b"hello"), "aGVsbG8=");
+    assert_eq!(decode_base64(&encode_base64(b"\x00\xffab")), b"\x00\xffab");
     assert_eq!(decode_base64("aGVsbG8="), b"hello");
     assert_eq!(decode_base64("aGk="), b"hi");
     assert_eq!(decode_base64("YWJj"), b"abc");

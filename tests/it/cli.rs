@@ -651,3 +651,45 @@ fn the_working_directory_is_named_dot_and_matrix_commands_take_a_root() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stdout(&output).contains("--> .\n"), "{}", stdout(&output));
 }
+
+/// Without the `cloud` feature an object-storage location is a finding at the location that names
+/// the feature, and an object-storage store an error that does: never a crash, never a request.
+#[cfg(not(feature = "cloud"))]
+#[test]
+fn object_storage_without_the_cloud_feature_names_the_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("queries")).unwrap();
+    std::fs::write(dir.path().join("queries/q.sql"), "select 1").unwrap();
+    let workload = dir.path().join("workload.toml");
+    std::fs::write(
+        &workload,
+        "[workload]\nname = \"lake\"\n\n[[tables]]\nname = \"orders\"\nformat = \"parquet\"\n\
+         location = \"s3://lake/orders/\"\nstorage_options = { region = \"eu-west-1\" }\n\n\
+         [[tables]]\nname = \"events\"\nformat = \"delta\"\nlocation = \"az://lake/events\"\n\n\
+         [queries]\npaths = [\"queries/*.sql\"]\n",
+    )
+    .unwrap();
+    let output = dfpolicy(&["workload", "validate", workload.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let said = stdout(&output);
+    assert!(
+        said.contains(
+            "`s3://lake/orders/`: S3 locations need dfpolicy built with the `cloud` feature"
+        ),
+        "{said}"
+    );
+    assert!(said.contains("workload.toml:7:12"), "{said}");
+    assert!(
+        said.contains(
+            "`az://lake/events`: Azure locations need dfpolicy built with the `cloud` feature"
+        ),
+        "{said}"
+    );
+    let output = dfpolicy(&["store", "runs", "--store", "gs://bucket/store"]);
+    assert_eq!(output.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("GCS locations need dfpolicy built with the `cloud` feature"),
+        "{said}"
+    );
+}

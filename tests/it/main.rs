@@ -5,6 +5,8 @@ mod bundle;
 mod bundle_analyses;
 mod classification;
 mod cli;
+#[cfg(feature = "cloud")]
+mod cloud;
 mod compile;
 mod fixtures;
 mod fuzz;

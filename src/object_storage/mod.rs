@@ -1,0 +1,290 @@
+//! Object storage: which URL schemes name S3, Azure and GCS locations, which storage options a
+//! workload file may write for them, and (in [`open`]) the stores that read and write there, which
+//! only a build with the `cloud` feature opens. (The builders are compiled either way: the Delta
+//! kernel already builds them, so the feature costs no compile time and leaves no code unchecked.)
+//!
+//! Credentials never come from a file: object stores take them from the environment (`AWS_*`,
+//! `AZURE_*`, `GOOGLE_*`, as `object_store`'s `from_env` reads them) or from the provider's default
+//! chain (instance metadata, workload identity). A workload file names only what is not secret —
+//! region, endpoint, account name, `allow_http` — and a credential written there is a finding at its
+//! key. A location is never written with user information or a query string (a signed URL), so what
+//! dfpolicy prints or stores of a location carries no credential.
+
+pub mod open;
+
+use std::str::FromStr;
+
+use object_store::aws::AmazonS3ConfigKey;
+use object_store::azure::AzureConfigKey;
+use object_store::gcp::GoogleConfigKey;
+
+/// The cargo feature that builds the object stores.
+pub const FEATURE: &str = "cloud";
+
+/// Whether this build reads and writes object storage.
+pub const fn enabled() -> bool {
+    cfg!(feature = "cloud")
+}
+
+/// The object stores dfpolicy reads tables from and keeps its artifact store in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    S3,
+    Azure,
+    Gcs,
+}
+
+impl StoreKind {
+    /// The store a URL scheme names: `s3`/`s3a`, `az`/`abfs`/`abfss`/`azure`, `gs`.
+    pub fn of_scheme(scheme: &str) -> Option<StoreKind> {
+        match scheme {
+            "s3" | "s3a" => Some(StoreKind::S3),
+            "az" | "abfs" | "abfss" | "azure" | "adl" => Some(StoreKind::Azure),
+            "gs" => Some(StoreKind::Gcs),
+            _ => None,
+        }
+    }
+
+    /// Every scheme of every store, for delta-rs' log store factories.
+    pub const SCHEMES: &'static [&'static str] =
+        &["s3", "s3a", "az", "abfs", "abfss", "azure", "adl", "gs"];
+
+    /// The name users know the store by.
+    pub fn title(self) -> &'static str {
+        match self {
+            StoreKind::S3 => "S3",
+            StoreKind::Azure => "Azure",
+            StoreKind::Gcs => "GCS",
+        }
+    }
+
+    /// The prefix of the environment variables the store's credentials come from.
+    pub fn environment_prefix(self) -> &'static str {
+        match self {
+            StoreKind::S3 => "AWS_",
+            StoreKind::Azure => "AZURE_",
+            StoreKind::Gcs => "GOOGLE_",
+        }
+    }
+}
+
+/// Why a storage option cannot be written in a workload file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StorageOptionError {
+    #[error(
+        "storage option `{key}` is a credential; credentials are never read from a workload file"
+    )]
+    Credential {
+        key: String,
+        /// The environment variable the credential is read from instead.
+        environment: String,
+    },
+    #[error("storage option `{key}` carries a credential in its value")]
+    CredentialInValue { key: String },
+    #[error("storage option `{key}` is not a {store} option")]
+    Unknown { key: String, store: &'static str },
+}
+
+impl StorageOptionError {
+    /// What to write instead.
+    pub fn help(&self) -> String {
+        match self {
+            StorageOptionError::Credential { environment, .. } => format!(
+                "remove it and set `{environment}` in the environment (or use the provider's default credential chain)"
+            ),
+            StorageOptionError::CredentialInValue { .. } => {
+                "write the value without user information or query string; credentials come from the environment".to_string()
+            }
+            StorageOptionError::Unknown { store, .. } => format!(
+                "write one of object_store's {store} configuration keys (`region`, `endpoint`, `allow_http` …)"
+            ),
+        }
+    }
+}
+
+/// Checks one storage option written for a `kind` location: a key the store knows that is not a
+/// credential, with a value that carries none.
+pub fn check_option(kind: StoreKind, key: &str, value: &str) -> Result<(), StorageOptionError> {
+    let lower = key.to_ascii_lowercase();
+    let credential = match kind {
+        StoreKind::S3 => match AmazonS3ConfigKey::from_str(&lower) {
+            Ok(
+                k @ (AmazonS3ConfigKey::AccessKeyId
+                | AmazonS3ConfigKey::SecretAccessKey
+                | AmazonS3ConfigKey::Token),
+            ) => Some(k.as_ref().to_string()),
+            Ok(_) => None,
+            Err(_) => return Err(unknown(key, kind)),
+        },
+        StoreKind::Azure => match AzureConfigKey::from_str(&lower) {
+            Ok(
+                k @ (AzureConfigKey::AccessKey
+                | AzureConfigKey::ClientSecret
+                | AzureConfigKey::SasKey
+                | AzureConfigKey::Token
+                | AzureConfigKey::FabricSessionToken),
+            ) => Some(k.as_ref().to_string()),
+            Ok(_) => None,
+            Err(_) => return Err(unknown(key, kind)),
+        },
+        StoreKind::Gcs => match GoogleConfigKey::from_str(&lower) {
+            Ok(k @ GoogleConfigKey::ServiceAccountKey) => Some(k.as_ref().to_string()),
+            Ok(_) => None,
+            Err(_) => return Err(unknown(key, kind)),
+        },
+    };
+    if let Some(canonical) = credential {
+        return Err(StorageOptionError::Credential {
+            key: key.to_string(),
+            environment: canonical.to_ascii_uppercase(),
+        });
+    }
+    if crate::secrets::redact(value) != value {
+        return Err(StorageOptionError::CredentialInValue {
+            key: key.to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn unknown(key: &str, kind: StoreKind) -> StorageOptionError {
+    StorageOptionError::Unknown {
+        key: key.to_string(),
+        store: kind.title(),
+    }
+}
+
+/// Why an object-store URL cannot be a location.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RemoteUrlError {
+    #[error(
+        "`{shown}` has user information; credentials come from the environment, never from a location"
+    )]
+    UserInformation { shown: String },
+    #[error(
+        "`{shown}` has a query string or fragment (a signed URL?); write the location without it"
+    )]
+    Query { shown: String },
+    #[error("`{shown}` names no bucket or container")]
+    NoBucket { shown: String },
+}
+
+/// Checks that an object-store URL is a plain location: a bucket (container), a path, nothing else.
+pub fn check_url(url: &url::Url) -> Result<(), RemoteUrlError> {
+    let shown = || shown(url);
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(RemoteUrlError::UserInformation { shown: shown() });
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(RemoteUrlError::Query { shown: shown() });
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(RemoteUrlError::NoBucket { shown: shown() });
+    }
+    Ok(())
+}
+
+/// A location as dfpolicy prints and stores it: without user information, query or fragment.
+pub fn shown(url: &url::Url) -> String {
+    let mut plain = url.clone();
+    let _ = plain.set_username("");
+    let _ = plain.set_password(None);
+    plain.set_query(None);
+    plain.set_fragment(None);
+    let text = plain.to_string();
+    if url.username().is_empty() && url.password().is_none() {
+        return text;
+    }
+    // `set_username` refuses URLs without a host; the redaction catches the rest.
+    crate::secrets::redact(&text).into_owned()
+}
+
+/// The URL an object store is registered under: scheme and bucket (container), `s3://bucket/`.
+pub fn store_url(url: &url::Url) -> url::Url {
+    let mut root = url.clone();
+    root.set_path("/");
+    root.set_query(None);
+    root.set_fragment(None);
+    root
+}
+
+/// The object path of a location below its store's root (`lake/lineitem`), without slashes at the
+/// ends.
+pub fn object_path(url: &url::Url) -> String {
+    let path = url.path().trim_matches('/');
+    // Object paths are percent-decoded; `Url` keeps them encoded.
+    percent_decode(path)
+}
+
+/// `text` with its `%XX` escapes decoded (an invalid escape is kept as written).
+pub fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at] == b'%'
+            && at + 2 < bytes.len()
+            && let Ok(byte) = u8::from_str_radix(&text[at + 1..at + 3], 16)
+        {
+            out.push(byte);
+            at += 3;
+            continue;
+        }
+        out.push(bytes[at]);
+        at += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_findings_and_the_rest_is_checked_against_the_store() {
+        assert_eq!(check_option(StoreKind::S3, "region", "eu-west-1"), Ok(()));
+        assert_eq!(check_option(StoreKind::S3, "allow_http", "true"), Ok(()));
+        assert_eq!(
+            check_option(StoreKind::S3, "aws_secret_access_key", "x"),
+            Err(StorageOptionError::Credential {
+                key: "aws_secret_access_key".into(),
+                environment: "AWS_SECRET_ACCESS_KEY".into()
+            })
+        );
+        assert!(matches!(
+            check_option(StoreKind::Azure, "account_key", "x"),
+            Err(StorageOptionError::Credential { environment, .. }) if environment == "AZURE_STORAGE_ACCOUNT_KEY"
+        ));
+        assert!(matches!(
+            check_option(StoreKind::Gcs, "service_account_key", "{}"),
+            Err(StorageOptionError::Credential { .. })
+        ));
+        assert!(matches!(
+            check_option(StoreKind::S3, "endpoint", "http://K:S@127.0.0.1:9000"),
+            Err(StorageOptionError::CredentialInValue { .. })
+        ));
+        assert!(matches!(
+            check_option(StoreKind::S3, "regoin", "x"),
+            Err(StorageOptionError::Unknown { store: "S3", .. })
+        ));
+    }
+
+    #[test]
+    fn locations_are_plain() {
+        let url = |s| url::Url::parse(s).unwrap();
+        assert_eq!(check_url(&url("s3://bucket/lake/t")), Ok(()));
+        assert!(matches!(
+            check_url(&url("s3://KEY:SECRET@bucket/t")),
+            Err(RemoteUrlError::UserInformation { shown }) if shown == "s3://bucket/t"
+        ));
+        assert!(matches!(
+            check_url(&url("s3://bucket/t?X-Amz-Signature=abc")),
+            Err(RemoteUrlError::Query { shown }) if shown == "s3://bucket/t"
+        ));
+        assert_eq!(
+            store_url(&url("s3://bucket/lake/t/")).as_str(),
+            "s3://bucket/"
+        );
+        assert_eq!(object_path(&url("s3://bucket/lake/a%20b/")), "lake/a b");
+    }
+}

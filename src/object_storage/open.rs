@@ -1,0 +1,197 @@
+//! The object stores (opened with the `cloud` feature): `object_store`'s S3, Azure and GCS clients, configured
+//! from the environment first (as their `from_env` does) and then from the location's storage
+//! options, which [`super::check_option`] has already cleared of credentials.
+//!
+//! Writes that must not be lost (Delta commits of the artifact store) rely on conditional puts:
+//! delta-rs' default log store writes each commit file with `PutMode::Create`, which S3 sends as
+//! `If-None-Match: *`, Azure as `If-None-Match: *` and GCS as `ifGenerationMatch=0`, so two writers
+//! cannot both write one version. A server that ignores the condition would let the second writer
+//! overwrite the first's commit, so [`check_conditional_put`] asks the server before any write.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
+use object_store::client::SpawnedReqwestConnector;
+use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+
+use super::{StoreKind, shown, store_url};
+
+/// Why an object store could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("`{location}` is not an S3, Azure or GCS location")]
+    NotObjectStorage { location: String },
+    #[error("`{location}`: {store} locations need dfpolicy built with the `{feature}` feature")]
+    FeatureMissing {
+        location: String,
+        store: &'static str,
+        feature: &'static str,
+    },
+    #[error("`{location}`: storage option `{key}` is not a {store} option")]
+    UnknownOption {
+        location: String,
+        key: String,
+        store: &'static str,
+    },
+    #[error("`{location}`: cannot make the {store} client")]
+    Build {
+        location: String,
+        store: &'static str,
+        #[source]
+        source: object_store::Error,
+    },
+}
+
+/// The runtime every store's requests run on. dfpolicy plans on several runtimes (one per harness
+/// job, one per CLI call), and a store is shared by all of them; a pooled connection belongs to the
+/// runtime that opened it and fails ("error sending request") once that runtime is gone. On one
+/// runtime that lives as long as the process, connections outlive the runtimes that plan.
+fn io_runtime() -> tokio::runtime::Handle {
+    static IO: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    IO.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("dfpolicy-object-store")
+            .enable_all()
+            .build()
+            .expect("the object-store runtime starts")
+    })
+    .handle()
+    .clone()
+}
+
+/// The store that holds `url` (registered for its bucket: `s3://bucket/`), configured from the
+/// environment and then from `options`; its requests run on [`io_runtime`].
+pub fn open_store(
+    url: &url::Url,
+    options: &BTreeMap<String, String>,
+) -> Result<Arc<dyn ObjectStore>, OpenError> {
+    let location = shown(url);
+    let kind = StoreKind::of_scheme(url.scheme()).ok_or_else(|| OpenError::NotObjectStorage {
+        location: location.clone(),
+    })?;
+    if !super::enabled() {
+        return Err(OpenError::FeatureMissing {
+            location,
+            store: kind.title(),
+            feature: super::FEATURE,
+        });
+    }
+    let root = store_url(url);
+    let unknown = |key: &String| OpenError::UnknownOption {
+        location: location.clone(),
+        key: key.clone(),
+        store: kind.title(),
+    };
+    let built = |source| OpenError::Build {
+        location: location.clone(),
+        store: kind.title(),
+        source,
+    };
+    let connector = || SpawnedReqwestConnector::new(io_runtime());
+    Ok(match kind {
+        StoreKind::S3 => Arc::new(
+            parsed::<AmazonS3ConfigKey>(options, unknown)?
+                .into_iter()
+                .fold(AmazonS3Builder::from_env(), |b, (k, v)| b.with_config(k, v))
+                .with_url(root.as_str())
+                .with_http_connector(connector())
+                .build()
+                .map_err(built)?,
+        ),
+        StoreKind::Azure => Arc::new(
+            parsed::<AzureConfigKey>(options, unknown)?
+                .into_iter()
+                .fold(MicrosoftAzureBuilder::from_env(), |b, (k, v)| {
+                    b.with_config(k, v)
+                })
+                .with_url(root.as_str())
+                .with_http_connector(connector())
+                .build()
+                .map_err(built)?,
+        ),
+        StoreKind::Gcs => Arc::new(
+            parsed::<GoogleConfigKey>(options, unknown)?
+                .into_iter()
+                .fold(GoogleCloudStorageBuilder::from_env(), |b, (k, v)| {
+                    b.with_config(k, v)
+                })
+                .with_url(root.as_str())
+                .with_http_connector(connector())
+                .build()
+                .map_err(built)?,
+        ),
+    })
+}
+
+/// The storage options as the store's configuration keys (case-insensitive), in order.
+fn parsed<K: std::str::FromStr>(
+    options: &BTreeMap<String, String>,
+    unknown: impl Fn(&String) -> OpenError,
+) -> Result<Vec<(K, &str)>, OpenError> {
+    options
+        .iter()
+        .map(|(key, value)| {
+            let parsed = key.to_ascii_lowercase().parse().map_err(|_| unknown(key))?;
+            Ok((parsed, value.as_str()))
+        })
+        .collect()
+}
+
+/// Why writes to a store are refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConditionalPutError {
+    #[error(
+        "the server ignores conditional writes (a second create-only write of one object succeeded), so concurrent commits could overwrite each other; refusing to write"
+    )]
+    Ignored,
+    #[error(
+        "conditional writes are switched off for this store (`aws_conditional_put = disabled`?); refusing to write without them"
+    )]
+    Disabled(#[source] object_store::Error),
+    #[error("cannot test the server's conditional writes")]
+    Probe(#[source] object_store::Error),
+}
+
+/// Asks the server whether it honours create-only writes: writes one small object below `below`
+/// twice with `PutMode::Create` and expects the second to fail as existing; removes it after.
+pub async fn check_conditional_put(
+    store: &dyn ObjectStore,
+    below: &ObjectPath,
+) -> Result<(), ConditionalPutError> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let probe = below
+        .clone()
+        .join("_dfpolicy_conditional_put")
+        .join(format!("{}-{nanos}", std::process::id()));
+    let create = || PutOptions {
+        mode: PutMode::Create,
+        ..PutOptions::default()
+    };
+    let first = store
+        .put_opts(&probe, PutPayload::from_static(b"1"), create())
+        .await;
+    let outcome = match first {
+        Err(e @ object_store::Error::NotImplemented { .. }) => {
+            return Err(ConditionalPutError::Disabled(e));
+        }
+        Err(e) => return Err(ConditionalPutError::Probe(e)),
+        Ok(_) => match store
+            .put_opts(&probe, PutPayload::from_static(b"2"), create())
+            .await
+        {
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
+            Ok(_) => Err(ConditionalPutError::Ignored),
+            Err(e) => Err(ConditionalPutError::Probe(e)),
+        },
+    };
+    let _ = store.delete(&probe).await;
+    outcome
+}
