@@ -6,7 +6,9 @@
 //!
 //! 1. a table's location is written as the workload file writes it, relative to the workload folder
 //!    (`data/orders`, `../shared/events`); for the built-in workloads, relative to the data root,
-//!    written `$TPCH_DATA` (`$TPCH_DATA/tpch/sf0.01/parquet/lineitem.parquet`);
+//!    written `$TPCH_DATA` (`$TPCH_DATA/tpch/sf0.01/parquet/lineitem.parquet`); on object storage, as
+//!    its URL (`s3://lake/orders/part-0.parquet` for the object path `orders/part-0.parquet` that a
+//!    file group prints);
 //! 2. any other path below the workload folder is written relative to it (below the data root:
 //!    `$TPCH_DATA/…`);
 //! 3. the UUID in a Delta data file's name becomes `<uuid#N>`, N being the file's position in the
@@ -66,17 +68,23 @@ impl PathNormalizer {
                     written
                 }
                 Location::Remote(url) => {
-                    // Plans print a remote file by its object path below the bucket
-                    // (`lake/orders/part-0.parquet`): written as the location is, a URL.
+                    // Plans print a remote file by its object path below the bucket, as an item of
+                    // a file group (`[lake/orders/part-0.parquet:0..1024], [lake/…`): written as
+                    // the location is, a URL. Only there: the same path inside a URL of an error
+                    // message (`http://host/bucket/lake/orders/…`) stays as the server was asked.
                     let shown = crate::object_storage::shown(url);
                     let shown = shown.trim_end_matches('/');
                     let bare = crate::object_storage::object_path(url);
                     if !bare.is_empty() {
-                        normalizer
-                            .replacements
-                            .push((format!("{bare}/"), format!("{shown}/")));
-                        if bare.contains(['/', '.']) {
-                            normalizer.replacements.push((bare, shown.to_string()));
+                        for before in ["[", ", "] {
+                            normalizer
+                                .replacements
+                                .push((format!("{before}{bare}/"), format!("{before}{shown}/")));
+                            if bare.contains(['/', '.']) {
+                                normalizer
+                                    .replacements
+                                    .push((format!("{before}{bare}"), format!("{before}{shown}")));
+                            }
                         }
                     }
                     shown.to_string()
