@@ -57,7 +57,8 @@ impl Bundler {
         factory: &SessionFactory,
         workload: &Workload,
     ) -> Result<Bundler, WorkloadError> {
-        let (session, deltas) = workload.session_with_tables(factory).await?;
+        let (session, registered) = workload.session_with_registered(factory).await?;
+        let deltas = registered.deltas;
         let normalizer = PathNormalizer::new(
             &workload.path_anchor(),
             &workload.tables,
@@ -68,7 +69,13 @@ impl Bundler {
             pins,
             names,
             warnings: pin_warnings,
-        } = TablePins::read(workload, &deltas, &normalizer, &options.options().catalog).await;
+        } = TablePins::read(
+            workload,
+            &deltas,
+            &registered.remote_files,
+            &normalizer,
+            &options.options().catalog,
+        );
         let recording = factory
             .compiled()
             .explain
@@ -206,9 +213,12 @@ struct TablePins {
 }
 
 impl TablePins {
-    async fn read(
+    /// `remote_files`: the data files of each Parquet and CSV table on object storage, as listed
+    /// when it was registered.
+    fn read(
         workload: &Workload,
         deltas: &[RegisteredDelta],
+        remote_files: &BTreeMap<String, usize>,
         normalizer: &PathNormalizer,
         catalog: &datafusion::config::CatalogOptions,
     ) -> TablePins {
@@ -230,20 +240,23 @@ impl TablePins {
                     .iter()
                     .find(|d| d.name == table.name)
                     .map(|d| (Some(d.facts.version), d.facts.active_files)),
-                _ => match data_file_count(table).await {
-                    Some(files) => Some((None, files)),
-                    None => {
-                        // Advisory: nothing failed, the pin is only less precise.
-                        read.warnings.push(CaptureWarning::advisory(
-                            CaptureStep::TablePins,
-                            format!(
-                                "table `{}`: the files of {} cannot be listed",
-                                table.name, table.location
-                            ),
-                        ));
-                        None
+                _ => {
+                    match data_file_count(table).or_else(|| remote_files.get(&table.name).copied())
+                    {
+                        Some(files) => Some((None, files)),
+                        None => {
+                            // Advisory: nothing failed, the pin is only less precise.
+                            read.warnings.push(CaptureWarning::advisory(
+                                CaptureStep::TablePins,
+                                format!(
+                                    "table `{}`: the files of {} cannot be listed",
+                                    table.name, table.location
+                                ),
+                            ));
+                            None
+                        }
                     }
-                },
+                }
             };
             if let Some((delta_version, files)) = files {
                 let pin = TablePin {

@@ -67,14 +67,14 @@ impl PathNormalizer {
                     }
                     written
                 }
-                Location::Remote(url) => {
+                Location::Remote(remote) => {
                     // Plans print a remote file by its object path below the bucket, as an item of
                     // a file group (`[lake/orders/part-0.parquet:0..1024], [lake/…`): written as
                     // the location is, a URL. Only there: the same path inside a URL of an error
                     // message (`http://host/bucket/lake/orders/…`) stays as the server was asked.
-                    let shown = crate::object_storage::shown(url);
+                    let shown = crate::object_storage::shown(&remote.url);
                     let shown = shown.trim_end_matches('/');
-                    let bare = crate::object_storage::object_path(url);
+                    let bare = remote.object_path().as_ref().to_string();
                     if !bare.is_empty() {
                         for before in ["[", ", "] {
                             normalizer

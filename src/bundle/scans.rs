@@ -41,11 +41,11 @@ impl TableLocator {
                             text
                         }
                     }
-                    Location::Remote(url) => {
+                    Location::Remote(remote) => {
                         // The object path below the bucket; a folder's with its `/`, so that
                         // `lake/events` does not take `lake/events_v2`'s files.
-                        let path = crate::object_storage::object_path(url);
-                        if url.path().ends_with('/') || table.format == TableFormat::Delta {
+                        let path = remote.object_path().as_ref().to_string();
+                        if remote.url.path().ends_with('/') || table.format == TableFormat::Delta {
                             format!("{path}/")
                         } else {
                             path

@@ -15,7 +15,7 @@ use super::policies::{PolicySet, PolicyUnavailable};
 use crate::bundle::{BundleError, Bundler};
 use crate::session::SessionFactory;
 use crate::workload::file::{QueriesSection, TableEntry, WorkloadFile, WorkloadSection};
-use crate::workload::remote::RemoteListing;
+use crate::workload::remote::RemoteLocation;
 use crate::workload::snapshot::{
     ByteRanges, CapturedFile, RecordingStore, SNAPSHOT_FORMAT, Snapshot, SnapshotFile,
     SnapshotFolderError, SnapshotManifest, SnapshotTable,
@@ -70,10 +70,6 @@ pub enum SnapshotCaptureError {
         location: String,
         first: String,
     },
-    #[error(
-        "table `{table}`: {location} has no store (dfpolicy was built without the `cloud` feature)"
-    )]
-    NoStore { table: String, location: String },
     #[error("table `{table}`: cannot list {location}")]
     List {
         table: String,
@@ -109,15 +105,17 @@ pub async fn capture_snapshot(
     // A snapshot workload registers its own store in every session: the recording wraps it there.
     // On disk, the sessions' local file store is replaced by the recording.
     let mut recorded = workload.served_through(recording.clone());
-    // Tables on object storage are read through their bucket's store: one recording per bucket.
+    // Tables on object storage (one bucket's) are read through its store: recorded the same way.
     let remote = RemoteRoot::of(workload)?;
-    let mut remote_recordings: BTreeMap<String, Arc<RecordingStore>> = BTreeMap::new();
-    for table in &mut recorded.tables {
-        if let (Some(store), Location::Remote(url)) = (&table.remote_store, &table.location) {
-            let recording = remote_recordings
-                .entry(crate::object_storage::store_url(url).to_string())
-                .or_insert_with(|| Arc::new(RecordingStore::new(Arc::clone(store))));
-            table.remote_store = Some(recording.clone() as Arc<dyn ObjectStore>);
+    let remote_recording = remote
+        .root
+        .as_ref()
+        .map(|root| Arc::new(RecordingStore::new(Arc::clone(&root.store))));
+    if let Some(recording) = &remote_recording {
+        for table in &mut recorded.tables {
+            if let Location::Remote(location) = &mut table.location {
+                location.store = recording.clone();
+            }
         }
     }
     let file_url = url::Url::parse("file://").expect("a valid URL");
@@ -161,10 +159,7 @@ pub async fn capture_snapshot(
         }
     }
     let reads = recording.reads();
-    let remote_reads: BTreeMap<ObjectPath, ByteRanges> = remote_recordings
-        .values()
-        .flat_map(|recording| recording.reads())
-        .collect();
+    let remote_reads = remote_recording.map(|r| r.reads()).unwrap_or_default();
     let folder = match served_from.snapshot() {
         Some(served) => served.root.clone(),
         None => workload.path_anchor().folder,
@@ -175,8 +170,8 @@ pub async fn capture_snapshot(
     for table in &workload.tables {
         let (entry, captured) = match &table.location {
             Location::Local(_) => capture_table(table, &folder, &reads, store.as_ref()).await?,
-            Location::Remote(url) => {
-                capture_remote_table(table, url, &remote, &remote_reads).await?
+            Location::Remote(location) => {
+                capture_remote_table(table, location, &remote, &remote_reads).await?
             }
         };
         // Two tables at one location (a Delta table at two versions) keep the same files.
@@ -307,85 +302,94 @@ async fn capture_table(
 /// `s3://lake/delta/orders` is the snapshot of a local copy with `tpch/lineitem.parquet` and
 /// `delta/orders` beside its workload file.
 struct RemoteRoot {
-    /// The bucket's store URL (`s3://lake/`) and the common folder's object path (`""` for the
-    /// bucket itself); `None` when no table is remote.
-    root: Option<(String, Vec<String>)>,
+    /// `None` when no table is remote.
+    root: Option<CommonFolder>,
+}
+
+struct CommonFolder {
+    /// The bucket's store URL (`s3://lake/`), and its store.
+    bucket: String,
+    store: Arc<dyn ObjectStore>,
+    /// The common folder's object names (none for the bucket itself).
+    names: Vec<String>,
+    /// The first remote table's location, for messages.
+    first: String,
 }
 
 impl RemoteRoot {
     fn of(workload: &Workload) -> Result<RemoteRoot, SnapshotCaptureError> {
-        let mut root: Option<(String, Vec<String>, String)> = None;
+        let mut root: Option<CommonFolder> = None;
         for table in &workload.tables {
-            let Location::Remote(url) = &table.location else {
+            let Location::Remote(location) = &table.location else {
                 continue;
             };
-            let store = crate::object_storage::store_url(url).to_string();
-            let path = crate::object_storage::object_path(url);
-            let mut parent: Vec<String> = path.split('/').map(str::to_string).collect();
+            let bucket = crate::object_storage::store_url(&location.url).to_string();
+            let mut parent = object_names(&location.object_path());
             parent.pop();
             match &mut root {
-                None => root = Some((store, parent, table.location.to_string())),
-                Some((first_store, common, first)) => {
-                    if *first_store != store {
-                        return Err(SnapshotCaptureError::SeveralStores {
-                            table: table.name.clone(),
-                            location: table.location.to_string(),
-                            first: first.clone(),
-                        });
-                    }
+                None => {
+                    root = Some(CommonFolder {
+                        bucket,
+                        store: Arc::clone(&location.store),
+                        names: parent,
+                        first: table.location.to_string(),
+                    });
+                }
+                Some(common) if common.bucket != bucket => {
+                    return Err(SnapshotCaptureError::SeveralStores {
+                        table: table.name.clone(),
+                        location: table.location.to_string(),
+                        first: common.first.clone(),
+                    });
+                }
+                Some(common) => {
                     let shared = common
+                        .names
                         .iter()
                         .zip(&parent)
                         .take_while(|(a, b)| a == b)
                         .count();
-                    common.truncate(shared);
+                    common.names.truncate(shared);
                 }
             }
         }
-        Ok(RemoteRoot {
-            root: root.map(|(store, common, _)| (store, common)),
-        })
+        Ok(RemoteRoot { root })
     }
 
-    /// An object's path relative to the root, `None` when it is not below it: the object's key
-    /// as it is named in the bucket (an object path percent-encodes what keys may hold, such as
-    /// the `%` of a Delta partition folder `l_shipmode=REG%20AIR`), as a local copy names the file.
+    /// An object's path relative to the root, `None` when it is not below it: the object's name
+    /// in the bucket, as a local copy names the file.
     fn relative(&self, object: &ObjectPath) -> Option<String> {
-        let (_, common) = self.root.as_ref()?;
-        let parts: Vec<String> = object
-            .parts()
-            .map(|part| crate::object_storage::percent_decode(part.as_ref()))
-            .collect();
-        if parts.len() <= common.len() || parts.iter().zip(common).any(|(a, b)| a != b) {
+        let common = &self.root.as_ref()?.names;
+        let names = object_names(object);
+        if names.len() <= common.len() || names.iter().zip(common).any(|(a, b)| a != b) {
             return None;
         }
-        Some(parts[common.len()..].join("/"))
+        Some(names[common.len()..].join("/"))
     }
+}
+
+/// The names of an object path's parts, as the bucket names them.
+fn object_names(path: &ObjectPath) -> Vec<String> {
+    path.parts()
+        .map(|part| crate::object_storage::object_name(part.as_ref()))
+        .collect()
 }
 
 /// One remote table's manifest entry and captured files: every object at its location listed with
 /// its size, the byte ranges planning read (a Delta log whole, as for a local table).
 async fn capture_remote_table(
     table: &Table,
-    url: &url::Url,
+    location: &RemoteLocation,
     root: &RemoteRoot,
     reads: &BTreeMap<ObjectPath, ByteRanges>,
 ) -> Result<(SnapshotTable, BTreeMap<String, CapturedFile>), SnapshotCaptureError> {
-    let location = table.location.to_string();
-    let store = table
-        .remote_store
-        .as_ref()
-        .ok_or_else(|| SnapshotCaptureError::NoStore {
-            table: table.name.clone(),
-            location: location.clone(),
-        })?;
     let listed = |source| SnapshotCaptureError::List {
         table: table.name.clone(),
-        location: location.clone(),
+        location: table.location.to_string(),
         source,
     };
-    let listing = RemoteListing::of(store, url).await.map_err(listed)?;
-    let table_path = ObjectPath::from(crate::object_storage::object_path(url));
+    let listing = location.listing().await.map_err(listed)?;
+    let table_path = location.object_path();
     let relative = |object: &ObjectPath| {
         root.relative(object)
             .expect("every remote table is below the remote root")
@@ -410,7 +414,7 @@ async fn capture_remote_table(
         };
         let captured_file = CapturedFile {
             size: meta.size,
-            parts: read_ranges(store.as_ref(), &meta.location, &ranges)
+            parts: read_ranges(location.store.as_ref(), &meta.location, &ranges)
                 .await
                 .map_err(listed)?,
         };

@@ -17,14 +17,10 @@ use std::str::FromStr;
 use object_store::aws::AmazonS3ConfigKey;
 use object_store::azure::AzureConfigKey;
 use object_store::gcp::GoogleConfigKey;
+use object_store::path::Path as ObjectPath;
 
-/// The cargo feature that builds the object stores.
+/// The cargo feature that opens the object stores.
 pub const FEATURE: &str = "cloud";
-
-/// Whether this build reads and writes object storage.
-pub const fn enabled() -> bool {
-    cfg!(feature = "cloud")
-}
 
 /// The object stores dfpolicy reads tables from and keeps its artifact store in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,25 +41,12 @@ impl StoreKind {
         }
     }
 
-    /// Every scheme of every store, for delta-rs' log store factories.
-    pub const SCHEMES: &'static [&'static str] =
-        &["s3", "s3a", "az", "abfs", "abfss", "azure", "adl", "gs"];
-
     /// The name users know the store by.
     pub fn title(self) -> &'static str {
         match self {
             StoreKind::S3 => "S3",
             StoreKind::Azure => "Azure",
             StoreKind::Gcs => "GCS",
-        }
-    }
-
-    /// The prefix of the environment variables the store's credentials come from.
-    pub fn environment_prefix(self) -> &'static str {
-        match self {
-            StoreKind::S3 => "AWS_",
-            StoreKind::Azure => "AZURE_",
-            StoreKind::Gcs => "GOOGLE_",
         }
     }
 }
@@ -107,32 +90,25 @@ impl StorageOptionError {
 pub fn check_option(kind: StoreKind, key: &str, value: &str) -> Result<(), StorageOptionError> {
     let lower = key.to_ascii_lowercase();
     let credential = match kind {
-        StoreKind::S3 => match AmazonS3ConfigKey::from_str(&lower) {
-            Ok(
-                k @ (AmazonS3ConfigKey::AccessKeyId
-                | AmazonS3ConfigKey::SecretAccessKey
-                | AmazonS3ConfigKey::Token),
-            ) => Some(k.as_ref().to_string()),
-            Ok(_) => None,
-            Err(_) => return Err(unknown(key, kind)),
-        },
-        StoreKind::Azure => match AzureConfigKey::from_str(&lower) {
-            Ok(
-                k @ (AzureConfigKey::AccessKey
-                | AzureConfigKey::ClientSecret
-                | AzureConfigKey::SasKey
-                | AzureConfigKey::Token
-                | AzureConfigKey::FabricSessionToken),
-            ) => Some(k.as_ref().to_string()),
-            Ok(_) => None,
-            Err(_) => return Err(unknown(key, kind)),
-        },
-        StoreKind::Gcs => match GoogleConfigKey::from_str(&lower) {
-            Ok(k @ GoogleConfigKey::ServiceAccountKey) => Some(k.as_ref().to_string()),
-            Ok(_) => None,
-            Err(_) => return Err(unknown(key, kind)),
-        },
-    };
+        StoreKind::S3 => known::<AmazonS3ConfigKey>(&lower, |k| {
+            use AmazonS3ConfigKey::*;
+            matches!(k, AccessKeyId | SecretAccessKey | Token)
+        }),
+        StoreKind::Azure => known::<AzureConfigKey>(&lower, |k| {
+            use AzureConfigKey::*;
+            matches!(
+                k,
+                AccessKey | ClientSecret | SasKey | Token | FabricSessionToken
+            )
+        }),
+        StoreKind::Gcs => {
+            known::<GoogleConfigKey>(&lower, |k| matches!(k, GoogleConfigKey::ServiceAccountKey))
+        }
+    }
+    .ok_or_else(|| StorageOptionError::Unknown {
+        key: key.to_string(),
+        store: kind.title(),
+    })?;
     if let Some(canonical) = credential {
         return Err(StorageOptionError::Credential {
             key: key.to_string(),
@@ -147,11 +123,14 @@ pub fn check_option(kind: StoreKind, key: &str, value: &str) -> Result<(), Stora
     Ok(())
 }
 
-fn unknown(key: &str, kind: StoreKind) -> StorageOptionError {
-    StorageOptionError::Unknown {
-        key: key.to_string(),
-        store: kind.title(),
-    }
+/// `None` when `key` is not one of the store's configuration keys; else its canonical name when it
+/// is a credential (`aws_secret_access_key`).
+fn known<K: FromStr + AsRef<str>>(
+    key: &str,
+    is_credential: impl Fn(&K) -> bool,
+) -> Option<Option<String>> {
+    let key = K::from_str(key).ok()?;
+    Some(is_credential(&key).then(|| key.as_ref().to_string()))
 }
 
 /// Why an object-store URL cannot be a location.
@@ -167,6 +146,8 @@ pub enum RemoteUrlError {
     Query { shown: String },
     #[error("`{shown}` names no bucket or container")]
     NoBucket { shown: String },
+    #[error("`{shown}` is not a valid object path")]
+    Path { shown: String },
 }
 
 /// Checks that an object-store URL is a plain location: a bucket (container), a path, nothing else.
@@ -180,6 +161,9 @@ pub fn check_url(url: &url::Url) -> Result<(), RemoteUrlError> {
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(RemoteUrlError::NoBucket { shown: shown() });
+    }
+    if ObjectPath::from_url_path(url.path()).is_err() {
+        return Err(RemoteUrlError::Path { shown: shown() });
     }
     Ok(())
 }
@@ -208,32 +192,19 @@ pub fn store_url(url: &url::Url) -> url::Url {
     root
 }
 
-/// The object path of a location below its store's root (`lake/lineitem`), without slashes at the
-/// ends.
-pub fn object_path(url: &url::Url) -> String {
-    let path = url.path().trim_matches('/');
-    // Object paths are percent-decoded; `Url` keeps them encoded.
-    percent_decode(path)
+/// The object path of a location below its store's root (`lake/lineitem`), as the store and plans
+/// name it (`object_store`'s own decoding of a URL path).
+pub fn object_path(url: &url::Url) -> ObjectPath {
+    // `check_url` refused what does not decode; such a path is kept as written.
+    ObjectPath::from_url_path(url.path()).unwrap_or_else(|_| ObjectPath::from(url.path()))
 }
 
-/// `text` with its `%XX` escapes decoded (an invalid escape is kept as written).
-pub fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut at = 0;
-    while at < bytes.len() {
-        if bytes[at] == b'%'
-            && at + 2 < bytes.len()
-            && let Ok(byte) = u8::from_str_radix(&text[at + 1..at + 3], 16)
-        {
-            out.push(byte);
-            at += 3;
-            continue;
-        }
-        out.push(bytes[at]);
-        at += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// The name an object has in its bucket: an object path part decoded (`object_store` escapes what a
+/// key may hold, as the `%` of a Delta partition folder `l_shipmode=REG%20AIR`).
+pub fn object_name(part: &str) -> String {
+    percent_encoding::percent_decode_str(part)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -285,6 +256,10 @@ mod tests {
             store_url(&url("s3://bucket/lake/t/")).as_str(),
             "s3://bucket/"
         );
-        assert_eq!(object_path(&url("s3://bucket/lake/a%20b/")), "lake/a b");
+        assert_eq!(
+            object_path(&url("s3://bucket/lake/a%20b/")).as_ref(),
+            "lake/a b"
+        );
+        assert_eq!(object_name("REG%2520AIR"), "REG%20AIR");
     }
 }

@@ -65,7 +65,9 @@ fn io_runtime() -> tokio::runtime::Handle {
 }
 
 /// The store that holds `url` (registered for its bucket: `s3://bucket/`), configured from the
-/// environment and then from `options`; its requests run on [`io_runtime`].
+/// environment and then from `options`; its requests run on [`io_runtime`]. The one place the
+/// `cloud` feature is asked: without it, every object-storage location ends here, as an error that
+/// names the feature.
 pub fn open_store(
     url: &url::Url,
     options: &BTreeMap<String, String>,
@@ -74,7 +76,7 @@ pub fn open_store(
     let kind = StoreKind::of_scheme(url.scheme()).ok_or_else(|| OpenError::NotObjectStorage {
         location: location.clone(),
     })?;
-    if !super::enabled() {
+    if !cfg!(feature = "cloud") {
         return Err(OpenError::FeatureMissing {
             location,
             store: kind.title(),
@@ -82,64 +84,38 @@ pub fn open_store(
         });
     }
     let root = store_url(url);
-    let unknown = |key: &String| OpenError::UnknownOption {
-        location: location.clone(),
-        key: key.clone(),
-        store: kind.title(),
-    };
-    let built = |source| OpenError::Build {
-        location: location.clone(),
-        store: kind.title(),
-        source,
-    };
-    let connector = || SpawnedReqwestConnector::new(io_runtime());
+    // The three builders share no trait: the same steps, written once for each type.
+    macro_rules! store {
+        ($builder:ty, $key:ty) => {{
+            let mut builder = <$builder>::from_env();
+            for (key, value) in options {
+                let key: $key =
+                    key.to_ascii_lowercase()
+                        .parse()
+                        .map_err(|_| OpenError::UnknownOption {
+                            location: location.clone(),
+                            key: key.clone(),
+                            store: kind.title(),
+                        })?;
+                builder = builder.with_config(key, value);
+            }
+            let store = builder
+                .with_url(root.as_str())
+                .with_http_connector(SpawnedReqwestConnector::new(io_runtime()))
+                .build()
+                .map_err(|source| OpenError::Build {
+                    location: location.clone(),
+                    store: kind.title(),
+                    source,
+                })?;
+            Arc::new(store) as Arc<dyn ObjectStore>
+        }};
+    }
     Ok(match kind {
-        StoreKind::S3 => Arc::new(
-            parsed::<AmazonS3ConfigKey>(options, unknown)?
-                .into_iter()
-                .fold(AmazonS3Builder::from_env(), |b, (k, v)| b.with_config(k, v))
-                .with_url(root.as_str())
-                .with_http_connector(connector())
-                .build()
-                .map_err(built)?,
-        ),
-        StoreKind::Azure => Arc::new(
-            parsed::<AzureConfigKey>(options, unknown)?
-                .into_iter()
-                .fold(MicrosoftAzureBuilder::from_env(), |b, (k, v)| {
-                    b.with_config(k, v)
-                })
-                .with_url(root.as_str())
-                .with_http_connector(connector())
-                .build()
-                .map_err(built)?,
-        ),
-        StoreKind::Gcs => Arc::new(
-            parsed::<GoogleConfigKey>(options, unknown)?
-                .into_iter()
-                .fold(GoogleCloudStorageBuilder::from_env(), |b, (k, v)| {
-                    b.with_config(k, v)
-                })
-                .with_url(root.as_str())
-                .with_http_connector(connector())
-                .build()
-                .map_err(built)?,
-        ),
+        StoreKind::S3 => store!(AmazonS3Builder, AmazonS3ConfigKey),
+        StoreKind::Azure => store!(MicrosoftAzureBuilder, AzureConfigKey),
+        StoreKind::Gcs => store!(GoogleCloudStorageBuilder, GoogleConfigKey),
     })
-}
-
-/// The storage options as the store's configuration keys (case-insensitive), in order.
-fn parsed<K: std::str::FromStr>(
-    options: &BTreeMap<String, String>,
-    unknown: impl Fn(&String) -> OpenError,
-) -> Result<Vec<(K, &str)>, OpenError> {
-    options
-        .iter()
-        .map(|(key, value)| {
-            let parsed = key.to_ascii_lowercase().parse().map_err(|_| unknown(key))?;
-            Ok((parsed, value.as_str()))
-        })
-        .collect()
 }
 
 /// Why writes to a store are refused.

@@ -29,7 +29,6 @@ use crate::bundle::PlanBundle;
 use crate::compile::CompiledPolicy;
 use crate::harness::baseline::{Baseline, BaselineIndex};
 use crate::harness::{Cell, CellKey, Comparison, HarnessRun, PolicyUnderTest, compare};
-use crate::object_storage::open::OpenError;
 
 pub use rows::{RunContext, store_schema};
 
@@ -103,18 +102,8 @@ impl ArtifactStore {
             let shown = crate::object_storage::shown(&url);
             crate::object_storage::check_url(&url)
                 .map_err(|e| error(&shown, "not a location", e))?;
-            let remote = crate::object_storage::open::open_store(&url, &BTreeMap::new()).map_err(
-                |e| match e {
-                    OpenError::FeatureMissing { store, feature, .. } => StoreError {
-                        location: shown.clone(),
-                        action: format!(
-                            "{store} locations need dfpolicy built with the `{feature}` feature"
-                        ),
-                        source: None,
-                    },
-                    e => error(&shown, "cannot make its object store", e),
-                },
-            )?;
+            let remote = crate::object_storage::open::open_store(&url, &BTreeMap::new())
+                .map_err(|e| error(&shown, "cannot open its object store", e))?;
             return Ok(ArtifactStore {
                 location: shown,
                 url,
@@ -139,13 +128,8 @@ impl ArtifactStore {
     /// The store's table, loaded; a table not created yet is returned unloaded (`version()` is
     /// `None`), to be created by the first write.
     async fn table(&self) -> Result<DeltaTable, DeltaTableError> {
-        let Some(store) = &self.remote else {
-            return DeltaTable::try_from_url(self.url.clone()).await;
-        };
-        crate::workload::delta::register_default_log_store(self.url.scheme());
-        let mut table = deltalake::DeltaTableBuilder::from_url(self.url.clone())?
-            .with_storage_backend(Arc::clone(store), self.url.clone())
-            .build()?;
+        let mut table =
+            crate::workload::delta::builder(self.url.clone(), self.remote.as_ref())?.build()?;
         match table.load().await {
             Ok(()) | Err(DeltaTableError::NotATable(_)) => Ok(table),
             Err(e) => Err(e),
@@ -379,7 +363,7 @@ impl ArtifactStore {
         let Some(store) = &self.remote else {
             return Ok(());
         };
-        let table = object_store::path::Path::from(crate::object_storage::object_path(&self.url));
+        let table = crate::object_storage::object_path(&self.url);
         crate::object_storage::open::check_conditional_put(store.as_ref(), &table)
             .await
             .map_err(|e| self.error("cannot commit safely", e))

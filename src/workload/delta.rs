@@ -21,7 +21,7 @@ use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
 use object_store::ObjectStore;
 
 use super::files::FileSource;
-use super::table::Table;
+use super::table::{Location, Table};
 use serde::Serialize;
 
 /// What a Delta table is at the version a session reads.
@@ -80,37 +80,43 @@ impl deltalake::logstore::LogStoreFactory for DefaultLogStores {
     }
 }
 
-/// Opens a Delta table at `version`, or at its latest version: a remote table through its object
-/// store (`remote`, the root store of its bucket), a local table through the store its files are
-/// served from (a snapshot's, say), else delta-rs' own.
-pub async fn open(
+/// The builder of the Delta table at `url`, read through `store` when one is given (the root store
+/// of a bucket, or a snapshot's), under delta-rs' default log store for the URL's scheme; else
+/// through delta-rs' own store for the scheme.
+pub fn builder(
     url: url::Url,
+    store: Option<&Arc<dyn ObjectStore>>,
+) -> Result<DeltaTableBuilder, DeltaTableError> {
+    let Some(store) = store else {
+        return DeltaTableBuilder::from_url(url);
+    };
+    register_default_log_store(url.scheme());
+    Ok(DeltaTableBuilder::from_url(url.clone())?.with_storage_backend(Arc::clone(store), url))
+}
+
+/// Opens a Delta table at `version`, or at its latest version: a remote table through its
+/// bucket's store, a local table through the store its files are served from (a snapshot's, say),
+/// else delta-rs' own.
+pub async fn open(
+    location: &Location,
     version: Option<u64>,
     served_from: &FileSource,
-    remote: Option<&Arc<dyn ObjectStore>>,
 ) -> Result<DeltaTable, DeltaTableError> {
-    if let Some(store) = remote {
-        register_default_log_store(url.scheme());
-        let builder =
-            DeltaTableBuilder::from_url(url.clone())?.with_storage_backend(Arc::clone(store), url);
-        return match version {
-            Some(version) => builder.with_version(version).load().await,
-            None => builder.load().await,
-        };
-    }
-    let builder = match served_from {
-        FileSource::Snapshot(served) if url.scheme() == "file" => {
+    let url = location
+        .url(served_from)
+        .map_err(|_| DeltaTableError::InvalidTableLocation(location.to_string()))?;
+    let builder = match (location, served_from) {
+        (Location::Remote(remote), _) => builder(url, Some(&remote.store))?,
+        (Location::Local(_), FileSource::Snapshot(served)) => {
             // The Delta kernel insists that a `file://` table's folder exists on disk; a snapshot's
             // does not. Under a scheme of its own the table is read through the snapshot's store
             // alone, at the same paths.
             // (`Url::set_scheme` cannot leave `file`, a special scheme.)
             let served_url = url::Url::parse(&format!("{SNAPSHOT_SCHEME}://{}", url.path()))
                 .map_err(|_| DeltaTableError::InvalidTableLocation(url.to_string()))?;
-            register_default_log_store(SNAPSHOT_SCHEME);
-            DeltaTableBuilder::from_url(served_url.clone())?
-                .with_storage_backend(served.store.clone(), served_url)
+            builder(served_url, Some(&served.store))?
         }
-        _ => DeltaTableBuilder::from_url(url)?,
+        (Location::Local(_), FileSource::Disk) => builder(url, None)?,
     };
     match version {
         Some(version) => builder.with_version(version).load().await,
@@ -124,14 +130,9 @@ pub async fn open_with_facts(
     table: &Table,
 ) -> datafusion::common::Result<(DeltaTable, DeltaFacts)> {
     let external = |e: DeltaTableError| datafusion::common::DataFusionError::External(Box::new(e));
-    let table = open(
-        table.url()?,
-        table.version,
-        &table.served_from,
-        table.remote_store.as_ref(),
-    )
-    .await
-    .map_err(external)?;
+    let table = open(&table.location, table.version, &table.served_from)
+        .await
+        .map_err(external)?;
     let facts = facts(&table).map_err(external)?;
     Ok((table, facts))
 }
@@ -373,7 +374,9 @@ fn root_prefix(uri: &str) -> String {
         .ok()
         .and_then(|u| match u.to_file_path() {
             Ok(p) => Some(p.to_string_lossy().trim_start_matches('/').to_string()),
-            Err(()) if u.scheme() != "file" => Some(crate::object_storage::object_path(&u)),
+            Err(()) if u.scheme() != "file" => {
+                Some(crate::object_storage::object_path(&u).as_ref().to_string())
+            }
             Err(()) => None,
         })
         .unwrap_or_default();

@@ -14,9 +14,11 @@ use crate::validate::shape::check_document;
 use super::file::{MAX_WORKLOAD_BYTES, TableEntry, TableFormat, WorkloadFile, workload_document};
 use super::files::{FileSource, ServedSnapshot};
 use super::query::{ParameterSet, Query, parse_query_file};
+use super::remote::RemoteLocation;
 use super::snapshot::{MANIFEST_FILE, Snapshot};
 use super::table::{Location, Table};
 use super::tpch::BUILTIN;
+use crate::object_storage::StoreKind;
 use crate::validate::suggest::closest;
 
 /// A workload file read as far as it could be.
@@ -440,6 +442,7 @@ fn check_tables(
     findings: &mut Vec<Diagnostic>,
 ) -> Vec<Table> {
     let mut first_of: BTreeMap<&str, Span> = BTreeMap::new();
+    let mut buckets = Buckets::default();
     let mut tables = Vec::new();
     for (index, entry) in declaration.tables.iter().enumerate() {
         let node = item(tree, "tables", index);
@@ -462,8 +465,8 @@ fn check_tables(
         }
         check_format_options(entry, node, file, findings);
         let location_span = span_of(node, "location");
-        let location = match resolve_location(&entry.location, base, served_from) {
-            Ok(location) => location,
+        let written = match resolve_location(&entry.location, base, served_from) {
+            Ok(written) => written,
             Err(error) => {
                 findings.push(
                     Diagnostic::new(Code::InvalidValue, error.to_string())
@@ -472,12 +475,31 @@ fn check_tables(
                 continue;
             }
         };
-        if let Location::Local(path) = &location {
-            check_local(entry, path, served_from, node, file, findings);
-        }
-        let remote_store = match check_storage_options(entry, &location, node, file, findings) {
-            Ok(store) => store,
-            Err(()) => continue,
+        let location = match written {
+            Written::Local(path) => {
+                check_local(entry, &path, served_from, node, file, findings);
+                if !entry.storage_options.is_empty() {
+                    findings.push(
+                        Diagnostic::new(
+                            Code::OptionNotForFormat,
+                            format!(
+                                "table `{}`: storage options apply to object-storage locations (`s3://`, `az://`, `gs://`), and `{}` is local",
+                                entry.name, entry.location
+                            ),
+                        )
+                        .at(file, key_span_of(node, "storage_options"))
+                        .with_help("remove them"),
+                    );
+                    continue;
+                }
+                Location::Local(path)
+            }
+            Written::Remote(kind, url) => {
+                match buckets.open(kind, url, entry, node, file, findings) {
+                    Some(remote) => Location::Remote(remote),
+                    None => continue,
+                }
+            }
         };
         tables.push(Table {
             name: entry.name.clone(),
@@ -487,95 +509,99 @@ fn check_tables(
             version: entry.version,
             declared: Some((Arc::clone(file), name_span)),
             served_from: served_from.clone(),
-            remote_store,
         });
     }
     tables
 }
 
-/// A table's storage options: only for an object-storage location, only keys its store knows, never
-/// a credential; with the `cloud` feature, the store they configure (over the environment's
-/// settings). `Err` when a finding was added.
-fn check_storage_options(
-    entry: &TableEntry,
-    location: &Location,
-    node: Option<&Node>,
-    file: &Arc<SourceFile>,
-    findings: &mut Vec<Diagnostic>,
-) -> Result<Option<Arc<dyn object_store::ObjectStore>>, ()> {
-    let options = node.and_then(|n| n.get("storage_options"));
-    let key_span = |key: &str| {
-        options
-            .and_then(|n| n.get(key))
-            .and_then(|n| n.key_span.clone())
-            .unwrap_or_else(|| key_span_of(node, "storage_options"))
-    };
-    let url = match location {
-        Location::Remote(url) => url,
-        Location::Local(_) => {
-            if !entry.storage_options.is_empty() {
-                findings.push(
-                    Diagnostic::new(
-                        Code::OptionNotForFormat,
-                        format!(
-                            "table `{}`: storage options apply to object-storage locations (`s3://`, `az://`, `gs://`), and `{}` is local",
-                            entry.name, entry.location
-                        ),
-                    )
-                    .at(file, key_span_of(node, "storage_options"))
-                    .with_help("remove them"),
-                );
-                return Err(());
-            }
-            return Ok(None);
-        }
-    };
-    let Some(kind) = crate::object_storage::StoreKind::of_scheme(url.scheme()) else {
-        return Ok(None);
-    };
-    let before = findings.len();
-    for (key, value) in &entry.storage_options {
-        if let Err(problem) = crate::object_storage::check_option(kind, key, value) {
-            findings.push(
-                Diagnostic::new(
-                    Code::InvalidValue,
-                    format!("table `{}`: {problem}", entry.name),
-                )
-                .at(file, key_span(key))
-                .with_help(problem.help()),
-            );
-        }
-    }
-    if findings.len() > before {
-        return Err(());
-    }
-    open_remote(entry, url, node, file, findings)
+/// The stores of a workload's buckets: one per bucket, shared by its tables (a session reads a
+/// bucket through the one store registered for its URL).
+#[derive(Default)]
+struct Buckets {
+    /// By the bucket's URL (`s3://lake/`).
+    opened: BTreeMap<String, OpenedBucket>,
 }
 
-/// The store a remote table is read through; a location needing the `cloud` feature is a finding
-/// before it gets here.
-fn open_remote(
-    entry: &TableEntry,
-    url: &url::Url,
-    node: Option<&Node>,
-    file: &Arc<SourceFile>,
-    findings: &mut Vec<Diagnostic>,
-) -> Result<Option<Arc<dyn object_store::ObjectStore>>, ()> {
-    match crate::object_storage::open::open_store(url, &entry.storage_options) {
-        Ok(store) => Ok(Some(store)),
-        Err(error) => {
-            findings.push(
-                Diagnostic::new(
-                    Code::InvalidValue,
-                    format!(
-                        "table `{}`: {}",
-                        entry.name,
-                        crate::report::causes::one_line(&error)
-                    ),
-                )
-                .at(file, span_of(node, "location")),
-            );
-            Err(())
+struct OpenedBucket {
+    /// The storage options it was opened with.
+    options: BTreeMap<String, String>,
+    store: Arc<dyn object_store::ObjectStore>,
+    /// The table that opened it.
+    first: String,
+}
+
+impl Buckets {
+    /// A table's remote location: its storage options checked (keys the store knows, never a
+    /// credential), its bucket's store opened with them or shared with the tables before it on that
+    /// bucket. `None` when a finding was added.
+    fn open(
+        &mut self,
+        kind: StoreKind,
+        url: url::Url,
+        entry: &TableEntry,
+        node: Option<&Node>,
+        file: &Arc<SourceFile>,
+        findings: &mut Vec<Diagnostic>,
+    ) -> Option<RemoteLocation> {
+        let options = node.and_then(|n| n.get("storage_options"));
+        let before = findings.len();
+        for (key, value) in &entry.storage_options {
+            if let Err(problem) = crate::object_storage::check_option(kind, key, value) {
+                let key_span = options
+                    .and_then(|n| n.get(key))
+                    .and_then(|n| n.key_span.clone())
+                    .unwrap_or_else(|| key_span_of(node, "storage_options"));
+                findings.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        format!("table `{}`: {problem}", entry.name),
+                    )
+                    .at(file, key_span)
+                    .with_help(problem.help()),
+                );
+            }
+        }
+        if findings.len() > before {
+            return None;
+        }
+        let bucket = crate::object_storage::store_url(&url).to_string();
+        let finding = |message: String| {
+            Diagnostic::new(
+                Code::InvalidValue,
+                format!("table `{}`: {message}", entry.name),
+            )
+            .at(file, span_of(node, "location"))
+        };
+        if let Some(opened) = self.opened.get(&bucket) {
+            if opened.options != entry.storage_options {
+                findings.push(
+                    finding(format!(
+                        "{bucket} is read with other storage options by table `{}`",
+                        opened.first
+                    ))
+                    .with_help("a session reads a bucket through one store: give every table of the bucket the same storage options"),
+                );
+                return None;
+            }
+            let store = Arc::clone(&opened.store);
+            return Some(RemoteLocation { url, store });
+        }
+        match crate::object_storage::open::open_store(&url, &entry.storage_options) {
+            Ok(store) => {
+                self.opened.insert(
+                    bucket,
+                    OpenedBucket {
+                        options: entry.storage_options.clone(),
+                        store: Arc::clone(&store),
+                        first: entry.name.clone(),
+                    },
+                );
+                Some(RemoteLocation { url, store })
+            }
+            Err(error) => {
+                findings.push(finding(crate::report::causes::one_line(&error)));
+                None
+            }
         }
     }
 }
@@ -627,16 +653,17 @@ enum LocationError {
     },
     #[error("`{0}` is not a local file URL")]
     NotALocalFile(String),
-    #[error("`{written}`: {store} locations need dfpolicy built with the `{feature}` feature")]
-    FeatureMissing {
-        written: String,
-        store: &'static str,
-        feature: &'static str,
-    },
     #[error("`{written}`: `{scheme}://` is not a supported location")]
     UnsupportedScheme { written: String, scheme: String },
     #[error(transparent)]
     Remote(#[from] crate::object_storage::RemoteUrlError),
+}
+
+/// A location as resolved: a local path (absolute), or a plain object-storage URL whose store is
+/// yet to be opened.
+enum Written {
+    Local(PathBuf),
+    Remote(StoreKind, url::Url),
 }
 
 /// A location as written: a path relative to the workload file, an absolute path, or a URL.
@@ -644,7 +671,7 @@ fn resolve_location(
     written: &str,
     base: &Path,
     served_from: &FileSource,
-) -> Result<Location, LocationError> {
+) -> Result<Written, LocationError> {
     if let Some((scheme, _)) = written.split_once("://") {
         let url = url::Url::parse(written).map_err(|problem| LocationError::NotAUrl {
             written: written.to_string(),
@@ -654,18 +681,13 @@ fn resolve_location(
             let path = url
                 .to_file_path()
                 .map_err(|()| LocationError::NotALocalFile(written.to_string()))?;
-            return Ok(Location::Local(path));
+            return Ok(Written::Local(path));
         }
-        return match crate::object_storage::StoreKind::of_scheme(scheme) {
-            Some(_) if crate::object_storage::enabled() => {
+        return match StoreKind::of_scheme(scheme) {
+            Some(kind) => {
                 crate::object_storage::check_url(&url)?;
-                Ok(Location::Remote(url))
+                Ok(Written::Remote(kind, url))
             }
-            Some(kind) => Err(LocationError::FeatureMissing {
-                written: crate::object_storage::shown(&url),
-                store: kind.title(),
-                feature: crate::object_storage::FEATURE,
-            }),
             None => Err(LocationError::UnsupportedScheme {
                 written: crate::object_storage::shown(&url),
                 scheme: scheme.to_string(),
@@ -683,7 +705,7 @@ fn resolve_location(
     } else {
         base.join(path)
     };
-    Ok(Location::Local(match served_from {
+    Ok(Written::Local(match served_from {
         FileSource::Disk => path.canonicalize().unwrap_or(path),
         FileSource::Snapshot(_) => super::files::absolute(&path),
     }))

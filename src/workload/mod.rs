@@ -22,6 +22,7 @@ pub mod files;
 mod load;
 pub mod query;
 mod register;
+pub(crate) use register::{Registered, RegisteredTables};
 pub mod remote;
 pub mod show;
 pub mod snapshot;
@@ -207,7 +208,6 @@ impl Workload {
                 version: None,
                 declared: None,
                 served_from: FileSource::Disk,
-                remote_store: None,
             })
             .collect();
         let (queries, query_problems) = tpch_queries();
@@ -248,7 +248,6 @@ impl Workload {
                 version: None,
                 declared: None,
                 served_from: served_from.clone(),
-                remote_store: None,
             })
             .collect();
         let (queries, query_problems) = tpch_queries();
@@ -389,10 +388,18 @@ impl Workload {
         &self,
         factory: &SessionFactory,
     ) -> Result<(SessionContext, Vec<RegisteredDelta>), WorkloadError> {
-        self.prepare_data().await?;
+        let (ctx, registered) = self.session_with_registered(factory).await?;
+        Ok((ctx, registered.deltas))
+    }
+
+    /// [`Workload::session`], with what registering the tables learned.
+    pub(crate) async fn session_with_registered(
+        &self,
+        factory: &SessionFactory,
+    ) -> Result<(SessionContext, RegisteredTables), WorkloadError> {
         let ctx = factory.context().map_err(WorkloadError::Session)?;
-        let deltas = self.register_tables(&ctx).await?;
-        Ok((ctx, deltas))
+        let registered = self.register(&ctx).await?;
+        Ok((ctx, registered))
     }
 
     /// Registers the workload's tables in any session (generating a built-in workload's data first
@@ -401,16 +408,26 @@ impl Workload {
         &self,
         ctx: &SessionContext,
     ) -> Result<Vec<RegisteredDelta>, WorkloadError> {
+        Ok(self.register(ctx).await?.deltas)
+    }
+
+    async fn register(&self, ctx: &SessionContext) -> Result<RegisteredTables, WorkloadError> {
         self.prepare_data().await?;
         if let FileSource::Snapshot(served) = &self.served_from {
             // Every local file the session reads comes from the snapshot, or is refused by it.
             let file_url = url::Url::parse("file://").expect("a valid URL");
             ctx.register_object_store(&file_url, served.store.clone());
         }
-        let mut deltas = Vec::new();
+        let mut registered = RegisteredTables::default();
         for table in &self.tables {
             match register::register(ctx, table).await {
-                Ok(delta) => deltas.extend(delta),
+                Ok(Registered::Delta(delta)) => registered.deltas.push(delta),
+                Ok(Registered::Listing {
+                    remote_files: Some(files),
+                }) => {
+                    registered.remote_files.insert(table.name.clone(), files);
+                }
+                Ok(Registered::Listing { remote_files: None }) => {}
                 Err(error) => {
                     return Err(WorkloadError::Table {
                         workload: self.name.clone(),
@@ -424,7 +441,7 @@ impl Workload {
                 }
             }
         }
-        Ok(deltas)
+        Ok(registered)
     }
 
     /// A fresh session for one query: the tables registered, then the query file's preparatory

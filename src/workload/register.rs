@@ -2,6 +2,7 @@
 //! through delta-rs' table provider built with the session (so that the policy's Parquet options,
 //! `pushdown_filters` among them, apply to Delta scans too).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider};
@@ -18,27 +19,41 @@ use datafusion::prelude::SessionContext;
 
 use super::delta::{self, RegisteredDelta};
 use super::file::TableFormat;
-use super::table::Table;
+use super::table::{Location, Table};
 
-/// Registers one table; for a Delta table, returns what its scans are matched by.
-pub(crate) async fn register(
-    ctx: &SessionContext,
-    table: &Table,
-) -> Result<Option<RegisteredDelta>> {
+/// What registering one table learned that later stages use.
+pub(crate) enum Registered {
+    /// A Parquet or CSV table; on object storage, its data files as listed to register it (the
+    /// table pins count them without listing again).
+    Listing { remote_files: Option<usize> },
+    /// A Delta table: what its scans are matched by.
+    Delta(RegisteredDelta),
+}
+
+/// What registering a workload's tables learned.
+#[derive(Default)]
+pub(crate) struct RegisteredTables {
+    pub deltas: Vec<RegisteredDelta>,
+    /// Data files of each Parquet and CSV table on object storage, by declared name.
+    pub remote_files: BTreeMap<String, usize>,
+}
+
+/// Registers one table.
+pub(crate) async fn register(ctx: &SessionContext, table: &Table) -> Result<Registered> {
     let reference = TableReference::parse_str(&table.name);
     ensure_namespace(ctx, &reference)?;
-    if let (Some(store), super::Location::Remote(url)) = (&table.remote_store, &table.location) {
+    if let Location::Remote(remote) = &table.location {
         // Listing tables read through the session's registry, by the bucket's URL.
         ctx.register_object_store(
-            &crate::object_storage::store_url(url),
-            std::sync::Arc::clone(store),
+            &crate::object_storage::store_url(&remote.url),
+            Arc::clone(&remote.store),
         );
     }
     match table.format {
         TableFormat::Parquet | TableFormat::Csv => {
-            let provider = listing_table(ctx, table).await?;
+            let (provider, remote_files) = listing_table(ctx, table).await?;
             ctx.register_table(reference, Arc::new(provider))?;
-            Ok(None)
+            Ok(Registered::Listing { remote_files })
         }
         TableFormat::Delta => {
             let (opened, facts) = delta::open_with_facts(table).await?;
@@ -47,7 +62,7 @@ pub(crate) async fn register(
                 .with_session(Arc::new(ctx.state()))
                 .await?;
             ctx.register_table(reference, provider)?;
-            Ok(Some(RegisteredDelta {
+            Ok(Registered::Delta(RegisteredDelta {
                 name: table.name.clone(),
                 object_store_url: delta::object_store_url(&opened),
                 facts,
@@ -77,8 +92,12 @@ fn ensure_namespace(ctx: &SessionContext, reference: &TableReference) -> Result<
 }
 
 /// A listing table over the table's files, with the session's table options and the file's own
-/// CSV options (by DataFusion's `CsvOptions` names, parsed by DataFusion).
-async fn listing_table(ctx: &SessionContext, table: &Table) -> Result<ListingTable> {
+/// CSV options (by DataFusion's `CsvOptions` names, parsed by DataFusion); on object storage, also
+/// the number of data files the store listed.
+async fn listing_table(
+    ctx: &SessionContext,
+    table: &Table,
+) -> Result<(ListingTable, Option<usize>)> {
     let state = ctx.state();
     let table_options = state.default_table_options();
     let (format, extension): (Arc<dyn FileFormat>, String) = match table.format {
@@ -98,14 +117,18 @@ async fn listing_table(ctx: &SessionContext, table: &Table) -> Result<ListingTab
             (Arc::new(format), extension)
         }
     };
-    let (url, is_file) = match (&table.location, &table.remote_store) {
-        (super::Location::Remote(url), Some(store)) => {
-            let listing = super::remote::RemoteListing::of(store, url)
+    // Whether the location is one file decides the extension filter; on object storage the store
+    // is asked (a `HEAD`, else a listing), and the listing's data files are counted on the way.
+    let (url, is_file, remote_files) = match &table.location {
+        Location::Remote(remote) => {
+            let listing = remote
+                .listing()
                 .await
                 .map_err(|e| datafusion::common::DataFusionError::External(Box::new(e)))?;
-            (listing.url, listing.is_file)
+            let files = listing.data_files(table.format).len();
+            (listing.url, listing.is_file, Some(files))
         }
-        _ => (table.url()?, table.is_file()),
+        Location::Local(_) => (table.url()?, table.is_file(), None),
     };
     let url = ListingTableUrl::parse(url.as_str())?;
     // A file named as the location is the table, whatever its extension.
@@ -117,6 +140,7 @@ async fn listing_table(ctx: &SessionContext, table: &Table) -> Result<ListingTab
         .with_schema(schema);
     // As `SessionContext::register_listing_table` does: the files' statistics are kept in the
     // runtime's cache, shared by every session on that runtime.
-    Ok(ListingTable::try_new(config)?
-        .with_cache(ctx.runtime_env().cache_manager.get_file_statistic_cache()))
+    let provider = ListingTable::try_new(config)?
+        .with_cache(ctx.runtime_env().cache_manager.get_file_statistic_cache());
+    Ok((provider, remote_files))
 }

@@ -10,6 +10,27 @@ use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 
 use super::file::TableFormat;
 
+/// A location on object storage and the store of its bucket, configured from the environment and
+/// the table's storage options (one store per bucket of a workload).
+#[derive(Debug, Clone)]
+pub struct RemoteLocation {
+    /// Never with user information or a query string.
+    pub url: url::Url,
+    pub store: Arc<dyn ObjectStore>,
+}
+
+impl RemoteLocation {
+    /// The object path of the location below the bucket.
+    pub fn object_path(&self) -> ObjectPath {
+        crate::object_storage::object_path(&self.url)
+    }
+
+    /// What the store lists at the location.
+    pub async fn listing(&self) -> object_store::Result<RemoteListing> {
+        RemoteListing::of(&self.store, &self.url).await
+    }
+}
+
 /// A remote location as its store lists it.
 #[derive(Debug, Clone)]
 pub struct RemoteListing {
@@ -28,7 +49,7 @@ impl RemoteListing {
         store: &Arc<dyn ObjectStore>,
         url: &url::Url,
     ) -> object_store::Result<RemoteListing> {
-        let path = ObjectPath::from(crate::object_storage::object_path(url));
+        let path = crate::object_storage::object_path(url);
         if !url.path().ends_with('/') {
             match store.head(&path).await {
                 Ok(meta) => {

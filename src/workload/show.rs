@@ -12,7 +12,6 @@ use object_store::{ObjectMeta, ObjectStore};
 use serde::Serialize;
 
 use super::file::TableFormat;
-use super::remote::RemoteListing;
 use super::table::{Location, Table};
 use super::{Workload, WorkloadError, delta};
 
@@ -105,43 +104,34 @@ pub async fn table_facts(table: &Table) -> datafusion::common::Result<TableFacts
         });
     }
     // Every data file's object path and size, and the store that serves them.
-    let (store, files): (Arc<dyn ObjectStore>, Vec<ObjectMeta>) =
-        match (&table.location, &table.remote_store) {
-            (Location::Local(path), _) => {
-                let mut metas = Vec::new();
-                for file in data_files(table, path) {
-                    metas.push(ObjectMeta {
-                        location: ObjectPath::from_absolute_path(&file).map_err(|e| {
-                            datafusion::common::DataFusionError::External(Box::new(e))
-                        })?,
-                        last_modified: Default::default(),
-                        size: table.served_from.size(&file)?,
-                        e_tag: None,
-                        version: None,
-                    });
-                }
-                (table.served_from.store(), metas)
+    let (store, files): (Arc<dyn ObjectStore>, Vec<ObjectMeta>) = match &table.location {
+        Location::Local(path) => {
+            let mut metas = Vec::new();
+            for file in data_files(table, path) {
+                metas.push(ObjectMeta {
+                    location: ObjectPath::from_absolute_path(&file)
+                        .map_err(|e| datafusion::common::DataFusionError::External(Box::new(e)))?,
+                    last_modified: Default::default(),
+                    size: table.served_from.size(&file)?,
+                    e_tag: None,
+                    version: None,
+                });
             }
-            (Location::Remote(url), Some(store)) => {
-                let listing = RemoteListing::of(store, url)
-                    .await
-                    .map_err(|e| datafusion::common::DataFusionError::External(Box::new(e)))?;
-                let files = listing
-                    .data_files(table.format)
-                    .into_iter()
-                    .cloned()
-                    .collect();
-                (Arc::clone(store), files)
-            }
-            (Location::Remote(_), None) => {
-                return Err(datafusion::common::DataFusionError::NotImplemented(
-                    format!(
-                        "facts of remote {} tables without the `cloud` feature",
-                        table.format
-                    ),
-                ));
-            }
-        };
+            (table.served_from.store(), metas)
+        }
+        Location::Remote(remote) => {
+            let listing = remote
+                .listing()
+                .await
+                .map_err(|e| datafusion::common::DataFusionError::External(Box::new(e)))?;
+            let files = listing
+                .data_files(table.format)
+                .into_iter()
+                .cloned()
+                .collect();
+            (Arc::clone(&remote.store), files)
+        }
+    };
     let rows = match table.format {
         TableFormat::Parquet => {
             // Footers only, as planning reads them.
@@ -167,17 +157,12 @@ pub async fn table_facts(table: &Table) -> datafusion::common::Result<TableFacts
     })
 }
 
-/// How many data files a Parquet or CSV table has (no file is opened; a remote table's store is
-/// listed); `None` for a Delta table (whose files the log lists) and for a remote table whose store
-/// cannot be listed.
-pub async fn data_file_count(table: &Table) -> Option<usize> {
-    match (&table.location, table.format, &table.remote_store) {
-        (_, TableFormat::Delta, _) | (Location::Remote(_), _, None) => None,
-        (Location::Local(path), _, _) => Some(data_files(table, path).len()),
-        (Location::Remote(url), format, Some(store)) => RemoteListing::of(store, url)
-            .await
-            .ok()
-            .map(|listing| listing.data_files(format).len()),
+/// How many data files a local Parquet or CSV table has (no file is opened); `None` for a table on
+/// object storage (registering it counts them) or a Delta table (whose files the log lists).
+pub fn data_file_count(table: &Table) -> Option<usize> {
+    match (&table.location, table.format) {
+        (_, TableFormat::Delta) | (Location::Remote(_), _) => None,
+        (Location::Local(path), _) => Some(data_files(table, path).len()),
     }
 }
 

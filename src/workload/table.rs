@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use datafusion::common::DataFusionError;
-use object_store::ObjectStore;
 
 use super::file::TableFormat;
 use super::files::FileSource;
+use super::remote::RemoteLocation;
 use crate::report::{SourceFile, Span, display_path};
 
 /// One table of a workload.
@@ -26,9 +26,6 @@ pub struct Table {
     pub(crate) declared: Option<(Arc<SourceFile>, Span)>,
     /// Where a local location's files are found: on disk, or in a snapshot.
     pub served_from: FileSource,
-    /// The object store of a remote location's bucket (the `cloud` feature), configured from the
-    /// environment and the table's storage options; `None` for a local location.
-    pub remote_store: Option<Arc<dyn ObjectStore>>,
 }
 
 impl Table {
@@ -44,20 +41,19 @@ impl Table {
 }
 
 /// Where a table's files are.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Location {
     /// A local file or folder, absolute.
     Local(PathBuf),
-    /// An object store URL (`s3://bucket/path`, `az://container/path`, `gs://bucket/path`), with the
-    /// `cloud` feature; never with user information or a query string.
-    Remote(url::Url),
+    /// On object storage (the `cloud` feature), with the store it is read through.
+    Remote(RemoteLocation),
 }
 
 impl Location {
     /// The location as a URL (`file:///…/`, with a final `/` for a folder as `files` has it).
     pub fn url(&self, files: &FileSource) -> Result<url::Url, DataFusionError> {
         match self {
-            Location::Remote(url) => Ok(url.clone()),
+            Location::Remote(remote) => Ok(remote.url.clone()),
             Location::Local(path) => if files.is_dir(path) {
                 url::Url::from_directory_path(path)
             } else {
@@ -77,7 +73,7 @@ impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Location::Local(path) => f.write_str(&display_path(path)),
-            Location::Remote(url) => f.write_str(&crate::object_storage::shown(url)),
+            Location::Remote(remote) => f.write_str(&crate::object_storage::shown(&remote.url)),
         }
     }
 }

@@ -21,14 +21,15 @@ use std::process::{Command, Output};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use dfpolicy::object_storage::open::open_store;
 use futures::TryStreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use sha2::{Digest, Sha256};
 
 use crate::browser::{decode_base64, encode_base64};
-use crate::repo;
 use crate::workload::{builtin, tpch_data};
+use crate::{files_below, repo};
 
 const REQUIRE_SERVERS: &str = "DFPOLICY_REQUIRE_SERVERS";
 
@@ -203,18 +204,8 @@ fn s3_bucket(test: &str) -> Option<Bucket> {
         ("AWS_ALLOW_HTTP", "true"),
         ("AWS_REGION", "us-east-1"),
     ];
-    let url = format!("s3://{name}");
-    // The test's own client, configured from the same variables as dfpolicy's.
-    let store = configured(
-        &env,
-        object_store::aws::AmazonS3Builder::new(),
-        |b, k, v| b.with_config(k, v),
-    )
-    .with_url(&url)
-    .build()
-    .unwrap();
     let options = format!(r#"endpoint = "{endpoint}", allow_http = "true", region = "us-east-1""#);
-    Some(Bucket::new(url, Arc::new(store), &env, &options))
+    Some(Bucket::new(format!("s3://{name}"), &env, &options))
 }
 
 fn azure_container(test: &str) -> Option<Bucket> {
@@ -228,40 +219,21 @@ fn azure_container(test: &str) -> Option<Bucket> {
         ("AZURE_STORAGE_ENDPOINT", &endpoint),
         ("AZURE_ALLOW_HTTP", "true"),
     ];
-    let url = format!("az://{name}");
-    let store = configured(
-        &env,
-        object_store::azure::MicrosoftAzureBuilder::new(),
-        |b, k, v| b.with_config(k, v),
-    )
-    .with_url(&url)
-    .build()
-    .unwrap();
     let options = format!(r#"endpoint = "{endpoint}", allow_http = "true""#);
-    Some(Bucket::new(url, Arc::new(store), &env, &options))
-}
-
-/// `builder` with each variable of `env` as the configuration key its lowercase name is.
-fn configured<B, K: std::str::FromStr>(
-    env: &[(&str, &str)],
-    builder: B,
-    with: impl Fn(B, K, &str) -> B,
-) -> B {
-    env.iter().fold(builder, |builder, (name, value)| {
-        match name.to_ascii_lowercase().parse() {
-            Ok(key) => with(builder, key, value),
-            Err(_) => panic!("{name} is not a configuration key"),
-        }
-    })
+    Some(Bucket::new(format!("az://{name}"), &env, &options))
 }
 
 impl Bucket {
-    fn new(
-        url: String,
-        store: Arc<dyn ObjectStore>,
-        env: &[(&str, &str)],
-        options: &str,
-    ) -> Bucket {
+    /// The bucket at `url`, its client configured from `env` as dfpolicy's stores are (each
+    /// variable's lowercase name is an `object_store` configuration key), and `options` the
+    /// workload files' storage options.
+    fn new(url: String, env: &[(&str, &str)], options: &str) -> Bucket {
+        let settings = env
+            .iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.to_string()))
+            .collect();
+        let store =
+            open_store(&url::Url::parse(&url).unwrap(), &settings).expect("the test's client");
         Bucket {
             url,
             store,
@@ -391,21 +363,11 @@ fn lake_files() -> BTreeMap<String, PathBuf> {
         files.insert(format!("tpch/{table}.parquet"), data.parquet_file(table));
     }
     let delta = data.delta_table("lineitem");
-    let mut pending = vec![delta.clone()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                let relative = path
-                    .strip_prefix(&delta)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
-                files.insert(format!("delta/lineitem/{relative}"), path);
-            }
-        }
+    for path in files_below(&delta) {
+        files.insert(
+            format!("delta/lineitem/{}", path.to_string_lossy()),
+            delta.join(path),
+        );
     }
     files
 }
@@ -515,30 +477,18 @@ fn assert_planned(output: &Output) {
 /// Every file below `folder`, by relative path, its text with `from` replaced by `to` and the
 /// plan fingerprint left out (it hashes the table pins, whose locations differ by design).
 fn folder_texts(folder: &Path, from: &str, to: &str) -> BTreeMap<String, String> {
-    let mut texts = BTreeMap::new();
-    let mut pending = vec![folder.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                pending.push(path);
-                continue;
-            }
-            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap())
+    files_below(folder)
+        .into_iter()
+        .map(|path| {
+            let text = String::from_utf8_lossy(&std::fs::read(folder.join(&path)).unwrap())
                 .replace(from, to)
                 .lines()
                 .filter(|line| !line.contains("\"plan_fingerprint\""))
                 .collect::<Vec<_>>()
                 .join("\n");
-            let relative = path
-                .strip_prefix(folder)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            texts.insert(relative, text);
-        }
-    }
-    texts
+            (path.to_string_lossy().into_owned(), text)
+        })
+        .collect()
 }
 
 /// Fails when any file below `folder`, or any text, holds a test credential.
@@ -562,7 +512,6 @@ fn bundles_equal_the_local_copy(bucket: &Bucket) {
     let remote = remote_lake(bucket, &dir.path().join("remote"));
     let policies = repo().join("policies");
     let policies = policies.to_str().unwrap();
-    let mut outputs = Vec::new();
     for (workload, out) in [(&local, "local-bundles"), (&remote, "remote-bundles")] {
         let output = dfpolicy(
             bucket,
@@ -579,7 +528,6 @@ fn bundles_equal_the_local_copy(bucket: &Bucket) {
         );
         assert_planned(&output);
         assert_no_secret("harness output", &text(&output));
-        outputs.push(text(&output));
     }
     let prefix = format!("{}/lake/", bucket.url);
     // The tables' facts (files listed from the store, rows from the Parquet footers, the Delta
@@ -925,4 +873,45 @@ fn errors_over_s3_name_the_location_without_credentials() {
     );
     assert!(said.contains("has a query string"), "{said}");
     assert!(!said.contains(S3_KEY_ID), "{said}");
+}
+
+/// A session reads a bucket through one store: the tables of one bucket share the store of the
+/// first, and writing other storage options for the same bucket is a finding at the location.
+#[test]
+fn the_tables_of_one_bucket_share_its_store_and_its_options() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("queries")).unwrap();
+    std::fs::write(dir.path().join("queries/q.sql"), "select 1").unwrap();
+    let workload = dir.path().join("workload.toml");
+    let write = |second_region: &str| {
+        std::fs::write(
+            &workload,
+            format!(
+                "[workload]\nname = \"lake\"\n\n\
+                 [[tables]]\nname = \"orders\"\nformat = \"parquet\"\nlocation = \"s3://lake/orders/\"\n\
+                 storage_options = {{ region = \"eu-west-1\" }}\n\n\
+                 [[tables]]\nname = \"items\"\nformat = \"parquet\"\nlocation = \"s3://lake/items/\"\n\
+                 storage_options = {{ region = \"{second_region}\" }}\n\n\
+                 [queries]\npaths = [\"queries/*.sql\"]\n"
+            ),
+        )
+        .unwrap();
+        Command::new(env!("CARGO_BIN_EXE_dfpolicy"))
+            .args(["workload", "validate", workload.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    // Validation opens the stores but sends no request: no server is needed.
+    let same = write("eu-west-1");
+    assert_eq!(same.status.code(), Some(0), "{}", text(&same));
+    let other = write("us-east-1");
+    let said = text(&other);
+    assert_eq!(other.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(
+            "table `items`: s3://lake/ is read with other storage options by table `orders`"
+        ),
+        "{said}"
+    );
+    assert!(said.contains("workload.toml:13:12"), "{said}");
 }

@@ -69,21 +69,13 @@ fn run(policies: &Path, workload: &Workload, jobs: usize) -> HarnessRun {
 
 /// Every file below a folder with its bytes, sorted by path.
 fn files(folder: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![folder.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let bytes = std::fs::read(&path).unwrap();
-                out.push((path.strip_prefix(folder).unwrap().to_path_buf(), bytes));
-            }
-        }
-    }
-    out.sort();
-    out
+    crate::files_below(folder)
+        .into_iter()
+        .map(|path| {
+            let bytes = std::fs::read(folder.join(&path)).unwrap();
+            (path, bytes)
+        })
+        .collect()
 }
 
 #[test]
