@@ -42,6 +42,8 @@ pub use compile::{CompiledPolicy, Policy, PolicyError, PolicyLoader, compile};
 pub use datafusion;
 pub use policy::{PolicyOptions, ResolvedPolicy};
 pub use report::{Code, Diagnostic, Severity};
+#[cfg(feature = "ballista")]
+pub use session::BallistaCluster;
 pub use session::{SessionFactory, capture_session_settings};
 pub use workload::{Workload, WorkloadError};
 

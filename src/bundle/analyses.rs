@@ -9,8 +9,9 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::displayable;
 
 use super::model::{
-    BundleFinding, CaptureStep, CaptureWarning, DeltaScan, FilterPushdown, Lineage, OperatorRows,
-    PhysicalProperties, PlanKind, Rendering, StatisticsReport, SubstraitReadBack,
+    BundleFinding, CaptureStep, CaptureWarning, DeltaScan, DistributedStages, FilterPushdown,
+    Lineage, OperatorRows, PhysicalProperties, PlanKind, Rendering, StatisticsReport,
+    SubstraitReadBack,
 };
 use super::paths::PathNormalizer;
 use super::plan::CapturedPlans;
@@ -63,6 +64,7 @@ pub(super) struct Analyses {
     pub pushdown: Option<FilterPushdown>,
     pub lineage: Option<Lineage>,
     pub substrait: SubstraitFields,
+    pub distributed_stages: Option<DistributedStages>,
     pub findings: Vec<BundleFinding>,
     /// Analyses that failed or found something to look at, in the order they ran.
     pub warnings: Vec<CaptureWarning>,
@@ -147,6 +149,7 @@ pub(super) async fn analyses(
     if wanted(Analysis::Properties) {
         analyses.properties = Some(properties::analyze(physical, &physical_scans));
     }
+    distributed_stages_of(context, plans, physical, &mut analyses);
     logical_analyses(context, plans, &physical_scans, &wanted, &mut analyses);
     analyses.substrait = substrait_of(plans, normalizer, &wanted, &mut analyses.warnings).await;
     analyses
@@ -285,6 +288,54 @@ fn logical_scans(
         context.names.get(&resolved).cloned()
     };
     scans::logical_scans(plan, &name_of)
+}
+
+/// A Ballista policy's static stage plan, with a finding per stage Ballista cannot send to an
+/// executor; a failing distributed planner is a warning.
+#[cfg(feature = "ballista")]
+fn distributed_stages_of(
+    context: &Context<'_>,
+    plans: &CapturedPlans,
+    physical: &std::sync::Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+    analyses: &mut Analyses,
+) {
+    let Some(ballista) = &context.compiled.ballista else {
+        return;
+    };
+    let adaptive = ballista
+        .settings
+        .get("ballista.planner.adaptive.enabled")
+        .cloned()
+        .flatten()
+        .is_none_or(|v| v == "true");
+    match super::distributed::distributed_stages(
+        physical,
+        plans.state.config().options(),
+        adaptive,
+        context.normalizer,
+    ) {
+        Ok((stages, findings)) => {
+            analyses.distributed_stages = Some(stages);
+            analyses.findings.extend(findings);
+        }
+        Err(message) => analyses.warnings.push(CaptureWarning::failed(
+            CaptureStep::DistributedStages,
+            context
+                .normalizer
+                .normalize(&format!("Ballista's distributed planner fails: {message}")),
+        )),
+    }
+}
+
+/// Without the `ballista` feature no session of a Ballista policy is made, so there is no plan to
+/// stage (see [`crate::session::SessionFactory::new`]).
+#[cfg(not(feature = "ballista"))]
+fn distributed_stages_of(
+    _context: &Context<'_>,
+    _plans: &CapturedPlans,
+    _physical: &std::sync::Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+    _analyses: &mut Analyses,
+) {
 }
 
 /// The Substrait plan, whether it reads back to P1's text as the bundle holds it, and how it

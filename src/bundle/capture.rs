@@ -410,6 +410,7 @@ fn assemble(
         substrait: analyses.substrait.encoded,
         substrait_round_trip: analyses.substrait.round_trip,
         substrait_read_back: analyses.substrait.read_back,
+        distributed_stages: analyses.distributed_stages,
         findings: analyses.findings,
         warnings,
     }

@@ -21,6 +21,8 @@
 
 mod analyses;
 mod capture;
+#[cfg(feature = "ballista")]
+pub mod distributed;
 pub mod fingerprint;
 mod lineage;
 mod model;

@@ -83,6 +83,10 @@ pub struct PlanBundle {
     /// columns, and the first line where the optimized texts part. `null` when there is no Substrait
     /// plan or it does not read back (then with a warning).
     pub substrait_read_back: Option<SubstraitReadBack>,
+    /// The static stage plan of Ballista's distributed planner, for a policy that targets Ballista:
+    /// how the physical plan is cut into stages at its shuffles. Absent for a DataFusion policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distributed_stages: Option<DistributedStages>,
     /// What the policy's expectations say about this plan (`statistics-below-minimum`); `dfpolicy
     /// check` fails on them.
     pub findings: Vec<BundleFinding>,
@@ -324,6 +328,46 @@ pub struct BundleFinding {
     /// `statistics-below-minimum`.
     pub code: String,
     pub message: String,
+}
+
+/// The stages Ballista's static distributed planner (`DefaultDistributedPlanner::plan_query_stages`)
+/// cuts the physical plan into. This is the **static layout**: with adaptive query execution on
+/// (`ballista.planner.adaptive.enabled`, Ballista's default) the scheduler re-plans the stages while
+/// the job runs, from the sizes the finished stages measured, so the stages that run may differ
+/// (joins turned into broadcasts, partitions coalesced). With it off, these are the stages that run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DistributedStages {
+    /// Always `static`: the layout before the job runs.
+    pub layout: String,
+    /// Whether adaptive execution may change the layout at run time.
+    pub adaptive: bool,
+    /// The stages in the order the planner made them (inputs before the stages that read them); the
+    /// last is the final stage, whose output the client reads.
+    pub stages: Vec<DistributedStage>,
+    /// `v1:` SHA-256 over every stage's id, the stages it reads, its output partitioning and the
+    /// physical topology of its plan: equal hashes, equal stage layouts.
+    pub stage_topology_hash: String,
+}
+
+/// One stage of a distributed plan: a plan rooted at a shuffle writer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DistributedStage {
+    pub stage_id: usize,
+    /// The stage's plan as `EXPLAIN` prints a physical plan, paths normalized like every plan;
+    /// `UnresolvedShuffleExec` marks where it reads another stage's output.
+    pub plan: String,
+    /// How the stage's shuffle writer partitions its output (`Hash([l_orderkey@0], 4)`), or `null`
+    /// when it keeps its input's partitioning.
+    pub output_partitioning: Option<String>,
+    /// How many partitions the stage runs as (its tasks).
+    pub partitions: usize,
+    /// The stages whose shuffle output this stage reads, in plan order.
+    pub reads_stages: Vec<usize>,
+    /// The stages of `reads_stages` that it reads whole in every task (a broadcast join's build
+    /// side).
+    pub broadcast_reads: Vec<usize>,
 }
 
 /// One Delta scan: delta-rs prunes the table's files by partition values and the log's per-file
@@ -579,6 +623,8 @@ named_enum! {
         Statistics,
         /// Serializing the plan to Substrait or reading it back.
         Substrait,
+        /// Ballista's distributed planner, or encoding its stages for the executors.
+        DistributedStages,
     }
 }
 

@@ -20,9 +20,10 @@ impl PlanBundle {
 type Section = fn(&PlanBundle, &mut String) -> fmt::Result;
 
 /// The summary's parts, in order.
-const SECTIONS: [Section; 12] = [
+const SECTIONS: [Section; 13] = [
     identity,
     plans,
+    distributed_stages,
     trace,
     delta_scans,
     statistics,
@@ -261,6 +262,46 @@ fn lineage(bundle: &PlanBundle, out: &mut String) -> fmt::Result {
 }
 
 /// The Substrait plan's size and how it reads back.
+/// A Ballista policy's stage plan: each stage's inputs and output partitioning, then its plan.
+fn distributed_stages(bundle: &PlanBundle, out: &mut String) -> fmt::Result {
+    let Some(stages) = &bundle.distributed_stages else {
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "\nBallista stages ({} layout, {} stage(s){}), stage topology {}:",
+        stages.layout,
+        stages.stages.len(),
+        if stages.adaptive {
+            "; adaptive execution may change them at run time"
+        } else {
+            ""
+        },
+        stages.stage_topology_hash
+    )?;
+    for stage in &stages.stages {
+        write!(
+            out,
+            "  stage {}: {} partition(s)",
+            stage.stage_id, stage.partitions
+        )?;
+        if !stage.reads_stages.is_empty() {
+            write!(out, ", reads stages {:?}", stage.reads_stages)?;
+        }
+        if !stage.broadcast_reads.is_empty() {
+            write!(out, " (broadcast {:?})", stage.broadcast_reads)?;
+        }
+        if let Some(partitioning) = &stage.output_partitioning {
+            write!(out, ", shuffles to {partitioning}")?;
+        }
+        out.push('\n');
+        for line in stage.plan.lines() {
+            writeln!(out, "    {line}")?;
+        }
+    }
+    Ok(())
+}
+
 fn substrait(bundle: &PlanBundle, out: &mut String) -> fmt::Result {
     let Some(encoded) = &bundle.substrait else {
         return Ok(());

@@ -13,6 +13,10 @@ pub struct SettingDifference {
     pub left: Option<String>,
     pub right: Option<String>,
     pub class: SettingClass,
+    /// Ballista forces the value on one side (`left` or `right` is a Ballista policy whose value is
+    /// Ballista's, whatever the policy wrote).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub forced_by_ballista: bool,
 }
 
 impl SettingDifference {
@@ -44,11 +48,17 @@ pub fn diff(left: &CompiledPolicy, right: &CompiledPolicy) -> EnvironmentDiff {
             let class = registry()
                 .option(key)
                 .map_or(SettingClass::PlanShape, |o| classify(o).0);
+            let forced = |c: &CompiledPolicy| {
+                c.ballista
+                    .as_ref()
+                    .is_some_and(|b| b.forced.contains_key(key.as_str()))
+            };
             differences.push(SettingDifference {
                 key: key.clone(),
                 left: l,
                 right: r,
                 class,
+                forced_by_ballista: forced(left) || forced(right),
             });
         }
     }
@@ -69,6 +79,7 @@ pub fn diff(left: &CompiledPolicy, right: &CompiledPolicy) -> EnvironmentDiff {
                 left: text(l),
                 right: text(r),
                 class: SettingClass::ExecutionOnly,
+                forced_by_ballista: false,
             });
         }
     }
@@ -79,6 +90,38 @@ pub fn diff(left: &CompiledPolicy, right: &CompiledPolicy) -> EnvironmentDiff {
                 left: Some(l.join(",")),
                 right: Some(r.join(",")),
                 class: SettingClass::PlanShape,
+                forced_by_ballista: false,
+            });
+        }
+    }
+    // Ballista: its release (absent for a DataFusion policy), then its options.
+    let version = |c: &CompiledPolicy| c.ballista.as_ref().map(|b| b.version.clone());
+    if version(left) != version(right) {
+        differences.push(SettingDifference {
+            key: "engine.ballista".to_string(),
+            left: version(left),
+            right: version(right),
+            class: SettingClass::PlanShape,
+            forced_by_ballista: false,
+        });
+    }
+    let ballista_value = |c: &CompiledPolicy, key: &str| {
+        c.ballista
+            .as_ref()
+            .and_then(|b| b.settings.get(key).cloned().flatten())
+    };
+    for option in registry().ballista_options() {
+        let (l, r) = (
+            ballista_value(left, &option.key),
+            ballista_value(right, &option.key),
+        );
+        if l != r {
+            differences.push(SettingDifference {
+                key: option.key.clone(),
+                left: l,
+                right: r,
+                class: classify(option).0,
+                forced_by_ballista: false,
             });
         }
     }
@@ -103,6 +146,7 @@ pub fn diff(left: &CompiledPolicy, right: &CompiledPolicy) -> EnvironmentDiff {
                 left: text(l),
                 right: text(r),
                 class: SettingClass::DfpolicyOnly,
+                forced_by_ballista: false,
             });
         }
     }
@@ -121,9 +165,14 @@ impl EnvironmentDiff {
         let mut out = format!("--- {}\n+++ {}\n", self.left, self.right);
         for d in &self.differences {
             out.push_str(&format!(
-                "{} [{}]\n  - {}\n  + {}\n",
+                "{} [{}]{}\n  - {}\n  + {}\n",
                 d.key,
                 d.class,
+                if d.forced_by_ballista {
+                    " (forced by Ballista)"
+                } else {
+                    ""
+                },
                 d.left.as_deref().unwrap_or("NULL"),
                 d.right.as_deref().unwrap_or("NULL")
             ));

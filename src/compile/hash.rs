@@ -103,6 +103,14 @@ pub fn settings_hash(compiled: &CompiledPolicy) -> String {
         .map(|(k, v)| (k.clone(), optional(v)))
         .collect();
     lines.extend(runtime_lines(compiled));
+    if let Some(ballista) = &compiled.ballista {
+        lines.extend(
+            ballista
+                .settings
+                .iter()
+                .map(|(k, v)| (k.clone(), optional(v))),
+        );
+    }
     digest("settings", lines)
 }
 
@@ -118,6 +126,16 @@ pub fn plan_environment_hash(compiled: &CompiledPolicy) -> String {
         .collect();
     lines.extend(rule_lines(compiled));
     lines.insert("engine.datafusion".into(), DATAFUSION_VERSION.into());
+    // A Ballista policy's plans also depend on Ballista's planners: its release and the options
+    // they read. A DataFusion policy's hash has none of these lines.
+    if let Some(ballista) = &compiled.ballista {
+        lines.insert("engine.ballista".into(), ballista.version.clone().into());
+        for (key, value) in &ballista.settings {
+            if crate::registry::ballista::plan_shape_reason(key).is_some() {
+                lines.insert(key.clone(), optional(value));
+            }
+        }
+    }
     for (name, key) in [
         (
             "namespace.default_catalog",
@@ -153,6 +171,9 @@ pub fn policy_hash(options: &PolicyOptions, canonical: &BTreeMap<String, String>
     );
     for (key, value) in canonical {
         lines.insert(key.clone(), value.clone().into());
+    }
+    if options.targets_ballista() {
+        lines.insert("ballista.target".to_string(), true.into());
     }
     let document = serde_json::to_value(options).expect("policies serialize");
     for (section, fields) in SECTIONS {

@@ -1,4 +1,4 @@
-//! What `dfpolicy settings` lists: every DataFusion option with its type, default, class and the policy
+//! What `dfpolicy settings` lists: every DataFusion option (then every Ballista option) with its type, default, class and the policy
 //! field that sets it, and the rules of a default session.
 
 use serde::Serialize;
@@ -27,10 +27,11 @@ pub struct SettingRow {
     pub description: &'static str,
 }
 
-/// Every option of the embedded DataFusion, sorted by key.
+/// Every option of the embedded DataFusion, sorted by key, then Ballista's `ballista.*` options.
 pub fn setting_listing() -> Vec<SettingRow> {
     registry()
         .options()
+        .chain(registry().ballista_options())
         .map(|o| {
             let (class, reason) = crate::registry::classify(o);
             SettingRow {

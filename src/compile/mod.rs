@@ -16,6 +16,7 @@ use datafusion::config::ConfigOptions;
 use serde::{Deserialize, Serialize};
 
 use crate::policy::options::{ExplainFormat, MemoryPoolKind, PolicyOptions, StatisticsQuality};
+use crate::registry::ballista::{self, BALLISTA_PREFIX};
 use crate::registry::{
     self, DATAFUSION_VERSION, FORCED_SETTINGS, MACHINE_DEPENDENT_KEYS, RUNTIME_PREFIX, RuleStage,
     ValueKind,
@@ -170,7 +171,23 @@ pub struct CompiledPolicy {
     pub namespace: NamespaceRule,
     pub statistics: StatisticsExpectation,
     pub explain: ExplainCapture,
+    /// The Ballista environment, for a policy that targets Ballista; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ballista: Option<BallistaEnvironment>,
     pub hashes: Hashes,
+}
+
+/// What a Ballista session adds to the DataFusion environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BallistaEnvironment {
+    /// The Ballista release whose registry the policy was checked against.
+    pub version: String,
+    /// Every `ballista.*` option, sorted by key, Ballista's defaults filled in; `None` is unset.
+    /// `ballista.standalone.parallelism` is `0` ("one per CPU") unless the policy pins it.
+    pub settings: BTreeMap<String, Option<String>>,
+    /// The DataFusion settings Ballista forces on every distributed session, with its value; the
+    /// compiled `settings` already hold these values.
+    pub forced: BTreeMap<String, String>,
 }
 
 /// Why a validated policy could not be compiled. Validation is meant to make this impossible; it
@@ -197,8 +214,11 @@ pub fn compile(options: &PolicyOptions) -> Result<CompiledPolicy, CompileError> 
 
     // DataFusion's rendering of every value the policy sets: what the hashes and the runtime read.
     let mut config = ConfigOptions::new();
-    let (runtime_keys, config_keys): (Vec<_>, Vec<_>) = explicit
+    let (ballista_keys, engine_keys): (Vec<_>, Vec<_>) = explicit
         .iter()
+        .partition(|(k, _)| k.starts_with(BALLISTA_PREFIX));
+    let (runtime_keys, config_keys): (Vec<_>, Vec<_>) = engine_keys
+        .into_iter()
         .partition(|(k, _)| k.starts_with(RUNTIME_PREFIX));
     let mut canonical = registry::apply_settings(
         &mut config,
@@ -212,6 +232,25 @@ pub fn compile(options: &PolicyOptions) -> Result<CompiledPolicy, CompileError> 
             .check_value(key, value)
             .map_err(|e| error(key, e.message))?;
         canonical.insert(key.clone(), value.0);
+    }
+    for (key, value) in ballista_keys {
+        let value = registry
+            .check_value(key, value)
+            .map_err(|e| error(key, e.message))?;
+        canonical.insert(key.clone(), value.0);
+    }
+    // What Ballista forces on a distributed session replaces the policy's value (validation reports a
+    // policy that asks for another): the environment is the one its plans are made in.
+    let targets_ballista = options.targets_ballista();
+    if targets_ballista {
+        registry::apply_settings(
+            &mut config,
+            ballista::catalog()
+                .forced
+                .iter()
+                .map(|f| (f.key.as_str(), Some(f.value.as_str()))),
+        )
+        .map_err(|rejected| error(&rejected.key, registry::engine_message(&rejected.error)))?;
     }
     registry::apply_settings(
         &mut config,
@@ -234,7 +273,30 @@ pub fn compile(options: &PolicyOptions) -> Result<CompiledPolicy, CompileError> 
             }
         })
         .collect();
-    let portable = MACHINE_DEPENDENT_KEYS.iter().all(|k| pinned(k));
+    let ballista = targets_ballista.then(|| BallistaEnvironment {
+        version: ballista::BALLISTA_VERSION.to_string(),
+        settings: registry
+            .ballista_options()
+            .map(|o| {
+                let value = if o.machine_dependent && !pinned(&o.key) {
+                    Some("0".to_string())
+                } else {
+                    canonical
+                        .get(&o.key)
+                        .cloned()
+                        .or_else(|| o.canonical_default.clone())
+                };
+                (o.key.clone(), value)
+            })
+            .collect(),
+        forced: ballista::catalog()
+            .forced
+            .iter()
+            .map(|f| (f.key.clone(), f.value.clone()))
+            .collect(),
+    });
+    let portable = MACHINE_DEPENDENT_KEYS.iter().all(|k| pinned(k))
+        && (!targets_ballista || pinned(ballista::STANDALONE_PARALLELISM));
 
     let runtime = compile_runtime(options, &canonical).map_err(|(k, m)| error(&k, m))?;
     let rules = rule_recipe(options);
@@ -262,6 +324,7 @@ pub fn compile(options: &PolicyOptions) -> Result<CompiledPolicy, CompileError> 
                 .and_then(|s| s.minimum_quality)
                 .unwrap_or(StatisticsQuality::Unknown),
         },
+        ballista,
         explain: ExplainCapture {
             formats: explain
                 .formats
@@ -475,6 +538,30 @@ impl CompiledPolicy {
             self.explain.optimizer_trace,
             self.explain.analyze
         ));
+        if let Some(ballista) = &self.ballista {
+            out.push_str(&format!(
+                "\n[ballista]\nversion = {}\n\n[ballista.settings]\n",
+                toml_string(&ballista.version)
+            ));
+            for (key, value) in &ballista.settings {
+                match value {
+                    Some(v) => out.push_str(&format!(
+                        "{} = {}\n",
+                        toml_string(key),
+                        toml_value(key, &crate::secrets::redact(v))
+                    )),
+                    None => out.push_str(&format!("# {key} unset\n")),
+                }
+            }
+            out.push_str("\n# DataFusion settings Ballista forces on every distributed session; [settings]\n# above already holds these values.\n[ballista.forced]\n");
+            for (key, value) in &ballista.forced {
+                out.push_str(&format!(
+                    "{} = {}\n",
+                    toml_string(key),
+                    toml_value(key, value)
+                ));
+            }
+        }
         out
     }
 }

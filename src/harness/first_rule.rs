@@ -155,7 +155,7 @@ pub fn plans_at_first_differing_rule(
 }
 
 /// Without traces: the first of the initial logical, optimized logical and physical plans that
-/// differs.
+/// differs, then a Ballista policy's stage plan.
 pub fn first_differing_plan(
     baseline: &PlanBundle,
     current: &PlanBundle,
@@ -165,6 +165,10 @@ pub fn first_differing_plan(
             ("initial_logical", b.plans.initial_logical.clone()),
             ("optimized_logical", b.plans.optimized_logical.clone()),
             ("physical", b.plans.physical.clone()),
+            (
+                "distributed_stages",
+                b.distributed_stages.as_ref().map(stages_text),
+            ),
         ]
     };
     plans(baseline)
@@ -177,6 +181,35 @@ pub fn first_differing_plan(
             baseline_rule: None,
             diff: unified(old.as_deref().unwrap_or(""), new.as_deref().unwrap_or("")),
         })
+}
+
+/// A stage plan as one text to diff: each stage's header (id, the stages it reads, its output
+/// partitioning), then its plan.
+pub fn stages_text(stages: &crate::bundle::DistributedStages) -> String {
+    let mut text = format!(
+        "{} layout{}\n",
+        stages.layout,
+        if stages.adaptive {
+            " (adaptive execution may change it)"
+        } else {
+            ""
+        }
+    );
+    for stage in &stages.stages {
+        text.push_str(&format!(
+            "stage {} ({} partitions; reads {:?}, broadcast {:?}; output {})\n{}\n",
+            stage.stage_id,
+            stage.partitions,
+            stage.reads_stages,
+            stage.broadcast_reads,
+            stage
+                .output_partitioning
+                .as_deref()
+                .unwrap_or("as its input"),
+            stage.plan
+        ));
+    }
+    text
 }
 
 /// A unified diff with three lines of context, `baseline` then `now`.

@@ -445,6 +445,43 @@ policy_section! {
     }
 }
 
+policy_section! {
+    /// Apache Ballista 55 as the target: a policy with this section (even empty) or a `ballista.*` key
+    /// in `[settings]` is compiled for Ballista's distributed sessions. Ballista then forces some
+    /// DataFusion settings (`dfpolicy compile` lists them; validation reports a policy that sets one
+    /// otherwise), and plan bundles show the query's static stage plan. The fields set `ballista.*`
+    /// options; `[settings]` takes the others by their full key.
+    pub struct BallistaOptions {
+        /// Name of the jobs in Ballista's web interface (`ballista.job.name`, default unset).
+        #[schemars(length(min = 1))]
+        pub job_name: String => "ballista.job.name",
+        /// Task slots of the in-process executor of a standalone cluster
+        /// (`ballista.standalone.parallelism`). Its Ballista default is the CPU count of the
+        /// machine, like `target_partitions`, so pin it.
+        #[schemars(range(min = 1, max = 65535))]
+        pub standalone_parallelism: u64 => "ballista.standalone.parallelism",
+        /// Adaptive query execution (`ballista.planner.adaptive.enabled`, default true): joins and
+        /// partition counts chosen from run-time statistics, so the stages that run may differ from
+        /// the static stage plan a bundle shows. Off, the static distributed planner runs.
+        pub adaptive: bool => "ballista.planner.adaptive.enabled",
+        /// Largest build side, in bytes, broadcast to every task of a join instead of shuffled
+        /// (`ballista.optimizer.broadcast_join_threshold_bytes`); 0 disables broadcasting.
+        pub broadcast_join_threshold_bytes: ByteSize => "ballista.optimizer.broadcast_join_threshold_bytes",
+        /// Largest build side, in rows, broadcast when its size in bytes is unknown
+        /// (`ballista.optimizer.broadcast_join_threshold_rows`); 0 disables it.
+        pub broadcast_join_threshold_rows: u64 => "ballista.optimizer.broadcast_join_threshold_rows",
+        /// Coalesce small shuffle partitions at run time (`ballista.planner.coalesce.enabled`,
+        /// adaptive execution only).
+        pub coalesce_partitions: bool => "ballista.planner.coalesce.enabled",
+        /// Codec of shuffle files: `lz4`, `zstd` or `none` (`ballista.shuffle.compression.codec`,
+        /// default `lz4`).
+        pub shuffle_compression: String => "ballista.shuffle.compression.codec",
+        /// Most input partitions one task reads (`ballista.scheduler.max_partitions_per_task`,
+        /// default 0: as many as the executor has free slots).
+        pub max_partitions_per_task: u64 => "ballista.scheduler.max_partitions_per_task",
+    }
+}
+
 /// A value in the `[settings]` table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -534,6 +571,7 @@ policy_sections! {
     statistics: StatisticsOptions,
     explain: ExplainOptions,
     runtime: RuntimeOptions,
+    ballista: BallistaOptions,
 }
 
 /// How `extends` combines `field` of `[section]`: as declared beside the field, else
@@ -580,6 +618,15 @@ impl PolicyOptions {
             }
         }
         settings
+    }
+
+    /// The policy targets Ballista: it has a `[ballista]` section or sets a `ballista.*` key.
+    pub fn targets_ballista(&self) -> bool {
+        self.ballista.is_some()
+            || self.settings.as_ref().is_some_and(|s| {
+                s.0.keys()
+                    .any(|k| k.starts_with(crate::registry::ballista::BALLISTA_PREFIX))
+            })
     }
 
     /// The optimizer rules the policy removes, as a set: `extends` unions the lists, so order and

@@ -16,6 +16,7 @@ use std::str::FromStr;
 use datafusion::arrow::array::timezone::Tz;
 
 use super::apply::{engine_message, machine_independent, render};
+use super::ballista;
 use super::exceptions::{
     CATALOG_LOCATION, COERCE_INT96, MACHINE_DEPENDENT_KEYS, TIME_ZONE_KEYS, UPPER_BOUNDS,
 };
@@ -71,6 +72,9 @@ impl RuleStage {
 #[derive(Debug)]
 pub struct Registry {
     options: BTreeMap<String, EngineOption>,
+    /// Ballista's `ballista.*` options (see [`super::ballista`]), apart from DataFusion's: a
+    /// DataFusion session has none of them, and only a Ballista policy's environment lists them.
+    ballista: BTreeMap<String, EngineOption>,
     rules: Vec<(RuleStage, String)>,
 }
 
@@ -160,20 +164,57 @@ impl Registry {
             .iter()
             .flat_map(|&stage| names(stage).into_iter().map(move |name| (stage, name)))
             .collect();
-        Registry { options, rules }
+        let ballista = ballista::catalog()
+            .options
+            .iter()
+            .map(|entry| {
+                let canonical_default = entry
+                    .default
+                    .as_deref()
+                    .and_then(|d| ballista::check_value(entry, d).ok())
+                    .map(|c| c.0);
+                let option = EngineOption {
+                    key: entry.key.clone(),
+                    kind: entry.kind(),
+                    default: entry.default.clone(),
+                    canonical_default,
+                    description: entry.description.clone(),
+                    minimum: entry.minimum(),
+                    maximum: entry.maximum(),
+                    machine_dependent: entry.machine_dependent(),
+                    runtime: false,
+                };
+                (entry.key.clone(), option)
+            })
+            .collect();
+        Registry {
+            options,
+            ballista,
+            rules,
+        }
     }
 
-    /// Every option, sorted by key.
+    /// Every DataFusion option, sorted by key.
     pub fn options(&self) -> impl Iterator<Item = &EngineOption> {
         self.options.values()
     }
 
-    pub fn option(&self, key: &str) -> Option<&EngineOption> {
-        self.options.get(key)
+    /// Every Ballista option, sorted by key.
+    pub fn ballista_options(&self) -> impl Iterator<Item = &EngineOption> {
+        self.ballista.values()
     }
 
+    /// A DataFusion or Ballista option.
+    pub fn option(&self, key: &str) -> Option<&EngineOption> {
+        self.options.get(key).or_else(|| self.ballista.get(key))
+    }
+
+    /// Every key a policy may set: DataFusion's, then Ballista's.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.options.keys().map(String::as_str)
+        self.options
+            .keys()
+            .chain(self.ballista.keys())
+            .map(String::as_str)
     }
 
     /// Rule names of a default session, in execution order (names may repeat).
@@ -222,6 +263,21 @@ impl Registry {
     /// rendering (the canonical form: `TRUE` becomes `true`, `1048576` stays `1048576`).
     pub fn check_value(&self, key: &str, value: &str) -> Result<CanonicalValue, ValueError> {
         use RejectedBy::{DataFusion, Dfpolicy};
+        if key.starts_with(ballista::BALLISTA_PREFIX) {
+            let entry = ballista::catalog()
+                .options
+                .iter()
+                .find(|e| e.key == key)
+                .ok_or_else(|| ValueError {
+                    problem: ValueProblem::UnknownKey,
+                    rejected_by: RejectedBy::Ballista,
+                    message: format!(
+                        "`{key}` is not a Ballista {} option",
+                        ballista::BALLISTA_VERSION
+                    ),
+                })?;
+            return ballista::check_value(entry, value);
+        }
         let option = self.option(key).ok_or_else(|| ValueError {
             problem: ValueProblem::UnknownKey,
             rejected_by: DataFusion,

@@ -159,6 +159,15 @@ pub const WRITER_EXECUTION_KEYS: &[&str] = &[
 /// The class of an option and a one-line reason.
 pub fn classify(option: &EngineOption) -> (SettingClass, &'static str) {
     let key = option.key.as_str();
+    if key.starts_with(super::ballista::BALLISTA_PREFIX) {
+        return match super::ballista::plan_shape_reason(key) {
+            Some(reason) => (SettingClass::PlanShape, reason),
+            None => (
+                SettingClass::ExecutionOnly,
+                "read by Ballista's clients, shuffles, scheduler or executors on a plan already made",
+            ),
+        };
+    }
     if option.runtime {
         return (
             SettingClass::ExecutionOnly,

@@ -5,10 +5,12 @@
 //! - [`exceptions`]: the hand-written exceptions to what DataFusion reports about itself, each a named
 //!   table citing the DataFusion source it mirrors (with [`parquet_writer`]'s writer constraints);
 //! - [`values`]: checking one value for one option, with typed errors;
+//! - [`ballista`]: Ballista 55's `ballista.*` options and the DataFusion settings it forces;
 //! - [`apply`]: applying settings to `ConfigOptions` and reading back DataFusion's rendering;
 //! - [`classify`]: which options can change a plan.
 
 pub mod apply;
+pub mod ballista;
 pub mod catalog;
 pub mod classify;
 pub mod exceptions;

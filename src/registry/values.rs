@@ -31,6 +31,9 @@ pub enum RejectedBy {
     /// dfpolicy: DataFusion accepts the value but then fails, panics, loops or silently does something
     /// else with it (the tables of [`super::exceptions`] and [`super::parquet_writer::WRITER_CONSTRAINTS`]).
     Dfpolicy,
+    /// Ballista's value parser (`BallistaConfig::parse_value`) or the getter that reads the value
+    /// later (see [`super::ballista`]).
+    Ballista,
 }
 
 /// The kind of value an option takes, as DataFusion's parser accepts it.

@@ -56,6 +56,7 @@ codes! {
     UnknownSetting, Error;
     ConflictingSetting, Error;
     ForcedSetting, Error;
+    BallistaForcedSetting, Error;
     IncompatibleWriterOptions, Error;
     DynamicFilterConflict, Error;
     UnknownRule, Error;

@@ -1,6 +1,7 @@
 //! Sessions built from a compiled policy: the config, the runtime environment, the optimizer rule
 //! recipe and the default catalog and schema, exactly as compiled.
 
+mod ballista;
 pub mod namespace;
 
 use std::collections::BTreeMap;
@@ -25,6 +26,8 @@ use std::path::Path;
 use crate::compile::{CompiledPolicy, MemoryPool};
 use crate::report::{Code, Diagnostic, Noun, Report, display_path, normalize, read_source};
 
+#[cfg(feature = "ballista")]
+pub use ballista::BallistaCluster;
 pub use namespace::{
     MAX_QUERY_BYTES, SqlError, SqlParsing, UnqualifiedReference, parse_statements,
     unqualified_references, unqualified_references_with,
@@ -77,6 +80,7 @@ impl SessionFactory {
             .into_iter()
             .filter(|r| keep(&rules.physical, r.name()))
             .collect();
+        let (config, logical) = ballista::prepare(&compiled, config, logical)?;
         let factory = SessionFactory {
             compiled,
             config,

@@ -95,7 +95,7 @@ fn drop_null(schema: &mut schemars::Schema) {
 /// complete keys and the schema layer rejects unknown ones.
 fn settings_schema() -> Value {
     let mut properties = serde_json::Map::new();
-    for option in registry().options() {
+    for option in registry().options().chain(registry().ballista_options()) {
         let types: Value = match option.kind {
             ValueKind::Boolean => "boolean".into(),
             ValueKind::UnsignedInteger | ValueKind::SignedInteger => "integer".into(),
@@ -119,7 +119,7 @@ fn settings_schema() -> Value {
         properties.insert(option.key.clone(), property.into());
     }
     serde_json::json!({
-        "description": "Any DataFusion 55 option by its full key (`\"datafusion.execution.parquet.coerce_int96\" = \"ms\"`), for options without a typed field. A key may not contradict a typed field that sets the same option.",
+        "description": "Any DataFusion 55 option by its full key (`\"datafusion.execution.parquet.coerce_int96\" = \"ms\"`), for options without a typed field, and any Ballista 55 option (`\"ballista.shuffle.max_concurrent_read_requests\" = 32`), which makes the policy a Ballista policy. A key may not contradict a typed field that sets the same option.",
         "type": "object",
         "properties": properties,
         "additionalProperties": false

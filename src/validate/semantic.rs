@@ -8,6 +8,7 @@ use crate::policy::document::{Node, NodeValue, PathSegment};
 use crate::policy::load::PolicyChain;
 use crate::policy::options::FieldValue;
 use crate::policy::options::{FieldKind, SECTIONS};
+use crate::registry::ballista::{self, BALLISTA_PREFIX};
 use crate::registry::{
     DATAFUSION_VERSION, DYNAMIC_FILTER_SUB_FLAGS, DYNAMIC_FILTER_UMBRELLA, FORCED_SETTINGS,
     MACHINE_DEPENDENT_KEYS, ValueKind, registry,
@@ -198,6 +199,7 @@ pub fn check_source(
                 let who = match error.rejected_by {
                     RejectedBy::DataFusion => "DataFusion",
                     RejectedBy::Dfpolicy => "dfpolicy",
+                    RejectedBy::Ballista => "Ballista",
                 };
                 let diagnostic = Diagnostic::new(
                     rejection_code(error),
@@ -325,9 +327,15 @@ fn check_redundant_defaults(
     let file = &chain.sources[index].file;
     let inherited = effective(&per_source[index + 1..]);
     let mut out = Vec::new();
+    let ballista = targets_ballista(chain);
     for (key, setters) in &per_source[index] {
         if let Some((_, forced)) = FORCED_SETTINGS.iter().find(|(k, _)| k == key) {
             out.extend(check_forced(file, key, forced, setters));
+            continue;
+        }
+        if ballista && ballista::catalog().forced_value(key).is_some() {
+            // Ballista's value, not DataFusion's default, is what its sessions run with: see
+            // `check_ballista`.
             continue;
         }
         let Some(default) = registry.canonical_default(key) else {
@@ -430,6 +438,77 @@ fn check_writer_options(
     Some(diagnostic.with_help("DataFusion accepts each of these values alone, but arrow-rs cannot write a Parquet file with them together"))
 }
 
+/// The merged policy targets Ballista: a file of the chain has a `[ballista]` section or a
+/// `ballista.*` key in `[settings]` (as [`crate::policy::options::PolicyOptions::targets_ballista`]).
+fn targets_ballista(chain: &PolicyChain) -> bool {
+    chain.sources.iter().any(|source| {
+        source.tree.get("ballista").is_some()
+            || source
+                .tree
+                .get("settings")
+                .and_then(Node::as_table)
+                .is_some_and(|t| t.keys().any(|k| k.starts_with(BALLISTA_PREFIX)))
+    })
+}
+
+/// A Ballista policy: every DataFusion setting Ballista forces that the policy sets to another value
+/// (Ballista will use its own), and Ballista's machine-dependent executor parallelism if unpinned.
+fn check_ballista(
+    chain: &PolicyChain,
+    settings: &BTreeMap<&str, Vec<&Setter<'_>>>,
+    anchor: std::ops::Range<usize>,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for forced in &ballista::catalog().forced {
+        let Some(setters) = settings.get(forced.key.as_str()) else {
+            continue;
+        };
+        for setter in setters {
+            let Some(value) = setter.canonical() else {
+                continue;
+            };
+            if value == forced.value {
+                let mut diagnostic = Diagnostic::new(
+                    Code::RedundantDefault,
+                    format!(
+                        "`{}` sets `{}` to {value}, which Ballista forces on every distributed session",
+                        setter.via, forced.key
+                    ),
+                );
+                diagnostic.location = Some(location(chain, setter.node));
+                out.push(diagnostic.with_help("remove it"));
+                continue;
+            }
+            let mut diagnostic = Diagnostic::new(
+                Code::BallistaForcedSetting,
+                format!(
+                    "`{}` sets `{}` to {value}, but Ballista {} runs with {} instead",
+                    setter.via,
+                    forced.key,
+                    ballista::BALLISTA_VERSION,
+                    forced.value
+                ),
+            );
+            diagnostic.location = Some(location(chain, setter.node));
+            out.push(diagnostic.with_help(format!(
+                "remove it or set {}: Ballista's `upgrade_for_ballista` forces this setting on every distributed session (`dfpolicy compile` lists what it forces)",
+                forced.value
+            )));
+        }
+    }
+    if !settings.contains_key(ballista::STANDALONE_PARALLELISM) {
+        out.push(
+            Diagnostic::new(
+                Code::UnpinnedMachineSetting,
+                format!("`{}` is not pinned: it defaults to the CPU count of the machine, so a standalone cluster has as many task slots as the machine has cores", ballista::STANDALONE_PARALLELISM),
+            )
+            .at(&chain.leaf().file, anchor)
+            .with_help("pin it: [ballista] standalone_parallelism = 4"),
+        );
+    }
+    out
+}
+
 /// Checks of the merged policy: settings set twice, the dynamic-filter umbrella, unpinned
 /// machine-dependent settings, and runtime options that need each other.
 pub fn check_resolved(chain: &PolicyChain, per_source: &[Settings<'_>]) -> Vec<Diagnostic> {
@@ -523,6 +602,10 @@ pub fn check_resolved(chain: &PolicyChain, per_source: &[Settings<'_>]) -> Vec<D
             .at(&leaf.file, anchor.clone())
             .with_help(format!("pin it: [execution] {field} = 4")),
         );
+    }
+
+    if targets_ballista(chain) {
+        out.extend(check_ballista(chain, &settings, anchor.clone()));
     }
 
     let pool_path = [

@@ -208,9 +208,14 @@ fn unknown_key(path: &[PathSegment], name: &str) -> Diagnostic {
 }
 
 fn unknown_setting(name: &str) -> Diagnostic {
+    let engine = if name.starts_with(crate::registry::ballista::BALLISTA_PREFIX) {
+        format!("Ballista {}", crate::registry::ballista::BALLISTA_VERSION)
+    } else {
+        format!("DataFusion {}", major_version())
+    };
     let diagnostic = Diagnostic::new(
         Code::UnknownSetting,
-        format!("`{name}` is not a DataFusion {} option", major_version()),
+        format!("`{name}` is not a {engine} option"),
     );
     if let Some(key) = engine_key_for(name) {
         return diagnostic.with_help(format!("did you mean `{key}`?"));

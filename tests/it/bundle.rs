@@ -553,6 +553,7 @@ fn bundle_json_reads_like_the_schema_says() {
             "substrait",
             "substrait_round_trip",
             "substrait_read_back",
+            "distributed_stages",
             "findings",
             "warnings"
         ]

@@ -152,16 +152,28 @@ fn settings_lists_every_option_with_its_policy_field() {
     let output = dfpolicy(&["settings", "--format", "json"]);
     assert_eq!(output.status.code(), Some(0));
     let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&output)).unwrap();
-    // One row per option, in key order: the `ConfigOptions` entries and the runtime keys.
+    // One row per option, in key order: the `ConfigOptions` entries and the runtime keys, then
+    // Ballista's options.
     let expected = dfpolicy::datafusion::config::ConfigOptions::new()
         .entries()
         .len()
         + dfpolicy::datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
             .entries()
-            .len();
+            .len()
+        + dfpolicy::registry::ballista::catalog().options.len();
     assert_eq!(rows.len(), expected);
     let keys: Vec<&str> = rows.iter().map(|r| r["key"].as_str().unwrap()).collect();
-    assert!(keys.windows(2).all(|pair| pair[0] < pair[1]), "not sorted");
+    let (datafusion, ballista): (Vec<&str>, Vec<&str>) =
+        keys.iter().partition(|k| k.starts_with("datafusion."));
+    assert_eq!([datafusion.as_slice(), ballista.as_slice()].concat(), keys);
+    assert!(
+        datafusion.windows(2).all(|pair| pair[0] < pair[1]),
+        "not sorted"
+    );
+    assert!(
+        ballista.windows(2).all(|pair| pair[0] < pair[1]),
+        "not sorted"
+    );
     let batch = rows
         .iter()
         .find(|r| r["key"] == "datafusion.execution.batch_size")
@@ -170,6 +182,8 @@ fn settings_lists_every_option_with_its_policy_field() {
     assert_eq!(batch["default"], "8192");
     let text = stdout(&dfpolicy(&["settings"]));
     assert!(text.contains("datafusion.optimizer.prefer_hash_join\n  type: boolean; default: true; policy field: joins.prefer_hash_join"));
+    assert!(text.contains("ballista.planner.adaptive.enabled\n  type: boolean; default: true; policy field: ballista.adaptive\n  class: plan-shape"), "{text}");
+    assert!(text.contains("ballista.standalone.parallelism\n  type: unsigned integer, min 1, max 65535; default: <CPU count>; policy field: ballista.standalone_parallelism"), "{text}");
     let rules = stdout(&dfpolicy(&["settings", "--rules"]));
     assert!(rules.contains("logical   push_down_filter"));
 }

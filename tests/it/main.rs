@@ -1,5 +1,8 @@
 //! The one integration-test binary: each module reads like documentation of one capability.
 
+#[cfg(feature = "ballista")]
+mod ballista;
+mod ballista_policy;
 mod browser;
 mod bundle;
 mod bundle_analyses;
