@@ -486,11 +486,7 @@ impl CompiledPolicy {
         let mut unset = Vec::new();
         for (key, value) in &self.settings {
             match value {
-                Some(v) => out.push_str(&format!(
-                    "{} = {}\n",
-                    toml_string(key),
-                    toml_value(key, &crate::secrets::redact(v))
-                )),
+                Some(v) => out.push_str(&setting_line(key, v)),
                 None => unset.push(key.as_str()),
             }
         }
@@ -545,25 +541,26 @@ impl CompiledPolicy {
             ));
             for (key, value) in &ballista.settings {
                 match value {
-                    Some(v) => out.push_str(&format!(
-                        "{} = {}\n",
-                        toml_string(key),
-                        toml_value(key, &crate::secrets::redact(v))
-                    )),
+                    Some(v) => out.push_str(&setting_line(key, v)),
                     None => out.push_str(&format!("# {key} unset\n")),
                 }
             }
             out.push_str("\n# DataFusion settings Ballista forces on every distributed session; [settings]\n# above already holds these values.\n[ballista.forced]\n");
             for (key, value) in &ballista.forced {
-                out.push_str(&format!(
-                    "{} = {}\n",
-                    toml_string(key),
-                    toml_value(key, value)
-                ));
+                out.push_str(&setting_line(key, value));
             }
         }
         out
     }
+}
+
+/// One `"key" = value` line, as `[settings]` takes it, credentials redacted.
+fn setting_line(key: &str, value: &str) -> String {
+    format!(
+        "{} = {}\n",
+        toml_string(key),
+        toml_value(key, &crate::secrets::redact(value))
+    )
 }
 
 /// A setting's value as TOML of the option's type: booleans and numbers bare, everything else quoted;

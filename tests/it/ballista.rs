@@ -316,8 +316,7 @@ fn check_reviews_stage_plans_and_attributes_their_changes() {
     let policies = work.path().join("policies");
     std::fs::create_dir_all(&policies).unwrap();
     let policy =
-        std::fs::read_to_string(crate::repo().join("examples/ballista/tpch-distributed.toml"))
-            .unwrap();
+        std::fs::read_to_string(crate::repo().join("ballista/tpch-distributed.toml")).unwrap();
     std::fs::write(policies.join("distributed.toml"), &policy).unwrap();
     let check = |extra: &[&str]| {
         let mut args = vec![
@@ -353,6 +352,22 @@ fn check_reviews_stage_plans_and_attributes_their_changes() {
     let clean = check(&[]);
     let text = String::from_utf8(clean.stdout).unwrap();
     assert_eq!(clean.status.code(), Some(0), "{text}");
+
+    // Broadcast thresholds: the static planner promotes only hash joins, and Ballista's forced
+    // `prefer_hash_join = false` leaves none, so neither plans nor stages move: the environment
+    // changed, the plans did not.
+    std::fs::write(
+        policies.join("distributed.toml"),
+        policy.replace(
+            "adaptive = false\n",
+            "adaptive = false\nbroadcast_join_threshold_rows = 30000000\n",
+        ),
+    )
+    .unwrap();
+    let unmoved = check(&[]);
+    let text = String::from_utf8(unmoved.stdout).unwrap();
+    assert_eq!(unmoved.status.code(), Some(0), "{text}");
+    assert!(text.ends_with("22 cells: 22 inputs-changed\n"), "{text}");
 
     // Adaptive execution on: the static layout is the same, but the stages that run may differ, so
     // every cell changes, with the key as the cause and the stage plan as the first difference.

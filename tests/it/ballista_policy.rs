@@ -4,31 +4,15 @@
 //! of this works in the plain build; `tests/it/ballista.rs` (feature `ballista`) checks the registry
 //! against the crates and runs the sessions.
 
-use std::sync::Arc;
-
 use dfpolicy::Code;
 use dfpolicy::compile::{diff, setting_listing};
-use dfpolicy::policy::{Node, PolicyChain, PolicySource};
 use dfpolicy::registry::ballista::{BALLISTA_VERSION, catalog};
 use dfpolicy::registry::{RejectedBy, SettingClass, ValueKind, classify, registry};
-use dfpolicy::report::{Diagnostic, SourceFile};
+use dfpolicy::report::Diagnostic;
 use dfpolicy::validate::validate_chain;
 
 use crate::compile::policy_from;
-
-fn chain_of(text: &str) -> PolicyChain {
-    PolicyChain {
-        sources: vec![PolicySource {
-            file: Arc::new(SourceFile::new(
-                "inline.toml".into(),
-                "/inline.toml".into(),
-                text.into(),
-            )),
-            tree: Node::parse(text, 0).expect("valid TOML"),
-        }],
-        complete: true,
-    }
-}
+use crate::registry_coverage::chain_of;
 
 const PINNED: &str = "[policy]\nname = \"distributed\"\n[execution]\ntarget_partitions = 4\nplanning_concurrency = 4\n";
 

@@ -8,7 +8,8 @@ use dfpolicy::registry::{FORCED_SETTINGS, ValueKind, registry};
 use dfpolicy::report::SourceFile;
 use dfpolicy::validate::validate_chain;
 
-fn chain_of(text: &str) -> PolicyChain {
+/// A policy chain of one inline file, as validation sees a loaded policy.
+pub fn chain_of(text: &str) -> PolicyChain {
     PolicyChain {
         sources: vec![PolicySource {
             file: Arc::new(SourceFile::new(
