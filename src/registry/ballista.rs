@@ -81,6 +81,14 @@ impl BallistaCatalog {
         text
     }
 
+    /// The entry of a `ballista.*` key.
+    pub fn entry(&self, key: &str) -> Option<&BallistaEntry> {
+        self.options
+            .binary_search_by(|e| e.key.as_str().cmp(key))
+            .ok()
+            .map(|index| &self.options[index])
+    }
+
     /// The value Ballista forces for a DataFusion key, if it forces one.
     pub fn forced_value(&self, key: &str) -> Option<&str> {
         self.forced

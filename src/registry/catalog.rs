@@ -264,18 +264,14 @@ impl Registry {
     pub fn check_value(&self, key: &str, value: &str) -> Result<CanonicalValue, ValueError> {
         use RejectedBy::{DataFusion, Dfpolicy};
         if key.starts_with(ballista::BALLISTA_PREFIX) {
-            let entry = ballista::catalog()
-                .options
-                .iter()
-                .find(|e| e.key == key)
-                .ok_or_else(|| ValueError {
-                    problem: ValueProblem::UnknownKey,
-                    rejected_by: RejectedBy::Ballista,
-                    message: format!(
-                        "`{key}` is not a Ballista {} option",
-                        ballista::BALLISTA_VERSION
-                    ),
-                })?;
+            let entry = ballista::catalog().entry(key).ok_or_else(|| ValueError {
+                problem: ValueProblem::UnknownKey,
+                rejected_by: RejectedBy::Ballista,
+                message: format!(
+                    "`{key}` is not a Ballista {} option",
+                    ballista::BALLISTA_VERSION
+                ),
+            })?;
             return ballista::check_value(entry, value);
         }
         let option = self.option(key).ok_or_else(|| ValueError {

@@ -12,7 +12,7 @@ use dfpolicy::report::Diagnostic;
 use dfpolicy::validate::validate_chain;
 
 use crate::compile::policy_from;
-use crate::registry_coverage::chain_of;
+use crate::registry_coverage::{chain_of, toml_literal};
 
 const PINNED: &str = "[policy]\nname = \"distributed\"\n[execution]\ntarget_partitions = 4\nplanning_concurrency = 4\n";
 
@@ -323,12 +323,7 @@ fn every_ballista_key_is_accepted_with_its_default_value() {
         let Some(default) = option.default.as_deref() else {
             continue;
         };
-        let literal = match option.kind {
-            ValueKind::Boolean | ValueKind::UnsignedInteger | ValueKind::Float => {
-                default.to_string()
-            }
-            _ => format!("{default:?}"),
-        };
+        let literal = toml_literal(option.kind, default);
         let found = findings(&format!(
             "[ballista]\nstandalone_parallelism = 4\n[settings]\n\"{}\" = {literal}\n",
             option.key

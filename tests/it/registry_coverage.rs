@@ -24,7 +24,7 @@ pub fn chain_of(text: &str) -> PolicyChain {
 }
 
 /// The default as a TOML value of the kind the schema expects.
-fn toml_literal(kind: ValueKind, default: &str) -> String {
+pub fn toml_literal(kind: ValueKind, default: &str) -> String {
     match kind {
         ValueKind::Boolean
         | ValueKind::UnsignedInteger
