@@ -5,10 +5,11 @@
 //! `extends`, finding policy files) → [`validate`] (schema and registry checks) → [`compile`] (the
 //! complete environment with its hashes, and the front door [`Policy::load`]) → [`session`]
 //! (DataFusion sessions built from a compiled policy) → [`workload`] (tables and queries) →
-//! [`bundle`] (plan bundles: plans, EXPLAIN formats, the optimizer trace) → [`harness`] (every
-//! policy × every query, baselines, comparison and attribution) → [`review`] (the comparison as
-//! one self-contained HTML page) → [`store`] (the append-only Delta table of every run's bundles)
-//! → [`cli`].
+//! [`bundle`] (plan bundles: plans, EXPLAIN formats, the optimizer trace) → [`harness`] (the one
+//! planning loop, every policy × every query, baselines, comparison and attribution) →
+//! [`sensitivity`] (which settings move which plans) → [`review`] (the comparison as one
+//! self-contained HTML page) → [`store`] (the append-only Delta table of every run's bundles) →
+//! [`check`] (`dfpolicy check` as one library call: [`Check`]) → [`cli`].
 //! [`report`] (source files, findings, renderers), [`secrets`] and [`object_storage`] (S3, Azure and
 //! GCS locations, their options and, with the `cloud` feature, their stores) sit underneath and serve
 //! every stage.
@@ -23,6 +24,7 @@
 mod names;
 
 pub mod bundle;
+pub mod check;
 pub mod cli;
 pub mod compile;
 pub mod harness;
@@ -32,12 +34,14 @@ pub mod registry;
 pub mod report;
 pub mod review;
 pub mod secrets;
+pub mod sensitivity;
 pub mod session;
 pub mod store;
 pub mod validate;
 pub mod workload;
 
 pub use bundle::{Bundler, PlanBundle};
+pub use check::{Check, CheckError, Checked};
 pub use compile::{CompiledPolicy, Policy, PolicyError, PolicyLoader, compile};
 pub use datafusion;
 pub use policy::{PolicyOptions, ResolvedPolicy};
@@ -47,7 +51,20 @@ pub use session::BallistaCluster;
 pub use session::{SessionFactory, capture_session_settings};
 pub use workload::{Workload, WorkloadError};
 
-/// The README's Rust examples, compiled as doctests so that they follow the API.
+/// The Rust examples of the README and of every docs page, compiled as doctests so that they follow
+/// the API.
 #[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-pub struct ReadmeDoctests;
+pub mod docs {
+    #[doc = include_str!("../README.md")]
+    pub struct Readme;
+    #[doc = include_str!("../docs/sessions.md")]
+    pub struct Sessions;
+    #[doc = include_str!("../docs/workloads.md")]
+    pub struct Workloads;
+    #[doc = include_str!("../docs/bundles.md")]
+    pub struct Bundles;
+    #[doc = include_str!("../docs/check.md")]
+    pub struct Check;
+    #[doc = include_str!("../docs/ballista.md")]
+    pub struct Ballista;
+}

@@ -318,11 +318,11 @@ fn distributed_stages_of(
             analyses.distributed_stages = Some(stages);
             analyses.findings.extend(findings);
         }
-        Err(message) => analyses.warnings.push(CaptureWarning::failed(
+        Err(error) => analyses.warnings.push(CaptureWarning::failed(
             CaptureStep::DistributedStages,
             context
                 .normalizer
-                .normalize(&format!("Ballista's distributed planner fails: {message}")),
+                .normalize(&format!("Ballista's distributed planner fails: {error}")),
         )),
     }
 }

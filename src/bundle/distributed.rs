@@ -32,12 +32,14 @@ pub fn distributed_stages(
     config: &datafusion::config::ConfigOptions,
     adaptive: bool,
     normalizer: &PathNormalizer,
-) -> Result<(DistributedStages, Vec<BundleFinding>), String> {
+) -> Result<(DistributedStages, Vec<BundleFinding>), ballista_core::error::BallistaError> {
     // The job id names no file and appears in no plan text: a constant keeps bundles reproducible.
     let job_id = JobId::new("dfpolicy");
-    let writers = DefaultDistributedPlanner::new()
-        .plan_query_stages(&job_id, Arc::clone(physical), config)
-        .map_err(|e| e.to_string())?;
+    let writers = DefaultDistributedPlanner::new().plan_query_stages(
+        &job_id,
+        Arc::clone(physical),
+        config,
+    )?;
     let codec = BallistaPhysicalExtensionCodec::default();
     let mut stages = Vec::new();
     let mut findings = Vec::new();

@@ -7,6 +7,7 @@ mod compile;
 mod data;
 mod diff;
 mod harness;
+mod matrix;
 mod namespace;
 mod resolve;
 mod schema;

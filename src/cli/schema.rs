@@ -1,4 +1,4 @@
-//! `dfpolicy schema [policy|workload|bundle] [--check] [--path FILE]`
+//! `dfpolicy schema [policy|workload|bundle|settings] [--check] [--path FILE]`
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -6,15 +6,18 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 
 use super::{EXIT_FINDINGS, EXIT_OK, Stop, emit};
-use crate::bundle;
 use crate::validate::schema as policy;
 use crate::workload::file as workload;
+use crate::{bundle, compile};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Kind {
     Policy,
     Workload,
     Bundle,
+    /// The settings reference page (Markdown), not a JSON schema: generated from the registry
+    /// like the schemas and checked like them.
+    Settings,
 }
 
 impl Kind {
@@ -23,6 +26,7 @@ impl Kind {
             Kind::Policy => policy::schema_text(),
             Kind::Workload => workload::schema_text(),
             Kind::Bundle => bundle::schema_text(),
+            Kind::Settings => compile::settings_markdown(&compile::setting_listing()),
         }
     }
 
@@ -31,13 +35,15 @@ impl Kind {
             Kind::Policy => policy::SCHEMA_PATH,
             Kind::Workload => workload::SCHEMA_PATH,
             Kind::Bundle => bundle::SCHEMA_PATH,
+            Kind::Settings => compile::SETTINGS_REFERENCE_PATH,
         }
     }
 }
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Which schema (default: policy; with --check and no kind, all three).
+    /// Which schema (default: policy; with --check and no kind, all four: the three schemas and
+    /// the settings reference page).
     #[arg(value_enum)]
     kind: Option<Kind>,
     /// Exit 1 if the checked-in schema differs from the generated one.
@@ -55,7 +61,7 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
     }
     let kinds = match args.kind {
         Some(kind) => vec![kind],
-        None => vec![Kind::Policy, Kind::Workload, Kind::Bundle],
+        None => vec![Kind::Policy, Kind::Workload, Kind::Bundle, Kind::Settings],
     };
     let mut stale = false;
     for kind in kinds {

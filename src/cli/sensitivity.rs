@@ -5,8 +5,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::{EXIT_FINDINGS, EXIT_OK, ListFormat, Stop, emit, pretty_json};
-use crate::harness::sensitivity::{self, SweepOptions};
 use crate::registry::SettingClass;
+use crate::sensitivity::{self, SweepOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

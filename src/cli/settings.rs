@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::{EXIT_OK, ListFormat, Stop, emit, pretty_json};
 use crate::compile::{rule_listing, rules_text, setting_listing, settings_text};
-use crate::harness::sensitivity::Sensitivity;
+use crate::sensitivity::Sensitivity;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -67,6 +67,6 @@ fn sweeps_below(folder: &std::path::Path) -> Vec<Sensitivity> {
     folders.sort();
     folders
         .iter()
-        .filter_map(|folder| crate::harness::sensitivity::read_beside(folder))
+        .filter_map(|folder| crate::sensitivity::read_beside(folder))
         .collect()
 }

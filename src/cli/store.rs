@@ -6,6 +6,7 @@ use clap::{Subcommand, ValueEnum};
 
 use super::{EXIT_FINDINGS, EXIT_OK, ListFormat, Stop, emit, pretty_json};
 use crate::harness::report;
+use crate::report::counted;
 use crate::store::ArtifactStore;
 
 /// How `store diff` writes its comparison. Not `github`: its annotations point at policy and query
@@ -70,11 +71,7 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
                             run.failed
                         ));
                     }
-                    text.push_str(&format!(
-                        "{} run{}\n",
-                        runs.len(),
-                        if runs.len() == 1 { "" } else { "s" }
-                    ));
+                    text.push_str(&format!("{}\n", counted(runs.len(), "run", "runs")));
                     emit(out, &text)?;
                 }
             }
@@ -120,9 +117,12 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
                         }
                     }
                     text.push_str(&format!(
-                        "{} non-deterministic bundle{}\n",
-                        findings.len(),
-                        if findings.len() == 1 { "" } else { "s" }
+                        "{}\n",
+                        counted(
+                            findings.len(),
+                            "non-deterministic bundle",
+                            "non-deterministic bundles"
+                        )
                     ));
                     emit(out, &text)?;
                 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 
 use super::{FindingsArgs, ListFormat, Stop, emit, exit_code, pretty_json};
-use crate::report::render;
+use crate::report::{Noun, render};
 use crate::workload::show::{render_text, workload_facts};
 use crate::workload::{Workload, WorkloadError, validate_workloads};
 
@@ -91,14 +91,9 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
             emit(
                 out,
                 &format!(
-                    "snapshot of workload `{}` planned under {} polic{}\n{}written to {}; use it as a workload: {}\n",
+                    "snapshot of workload `{}` planned under {}\n{}written to {}; use it as a workload: {}\n",
                     workload.name,
-                    policies.policies.len(),
-                    if policies.policies.len() == 1 {
-                        "y"
-                    } else {
-                        "ies"
-                    },
+                    Noun::POLICY.count(policies.policies.len()),
                     snapshot.summary(),
                     crate::report::display_path(&args.out),
                     crate::report::display_path(&workload_file)

@@ -179,9 +179,8 @@ impl EnvironmentDiff {
         }
         let plan_shape = self.differences.iter().filter(|d| d.plan_shape()).count();
         out.push_str(&format!(
-            "{} difference{}, {plan_shape} plan-shape: {}\n",
-            self.differences.len(),
-            if self.differences.len() == 1 { "" } else { "s" },
+            "{}, {plan_shape} plan-shape: {}\n",
+            crate::report::counted(self.differences.len(), "difference", "differences"),
             if self.plan_environment_differs {
                 "plan environments differ (plan_environment_hash differs)"
             } else {

@@ -24,7 +24,10 @@ use crate::registry::{
 
 pub use diff::{EnvironmentDiff, diff};
 pub use hash::{HASH_SCHEME, Hashes};
-pub use listing::{RuleRow, SettingRow, rule_listing, rules_text, setting_listing, settings_text};
+pub use listing::{
+    RuleRow, SETTINGS_REFERENCE_PATH, SettingRow, rule_listing, rules_text, setting_listing,
+    settings_markdown, settings_text,
+};
 pub use loader::{Policy, PolicyError, PolicyLoader};
 
 /// The engine a policy was compiled for.
@@ -566,18 +569,10 @@ fn setting_line(key: &str, value: &str) -> String {
 /// A setting's value as TOML of the option's type: booleans and numbers bare, everything else quoted;
 /// what `[settings]` accepts for the same key.
 fn toml_value(key: &str, value: &str) -> String {
-    let kind = registry::registry().option(key).map(|o| o.kind);
-    let bare = match kind {
-        Some(ValueKind::Boolean) => value == "true" || value == "false",
-        Some(ValueKind::UnsignedInteger | ValueKind::SignedInteger) => value.parse::<i64>().is_ok(),
-        Some(ValueKind::Float) => value.parse::<f64>().is_ok_and(f64::is_finite),
-        _ => false,
-    };
-    if bare {
-        value.to_string()
-    } else {
-        toml_string(value)
-    }
+    let kind = registry::registry()
+        .option(key)
+        .map_or(ValueKind::Text, |o| o.kind);
+    registry::toml_literal(kind, value)
 }
 
 fn toml_string(text: &str) -> String {

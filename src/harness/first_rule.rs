@@ -18,8 +18,7 @@ pub struct TraceStepId {
 
 impl std::fmt::Display for TraceStepId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let phase = serde_json::to_value(self.phase).expect("phases serialize");
-        let phase = phase.as_str().unwrap_or_default();
+        let phase = self.phase;
         match self.phase {
             Phase::Logical => write!(
                 f,

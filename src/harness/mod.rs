@@ -18,27 +18,27 @@
 pub mod baseline;
 pub mod compare;
 mod first_rule;
+pub mod planning;
 mod policies;
 pub mod report;
-pub mod sensitivity;
 mod snapshot;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::IsTerminal;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::{Bundler, CaptureStep, PlanBundle};
-use crate::session::SessionFactory;
-use crate::workload::{Query, Workload};
+use crate::workload::Workload;
+use planning::{PlanningEnvironment, PlanningError, QueryCell, plan_cells};
 
 pub use baseline::{Baseline, BaselineError};
 pub use compare::{Cause, CellChange, CellStatus, Comparison, compare, plan_content_digest};
+pub(crate) use first_rule::first_differing_rule;
 pub use first_rule::{FirstDifference, TraceStepId, plans_at_first_differing_rule};
+pub use planning::default_jobs;
 pub use policies::{PolicySet, PolicyUnavailable, PolicyUnderTest, UnreadablePolicies};
 pub use snapshot::{
     SNAPSHOT_WORKLOAD_FILE, SnapshotCaptureError, SnapshotWriteError, capture_snapshot,
@@ -122,10 +122,8 @@ pub enum HarnessError {
 enum PolicySetupError {
     #[error(transparent)]
     Policy(#[from] PolicyUnavailable),
-    #[error("no session can be built")]
-    Session(#[source] datafusion::error::DataFusionError),
-    #[error("the workload cannot be set up")]
-    Workload(#[source] crate::workload::WorkloadError),
+    #[error(transparent)]
+    Planning(PlanningError),
 }
 
 /// Whether a run draws a progress bar.
@@ -175,71 +173,99 @@ impl<'a> Harness<'a> {
 
     /// The cells this run builds: every loaded policy × every query (each parameter set of a query
     /// with sets), sorted.
+    ///
+    /// A query file that did not load is a cell too (it fails with its findings): nothing the user
+    /// wrote disappears from a run.
     pub fn cells(&self) -> Vec<CellKey> {
-        let mut keys: Vec<CellKey> = self
-            .policies
+        let mut names: Vec<String> = planning::query_cells(self.workload)
+            .iter()
+            .map(QueryCell::name)
+            .chain(
+                self.workload
+                    .unplanned_queries()
+                    .iter()
+                    .map(|query| query.name.clone()),
+            )
+            .collect();
+        names.sort();
+        self.policies
             .policies
             .keys()
             .flat_map(|policy| {
-                query_cells(self.workload)
-                    .into_iter()
-                    .map(move |(query, _, _)| CellKey::new(policy.clone(), query))
+                names
+                    .iter()
+                    .map(move |name| CellKey::new(policy.clone(), name.clone()))
             })
-            .collect();
-        keys.sort();
-        keys
+            .collect()
     }
 
     /// Builds every cell. Cells of a policy that does not load, and bundles that fail, become failed
     /// cells; only a failure to start the workers stops the run.
+    ///
+    /// One policy after another through the one planning loop ([`planning::plan_cells`]): the
+    /// policies share one runtime environment (footers and statistics read once), and only one
+    /// policy's tables are registered at a time.
     pub fn run(&self) -> Result<HarnessRun, HarnessError> {
-        let setup = runtime()?;
-        let queries = query_cells(self.workload);
-        // One bundler per policy: the workload's tables registered once (and its data generated
-        // on first use), shared by the workers.
-        let mut bundlers: BTreeMap<&str, Result<Bundler, PolicySetupError>> = BTreeMap::new();
+        let environment = PlanningEnvironment::new().jobs(self.jobs);
+        let keys = self.cells();
+        let bar = progress_bar(self.progress, keys.len() as u64);
+        let repeat = self.repeat;
+        let mut cells = BTreeMap::new();
         for (name, policy) in &self.policies.policies {
-            let bundler = match &policy.compiled {
-                Ok(compiled) => SessionFactory::new(compiled.clone())
-                    .map_err(PolicySetupError::Session)
-                    .and_then(|factory| {
-                        setup
-                            .block_on(Bundler::new(&factory, self.workload))
-                            .map_err(PolicySetupError::Workload)
-                    }),
+            let built = match &policy.compiled {
+                Ok(compiled) => plan_cells(
+                    compiled,
+                    self.workload,
+                    &environment,
+                    async |bundler, cell| {
+                        let built = build_cell(bundler, cell, repeat).await;
+                        bar.set_message(format!("{name}/{}", cell.name()));
+                        bar.inc(1);
+                        built
+                    },
+                )
+                .map_err(PolicySetupError::Planning),
                 Err(error) => Err(PolicySetupError::Policy(error.clone())),
             };
-            bundlers.insert(name.as_str(), bundler);
-        }
-        drop(setup);
-
-        let work: Vec<WorkItem> = bundlers
-            .iter()
-            .flat_map(|(policy, bundler)| {
-                queries.iter().map(move |(name, query, set)| {
-                    (CellKey::new(*policy, name.clone()), bundler, *query, *set)
-                })
-            })
-            .collect();
-        let bar = progress_bar(self.progress, work.len() as u64);
-        let repeat = self.repeat;
-        let built = on_workers(self.jobs, &work, |runtime, (key, bundler, query, set)| {
-            let cell = match bundler {
-                Ok(bundler) => build_cell(runtime, bundler, query, *set, repeat),
+            for unplanned in self.workload.unplanned_queries() {
+                bar.inc(1);
+                let error = unplanned.summary();
+                cells.insert(
+                    CellKey::new(name.clone(), &unplanned.name),
+                    Cell::Failed { error },
+                );
+            }
+            match built {
+                Ok(built) => {
+                    for (query, cell) in built {
+                        cells.insert(CellKey::new(name.clone(), query), cell);
+                    }
+                }
+                Err(PolicySetupError::Planning(PlanningError::WorkerPanicked)) => {
+                    return Err(HarnessError::WorkerPanicked);
+                }
+                Err(PolicySetupError::Planning(PlanningError::Runtime(error))) => {
+                    return Err(HarnessError::Runtime(error));
+                }
                 // Every cell of the policy fails with its message: the chain on a line.
-                Err(error) => Cell::Failed {
-                    error: crate::report::causes::one_line(error),
-                },
-            };
-            bar.set_message(key.to_string());
-            bar.inc(1);
-            cell
-        })?;
-        let cells = work
-            .iter()
-            .zip(built)
-            .map(|((key, ..), cell)| (key.clone(), cell))
-            .collect();
+                Err(error) => {
+                    let error = crate::report::causes::one_line(&error);
+                    let failing: Vec<&CellKey> = keys
+                        .iter()
+                        .filter(|key| key.policy == *name && !cells.contains_key(*key))
+                        .collect();
+                    for key in failing {
+                        bar.inc(1);
+                        cells.insert(
+                            key.clone(),
+                            Cell::Failed {
+                                error: error.clone(),
+                            },
+                        );
+                    }
+                }
+            }
+        }
         bar.finish_and_clear();
         Ok(HarnessRun {
             workload: self.workload.name.clone(),
@@ -250,57 +276,9 @@ impl<'a> Harness<'a> {
     }
 }
 
-/// One cell to build: its key, its policy's bundler (or why there is none), the query and the
-/// parameter set.
-type WorkItem<'a> = (
-    CellKey,
-    &'a Result<Bundler, PolicySetupError>,
-    &'a Query,
-    Option<&'a str>,
-);
-
-/// The core count, or 1 when it cannot be read.
-pub fn default_jobs() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// Every query of the workload as cells: `(cell name, query, parameter set)`; a query with
-/// parameter sets gives one cell per set (`q01@early`).
-fn query_cells(workload: &Workload) -> Vec<(String, &Query, Option<&str>)> {
-    let mut cells = Vec::new();
-    for query in workload.queries() {
-        if query.parameter_sets.is_empty() {
-            cells.push((query.name.clone(), query, None));
-        } else {
-            for set in &query.parameter_sets {
-                cells.push((
-                    format!("{}@{}", query.name, set.name),
-                    query,
-                    Some(set.name.as_str()),
-                ));
-            }
-        }
-    }
-    cells.sort_by(|a, b| a.0.cmp(&b.0));
-    cells
-}
-
 /// Builds one bundle, `repeat` times; a bundle that fails is a failed cell.
-fn build_cell(
-    runtime: &tokio::runtime::Runtime,
-    bundler: &Bundler,
-    query: &Query,
-    set: Option<&str>,
-    repeat: usize,
-) -> Cell {
-    let build = || {
-        let mut builder = bundler.bundle(query);
-        if let Some(set) = set {
-            builder = builder.parameters(set);
-        }
-        runtime.block_on(builder.build())
-    };
-    let first = match build() {
+async fn build_cell(bundler: &Bundler, cell: &QueryCell<'_>, repeat: usize) -> Cell {
+    let first = match cell.bundle(bundler).build().await {
         Ok(bundle) => bundle,
         Err(error) => {
             return Cell::Failed {
@@ -332,8 +310,7 @@ fn build_cell(
     }
     let mut repeat_difference = None;
     for attempt in 2..=repeat {
-        let again = build();
-        let difference = match again {
+        let difference = match cell.bundle(bundler).build().await {
             Ok(bundle) if bundle == first => None,
             Ok(bundle) => Some(format!(
                 "build {attempt} differs from build 1: {}",
@@ -362,53 +339,6 @@ fn first_json_difference(left: &str, right: &str) -> String {
         Some((number, (l, r))) => format!("line {}: `{}` vs `{}`", number + 1, l.trim(), r.trim()),
         None => "one is longer".to_string(),
     }
-}
-
-/// A current-thread runtime per worker: planning is CPU work, and each worker plans one bundle at a
-/// time.
-/// Runs `each` over `work` on `jobs` threads, each with an async runtime of its own that `each`
-/// blocks on; the results in the order of `work`, whatever the number of threads.
-pub(crate) fn on_workers<T: Sync, R: Send>(
-    jobs: usize,
-    work: &[T],
-    each: impl Fn(&tokio::runtime::Runtime, &T) -> R + Sync,
-) -> Result<Vec<R>, HarnessError> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<BTreeMap<usize, R>> = Mutex::default();
-    std::thread::scope(|scope| -> Result<(), HarnessError> {
-        let mut workers = Vec::new();
-        for _ in 0..jobs.min(work.len()).max(1) {
-            let runtime = runtime()?;
-            let (next, results, each) = (&next, &results, &each);
-            workers.push(scope.spawn(move || {
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = work.get(index) else { break };
-                    let result = each(&runtime, item);
-                    results
-                        .lock()
-                        .expect("no worker panics")
-                        .insert(index, result);
-                }
-            }));
-        }
-        for worker in workers {
-            worker.join().map_err(|_| HarnessError::WorkerPanicked)?;
-        }
-        Ok(())
-    })?;
-    Ok(results
-        .into_inner()
-        .expect("no worker panics")
-        .into_values()
-        .collect())
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, HarnessError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(HarnessError::Runtime)
 }
 
 fn progress_bar(progress: Progress, length: u64) -> ProgressBar {

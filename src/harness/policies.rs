@@ -24,7 +24,7 @@ pub struct PolicyUnderTest {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum PolicyUnavailable {
     /// Validation found errors; `first` is the first one's headline.
-    #[error("the policy does not load ({count} finding{}): {first}", if *count == 1 { "" } else { "s" })]
+    #[error("the policy does not load ({}): {first}", crate::report::counted(*count, "finding", "findings"))]
     Invalid { count: usize, first: String },
     #[error("the policy does not compile")]
     Compile(#[source] CompileError),

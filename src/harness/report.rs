@@ -168,8 +168,8 @@ pub fn counts_line(comparison: &Comparison) -> String {
     let mut line = format!("{total} cells: {}", parts.join(", "));
     if findings > 0 {
         line.push_str(&format!(
-            "; {findings} finding{}",
-            if findings == 1 { "" } else { "s" }
+            "; {}",
+            crate::report::counted(findings, "finding", "findings")
         ));
     }
     line.push('\n');

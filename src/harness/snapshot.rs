@@ -11,9 +11,9 @@ use bytes::Bytes;
 use object_store::ObjectStore;
 use object_store::path::Path as ObjectPath;
 
+use super::planning::{PlanningEnvironment, PlanningError, plan_cells};
 use super::policies::{PolicySet, PolicyUnavailable};
-use crate::bundle::{BundleError, Bundler};
-use crate::session::SessionFactory;
+use crate::bundle::BundleError;
 use crate::workload::file::{QueriesSection, TableEntry, WorkloadFile, WorkloadSection};
 use crate::workload::remote::RemoteLocation;
 use crate::workload::snapshot::{
@@ -22,7 +22,7 @@ use crate::workload::snapshot::{
 };
 use crate::workload::tpch::data::{DataError, TpchData};
 use crate::workload::tpch::metadata::{ensure_tails, scaled_name};
-use crate::workload::{Location, ServedSnapshot, Table, TableFormat, Workload, WorkloadError};
+use crate::workload::{Location, ServedSnapshot, Table, TableFormat, Workload};
 
 /// Why a snapshot could not be taken.
 #[derive(Debug, thiserror::Error)]
@@ -33,17 +33,11 @@ pub enum SnapshotCaptureError {
         #[source]
         source: PolicyUnavailable,
     },
-    #[error("policy `{policy}`: no session can be built")]
-    Session {
+    #[error("policy `{policy}`")]
+    Planning {
         policy: String,
         #[source]
-        source: datafusion::error::DataFusionError,
-    },
-    #[error("policy `{policy}`: the workload cannot be set up")]
-    Workload {
-        policy: String,
-        #[source]
-        source: Box<WorkloadError>,
+        source: PlanningError,
     },
     #[error("policy `{policy}`: query `{query}`")]
     Query {
@@ -118,8 +112,15 @@ pub async fn capture_snapshot(
             }
         }
     }
-    let file_url = url::Url::parse("file://").expect("a valid URL");
     for (name, policy) in &policies.policies {
+        // An environment of its own for each policy: its caches start cold, so that everything
+        // this policy's planning reads (its own footer size hint, its page indexes) is recorded,
+        // not served from what another policy read.
+        let mut environment = PlanningEnvironment::new();
+        if served_from.snapshot().is_none() {
+            let file_url = url::Url::parse("file://").expect("a valid URL");
+            environment = environment.with_object_store(file_url, recording.clone());
+        }
         let compiled = policy
             .compiled
             .as_ref()
@@ -127,35 +128,20 @@ pub async fn capture_snapshot(
                 policy: name.clone(),
                 source: source.clone(),
             })?;
-        let mut factory = SessionFactory::new(compiled.clone()).map_err(|source| {
-            SnapshotCaptureError::Session {
-                policy: name.clone(),
-                source,
-            }
+        // Planning warnings are the bundle's business: what was read until then is kept.
+        let planned = plan_cells(compiled, &recorded, &environment, async |bundler, cell| {
+            cell.bundle(bundler).plan().await.map(drop)
+        })
+        .map_err(|source| SnapshotCaptureError::Planning {
+            policy: name.clone(),
+            source,
         })?;
-        if served_from.snapshot().is_none() {
-            factory = factory.with_object_store(file_url.clone(), recording.clone());
-        }
-        let bundler = Bundler::new(&factory, &recorded).await.map_err(|source| {
-            SnapshotCaptureError::Workload {
+        for (query, result) in planned {
+            result.map_err(|source| SnapshotCaptureError::Query {
                 policy: name.clone(),
+                query,
                 source: Box::new(source),
-            }
-        })?;
-        for (_, query, set) in super::query_cells(workload) {
-            let mut builder = bundler.bundle(query);
-            if let Some(set) = set {
-                builder = builder.parameters(set);
-            }
-            // Planning warnings are the bundle's business: what was read until then is kept.
-            builder
-                .plan()
-                .await
-                .map_err(|source| SnapshotCaptureError::Query {
-                    policy: name.clone(),
-                    query: query.name.clone(),
-                    source: Box::new(source),
-                })?;
+            })?;
         }
     }
     let reads = recording.reads();
@@ -513,20 +499,31 @@ pub fn write_snapshot_folder(
             entry.storage_options.clear();
         }
     }
-    for query in workload.queries() {
+    // Every query file, also those that did not load: in the snapshot they fail as they did over
+    // the data, with the same findings.
+    // A built-in workload's query files exist only as text, so the loaded ones are written from
+    // their text; one that did not load is copied as it lies.
+    let mut files: Vec<(&String, &String, &PathBuf, Option<&str>)> = workload
+        .queries()
+        .iter()
+        .map(|query| {
+            let text = Some(query.source.text.as_str());
+            (&query.name, &query.file, &query.source.path, text)
+        })
+        .collect();
+    for query in workload.unplanned_queries() {
+        files.push((&query.name, &query.file, &query.path, None));
+    }
+    for (name, shown, path, text) in files {
         let relative = match workload.folder() {
-            None => query.file.clone(),
+            None => shown.clone(),
             Some(folder) => {
-                let source = query
-                    .source
-                    .path
-                    .canonicalize()
-                    .unwrap_or_else(|_| query.source.path.clone());
+                let source = path.canonicalize().unwrap_or_else(|_| path.clone());
                 source
                     .strip_prefix(folder)
                     .map(|p| p.to_string_lossy().replace('\\', "/"))
                     .map_err(|_| SnapshotWriteError::QueryOutsideFolder {
-                        query: query.name.clone(),
+                        query: name.clone(),
                         path: source.clone(),
                     })?
             }
@@ -535,7 +532,12 @@ pub fn write_snapshot_folder(
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(io(parent))?;
         }
-        std::fs::write(&target, &query.source.text).map_err(io(&target))?;
+        match text {
+            Some(text) => std::fs::write(&target, text).map_err(io(&target))?,
+            None => {
+                std::fs::copy(path, &target).map_err(io(&target))?;
+            }
+        }
     }
     let mut text = format!(
         "# A metadata snapshot of the workload `{}` ({}), written by `dfpolicy workload snapshot`:\n\

@@ -1,10 +1,11 @@
 //! Reading policy files and following `extends` into one merged document.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::document::{FileId, MAX_POLICY_BYTES, Node, NodeValue, PathSegment, read_toml};
-use super::options::{MergeRule, merge_rule};
+use super::options::{MergeRule, merge_rule, typed_field_for_key};
 use crate::report::{Code, Diagnostic, Location, SourceFile, display_path};
 
 /// Longest `extends` chain followed before giving up (a chain this long is a mistake, not a design).
@@ -49,6 +50,7 @@ impl PolicyChain {
         let NodeValue::Table(root) = &mut merged.value else {
             return merged;
         };
+        keep_nearest_setter(root);
         for (section, node) in root.iter_mut() {
             let NodeValue::Table(fields) = &mut node.value else {
                 continue;
@@ -71,6 +73,36 @@ impl PolicyChain {
             }
         }
         merged
+    }
+}
+
+/// A child overrides what a parent set, typed or raw (ruff's `extend`): of a DataFusion key set by
+/// a typed field in one file of the chain and in `[settings]` in another, the nearer file's setting
+/// is kept and the other dropped. Both in one file stay, for validation's `conflicting-setting`.
+fn keep_nearest_setter(root: &mut BTreeMap<String, Node>) {
+    let raw: Vec<(String, FileId)> = root
+        .get("settings")
+        .and_then(Node::as_table)
+        .map(|table| table.iter().map(|(k, n)| (k.clone(), n.origin)).collect())
+        .unwrap_or_default();
+    for (key, raw_origin) in raw {
+        let Some((section, field)) = typed_field_for_key(&key) else {
+            continue;
+        };
+        let Some(NodeValue::Table(fields)) = root.get_mut(section).map(|n| &mut n.value) else {
+            continue;
+        };
+        let Some(typed_origin) = fields.get(field.name).map(|n| n.origin) else {
+            continue;
+        };
+        // The chain's files are numbered from the policy (0) up through its parents.
+        if typed_origin > raw_origin {
+            fields.remove(field.name);
+        } else if typed_origin < raw_origin
+            && let Some(NodeValue::Table(settings)) = root.get_mut("settings").map(|n| &mut n.value)
+        {
+            settings.remove(&key);
+        }
     }
 }
 

@@ -139,7 +139,7 @@ const WINDOW_SIZES: &[&str] = &[
 ];
 
 /// A check of one text option's value: its canonical form, or why Ballista cannot read it.
-type TextCheck = fn(&str) -> Result<String, String>;
+type TextCheck = fn(&str) -> Result<String, ValueError>;
 
 /// Text options whose getter or consumer accepts only some words, with the check it makes.
 const TEXT_CHECKS: &[(&str, TextCheck)] = &[
@@ -150,36 +150,43 @@ const TEXT_CHECKS: &[(&str, TextCheck)] = &[
 
 /// `BallistaConfig::shuffle_compression_codec`: lowercased and trimmed, then `lz4`, `zstd` or `none`;
 /// anything else fails the job when the shuffle writer is built.
-fn compression_codec(value: &str) -> Result<String, String> {
+fn compression_codec(value: &str) -> Result<String, ValueError> {
     let word = value.to_lowercase().trim().to_string();
     match word.as_str() {
         "lz4" | "zstd" | "none" => Ok(word),
-        _ => Err(format!(
-            "`{value}` is not a shuffle compression codec: valid options are lz4, zstd and none"
+        _ => Err(ValueError::invalid(
+            RejectedBy::Ballista,
+            format!(
+                "`{value}` is not a shuffle compression codec: valid options are lz4, zstd and none"
+            ),
         )),
     }
 }
 
 /// `ChaosExec::try_new` (ballista-core 55.0.0 `execution_plans/chaos_exec.rs`).
-fn fault_type(value: &str) -> Result<String, String> {
+fn fault_type(value: &str) -> Result<String, ValueError> {
     match value {
         "transient" | "fatal" | "panic" | "delay" => Ok(value.to_string()),
         _ => match value.strip_prefix("delay:") {
             Some(ms) if ms.parse::<u64>().is_ok() => Ok(value.to_string()),
-            _ => Err(format!(
-                "`{value}` is not a chaos fault type: one of transient, fatal, panic, delay or delay:N (milliseconds)"
+            _ => Err(ValueError::invalid(
+                RejectedBy::Ballista,
+                format!(
+                    "`{value}` is not a chaos fault type: one of transient, fatal, panic, delay or delay:N (milliseconds)"
+                ),
             )),
         },
     }
 }
 
 /// `BallistaConfig::chaos_execution_seed` reads an unparsable seed as "no seed" without a word.
-fn chaos_seed(value: &str) -> Result<String, String> {
+fn chaos_seed(value: &str) -> Result<String, ValueError> {
     if value.is_empty() || value.parse::<u64>().is_ok() {
         Ok(value.to_string())
     } else {
-        Err(format!(
-            "`{value}` is not a seed: an unsigned 64-bit integer, or empty for none"
+        Err(ValueError::invalid(
+            RejectedBy::Ballista,
+            format!("`{value}` is not a seed: an unsigned 64-bit integer, or empty for none"),
         ))
     }
 }
@@ -188,29 +195,33 @@ fn chaos_seed(value: &str) -> Result<String, String> {
 /// `BallistaConfig::parse_value` reads its type, then as the option's getter or consumer reads it.
 pub fn check_value(entry: &BallistaEntry, value: &str) -> Result<CanonicalValue, ValueError> {
     use RejectedBy::{Ballista, Dfpolicy};
-    let parsed = match entry.data_type.as_str() {
+    let invalid = |message: String| ValueError::invalid(Ballista, message);
+    let canonical = match entry.data_type.as_str() {
         // `parse::<usize>()`, `parse::<bool>()` and `parse::<f64>()`, as `parse_value` does.
         "UInt16" | "UInt32" | "UInt64" => value
             .parse::<usize>()
             .map(|n| n.to_string())
-            .map_err(|e| format!("`{value}` is not an unsigned integer ({e})")),
+            .map_err(|e| invalid(format!("`{value}` is not an unsigned integer ({e})"))),
         "Boolean" => value.parse::<bool>().map(|b| b.to_string()).map_err(|_| {
-            format!("`{value}` is not `true` or `false` (Ballista reads no other spelling)")
+            invalid(format!(
+                "`{value}` is not `true` or `false` (Ballista reads no other spelling)"
+            ))
         }),
         "Float64" => value
             .parse::<f64>()
-            .map_err(|e| format!("`{value}` is not a number ({e})"))
+            .map_err(|e| invalid(format!("`{value}` is not a number ({e})")))
             .and_then(|f| {
                 if f.is_finite() {
                     Ok(f.to_string())
                 } else {
-                    Err(format!("`{value}` is not a finite number"))
+                    Err(invalid(format!("`{value}` is not a finite number")))
                 }
             }),
         "Utf8" => Ok(value.to_string()),
-        other => Err(format!("Ballista cannot parse its own type {other}")),
-    };
-    let canonical = parsed.map_err(|message| ValueError::invalid(Ballista, message))?;
+        other => Err(invalid(format!(
+            "Ballista cannot parse its own type {other}"
+        ))),
+    }?;
     if let Ok(number) = canonical.parse::<u64>() {
         if let Some(maximum) = entry.maximum()
             && number > maximum
@@ -241,9 +252,7 @@ pub fn check_value(entry: &BallistaEntry, value: &str) -> Result<CanonicalValue,
         ));
     }
     if let Some((_, check)) = TEXT_CHECKS.iter().find(|(k, _)| *k == entry.key) {
-        return check(&canonical)
-            .map(CanonicalValue)
-            .map_err(|message| ValueError::invalid(Ballista, message));
+        return check(&canonical).map(CanonicalValue);
     }
     Ok(CanonicalValue(canonical))
 }

@@ -30,7 +30,7 @@ pub use exceptions::{
 pub use parquet_writer::check_parquet_writer_options;
 pub use values::{
     CanonicalValue, RejectedBy, ValueError, ValueKind, ValueProblem, parse_capacity,
-    parse_duration, render_duration,
+    parse_duration, render_duration, toml_literal,
 };
 
 #[cfg(test)]

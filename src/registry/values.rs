@@ -70,6 +70,24 @@ impl ValueKind {
     }
 }
 
+/// A value as a TOML literal of the kind `[settings]` takes for an option of `kind`: booleans and
+/// numbers bare (when they read as one), everything else a quoted string. The one conversion from a
+/// value to TOML: the compiled policy's `[settings]`, the sweep's pastable values and the tests
+/// write values with it.
+pub fn toml_literal(kind: ValueKind, value: &str) -> String {
+    let bare = match kind {
+        ValueKind::Boolean => value == "true" || value == "false",
+        ValueKind::UnsignedInteger | ValueKind::SignedInteger => value.parse::<i64>().is_ok(),
+        ValueKind::Float => value.parse::<f64>().is_ok_and(f64::is_finite),
+        _ => false,
+    };
+    if bare {
+        value.to_string()
+    } else {
+        toml::Value::String(value.to_string()).to_string()
+    }
+}
+
 /// Why a value cannot be used for an option.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]

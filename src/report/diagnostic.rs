@@ -264,10 +264,12 @@ pub fn normalize(diagnostics: &mut Vec<Diagnostic>) {
     for diagnostic in &mut kept {
         if diagnostic.omitted > 0 {
             diagnostic.message = format!(
-                "… and {} more `{}` finding{} in this file",
-                diagnostic.omitted,
-                diagnostic.code,
-                if diagnostic.omitted == 1 { "" } else { "s" }
+                "… and {} in this file",
+                counted(
+                    diagnostic.omitted,
+                    &format!("more `{}` finding", diagnostic.code),
+                    &format!("more `{}` findings", diagnostic.code)
+                )
             );
         }
     }
@@ -279,6 +281,12 @@ pub fn normalize(diagnostics: &mut Vec<Diagnostic>) {
 pub struct Noun {
     pub one: &'static str,
     pub many: &'static str,
+}
+
+/// `n` and the noun in the number that fits: `counted(1, "run", "runs")` is `1 run`, and `counted(3,
+/// "run", "runs")` is `3 runs`. Every count in dfpolicy's output is written by it.
+pub fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 impl Noun {
@@ -296,7 +304,7 @@ impl Noun {
     };
 
     pub fn count(self, n: usize) -> String {
-        format!("{n} {}", if n == 1 { self.one } else { self.many })
+        counted(n, self.one, self.many)
     }
 }
 

@@ -9,7 +9,8 @@ pub mod render;
 pub mod source;
 
 pub use diagnostic::{
-    Code, Diagnostic, Location, MAX_FINDINGS_PER_KIND, Note, Noun, Report, Severity, normalize,
+    Code, Diagnostic, Location, MAX_FINDINGS_PER_KIND, Note, Noun, Report, Severity, counted,
+    normalize,
 };
 pub use read::{ReadProblem, read_bounded, read_source};
 pub use render::Format;

@@ -5,7 +5,7 @@ use annotate_snippets::{
 };
 use serde::Serialize;
 
-use super::diagnostic::{Diagnostic, Location, Note, Report, Severity};
+use super::diagnostic::{Diagnostic, Location, Note, Report, Severity, counted};
 use super::source::Span;
 use crate::secrets::{mask, redact};
 
@@ -153,18 +153,12 @@ pub fn human_report(report: &Report) -> String {
         out.push_str("\n\n");
     }
     out.push_str(&format!(
-        "{} checked: {} error{}, {} warning{}\n",
+        "{} checked: {}, {}\n",
         report.noun.count(report.files.len()),
-        report.errors(),
-        plural(report.errors()),
-        report.warnings(),
-        plural(report.warnings())
+        counted(report.errors(), "error", "errors"),
+        counted(report.warnings(), "warning", "warnings"),
     ));
     out
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 /// `[{file, line, column, severity, code, message, help}]`, in report order.

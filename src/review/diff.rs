@@ -158,8 +158,8 @@ pub fn side_by_side(html: &mut Html, caption: &str, left: &str, right: &str, ext
 
 fn unchanged(lines: usize) -> String {
     format!(
-        "⋯ {lines} unchanged line{}",
-        if lines == 1 { "" } else { "s" }
+        "⋯ {}",
+        crate::report::counted(lines, "unchanged line", "unchanged lines")
     )
 }
 
@@ -202,8 +202,8 @@ fn first_change_only(table: &mut Vec<Row<'_>>) {
         let rest = table.len() - end;
         table.truncate(end);
         table.push(Row::Folded(format!(
-            "⋯ {rest} more row{} (the whole plans are diffed below)",
-            if rest == 1 { "" } else { "s" }
+            "⋯ {} (the whole plans are diffed below)",
+            crate::report::counted(rest, "more row", "more rows")
         )));
     }
 }

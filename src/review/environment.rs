@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 
 use super::markup::{Html, escape};
 use crate::harness::HarnessRun;
-use crate::harness::sensitivity::Sensitivity;
 use crate::registry::{classify, registry};
+use crate::sensitivity::Sensitivity;
 
 /// One `<details>` per policy: its file, hashes and non-default settings.
 pub fn policies(html: &mut Html, run: &HarnessRun) {

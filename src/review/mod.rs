@@ -19,9 +19,9 @@ use std::fmt::Write as _;
 
 use crate::bundle::PlanBundle;
 use crate::harness::baseline::Baseline;
-use crate::harness::sensitivity::Sensitivity;
 use crate::harness::{Comparison, HarnessRun};
 use crate::secrets::redact;
+use crate::sensitivity::Sensitivity;
 use markup::{Html, escape};
 use shared::Shared;
 

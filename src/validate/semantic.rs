@@ -520,6 +520,11 @@ pub fn check_resolved(chain: &PolicyChain, per_source: &[Settings<'_>]) -> Vec<D
             continue;
         };
         for other in rest {
+            // Across files it is an override: the nearer file's setting wins (see
+            // `PolicyChain::merged`). The rule is for one file setting a key twice.
+            if first.node.origin != other.node.origin {
+                continue;
+            }
             let same = first.canonical().is_some() && first.canonical() == other.canonical();
             let (code, message) = if same {
                 (

@@ -13,7 +13,7 @@ use crate::validate::shape::check_document;
 
 use super::file::{MAX_WORKLOAD_BYTES, TableEntry, TableFormat, WorkloadFile, workload_document};
 use super::files::{FileSource, ServedSnapshot};
-use super::query::{ParameterSet, Query, parse_query_file};
+use super::query::{ParameterSet, Query, UnplannedQuery, parse_query_file};
 use super::remote::RemoteLocation;
 use super::snapshot::{MANIFEST_FILE, Snapshot};
 use super::table::{Location, Table};
@@ -29,6 +29,8 @@ pub(crate) struct Loaded {
     pub declaration: Option<(WorkloadFile, Vec<Table>)>,
     /// The queries that loaded.
     pub queries: Vec<Query>,
+    /// The query files that did not, each with its findings.
+    pub unplanned: Vec<UnplannedQuery>,
     /// The query files found, as shown.
     pub query_files: Vec<String>,
     /// Findings about the workload file itself (it is unusable when there is an error among them).
@@ -46,6 +48,7 @@ pub(crate) fn load_file(path: &Path) -> Loaded {
         file: None,
         declaration: None,
         queries: Vec::new(),
+        unplanned: Vec::new(),
         query_files: Vec::new(),
         findings: Vec::new(),
         query_problems: Vec::new(),
@@ -106,16 +109,30 @@ pub(crate) fn load_file(path: &Path) -> Loaded {
         let source = match read_source(&path, "query", MAX_QUERY_BYTES) {
             Ok(source) => source,
             Err(finding) => {
+                loaded.unplanned.push(UnplannedQuery {
+                    name,
+                    file: display_path(&path),
+                    path: path.clone(),
+                    findings: vec![(*finding).clone()],
+                });
                 loaded.query_problems.push(*finding);
                 continue;
             }
         };
         let (query, problems) = parse_query_file(&name, &source, &SqlParsing::default());
-        loaded.query_problems.extend(problems);
-        if let Some(query) = query {
-            query_paths.push(canonical(&path));
-            loaded.queries.push(query);
+        match query {
+            Some(query) => {
+                query_paths.push(canonical(&path));
+                loaded.queries.push(query);
+            }
+            None => loaded.unplanned.push(UnplannedQuery {
+                name,
+                file: source.display_path.clone(),
+                path: path.clone(),
+                findings: problems.clone(),
+            }),
         }
+        loaded.query_problems.extend(problems);
     }
     let sets = check_parameters(&declaration, &tree, &file, &base, &mut loaded.findings);
     loaded.parameter_sets = sets
@@ -335,8 +352,7 @@ fn attach_parameters(
         let start = query
             .source
             .offset_of(query.statement.line, query.statement.column);
-        loaded.query_problems.push(
-            Diagnostic::new(
+        let finding = Diagnostic::new(
                 Code::MissingParameters,
                 format!(
                     "query `{}` has placeholders ({}) and no parameter set",
@@ -348,8 +364,14 @@ fn attach_parameters(
             .with_help(format!(
                 "declare values in the workload file: [[parameters]] query = \"{}\", name = \"…\", values = {{ … }}",
                 display_relative(&query.source.path, &file.path)
-            )),
-        );
+            ));
+        loaded.unplanned.push(UnplannedQuery {
+            name: query.name.clone(),
+            file: query.file.clone(),
+            path: query.source.path.clone(),
+            findings: vec![finding.clone()],
+        });
+        loaded.query_problems.push(finding);
     }
     loaded.queries = kept;
 }

@@ -45,7 +45,7 @@ pub use file::ParameterValue;
 pub use file::{TableFormat, WorkloadFile};
 pub(crate) use files::absolute;
 pub use files::{FileSource, ServedSnapshot};
-pub use query::{ParameterSet, Query, WrittenStatement};
+pub use query::{ParameterSet, Query, UnplannedQuery, WrittenStatement};
 pub use table::{Location, Table};
 use tpch::data::{DataError, TpchData};
 
@@ -81,6 +81,8 @@ pub struct Workload {
     pub origin: String,
     pub tables: Vec<Table>,
     queries: Vec<Query>,
+    /// The query files that did not load: each is a failed cell of every policy.
+    unplanned: Vec<UnplannedQuery>,
     /// Findings about query files that did not load; each such query is left out, the others load.
     pub query_problems: Vec<Diagnostic>,
     /// For the built-in workloads: the data generated on first use.
@@ -155,6 +157,7 @@ impl Workload {
                     .map_or_else(|| display_path(path), |f| f.display_path.clone()),
                 tables,
                 queries: loaded.queries,
+                unplanned: loaded.unplanned,
                 query_problems: loaded.query_problems,
                 builtin: None,
                 folder: loaded
@@ -222,6 +225,7 @@ impl Workload {
             origin: name.to_string(),
             tables,
             queries,
+            unplanned: Vec::new(),
             query_problems,
             builtin: Some(Builtin { data, delta }),
             folder: None,
@@ -261,6 +265,7 @@ impl Workload {
             origin: served.manifest.workload.clone(),
             tables,
             queries,
+            unplanned: Vec::new(),
             query_problems,
             builtin: None,
             folder: None,
@@ -368,6 +373,12 @@ impl Workload {
     /// The queries that loaded, sorted by file.
     pub fn queries(&self) -> &[Query] {
         &self.queries
+    }
+
+    /// The query files that did not load, each with its findings: the harness makes each a failed
+    /// cell of every policy, a snapshot keeps their files.
+    pub fn unplanned_queries(&self) -> &[UnplannedQuery] {
+        &self.unplanned
     }
 
     /// Generates a built-in workload's data if it is missing; nothing for a workload file.

@@ -1,6 +1,7 @@
 //! Query files: split into statements as written, each classified. Statements that shape the
 //! namespace (`CREATE EXTERNAL TABLE`, `CREATE VIEW`, `CREATE SCHEMA`, `DROP …`) run in order in the
-//! session; the last query statement is the one later stages plan.
+//! session; the one query statement is the one later stages plan (a second query is a finding, not
+//! a statement silently left unplanned).
 
 use std::sync::Arc;
 
@@ -37,6 +38,41 @@ pub struct Query {
     pub placeholders: Vec<String>,
     /// The parameter sets the workload file declares for the query, in the file's order.
     pub parameter_sets: Vec<ParameterSet>,
+}
+
+/// A query file that did not load (unreadable, a statement that does not parse, a second query,
+/// placeholders without values): still a cell of every policy, failed with its findings, so that
+/// nothing the user wrote disappears from a run.
+#[derive(Debug, Clone)]
+pub struct UnplannedQuery {
+    /// The file stem (`q72`), as a loaded query would be named.
+    pub name: String,
+    /// The file, as shown to users.
+    pub file: String,
+    /// The file on disk.
+    pub path: std::path::PathBuf,
+    /// Why it did not load, located in the file.
+    pub findings: Vec<Diagnostic>,
+}
+
+impl UnplannedQuery {
+    /// The findings on one line each, `file:line:column: code: message`, joined by `; `: the error of
+    /// the query's failed cells.
+    pub fn summary(&self) -> String {
+        self.findings
+            .iter()
+            .map(|finding| {
+                let (line, column) = finding.line_column();
+                format!(
+                    "{}:{line}:{column}: {}: {}",
+                    finding.file(),
+                    finding.code,
+                    finding.message
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
 }
 
 /// Values for a query's placeholders, named.
@@ -173,6 +209,18 @@ pub fn parse_query_file(
     for (index, (span, kind, _)) in classified.iter().enumerate() {
         let after_query = last_query.is_some_and(|last| index > last);
         match kind {
+            Kind::Query if Some(index) != last_query => findings.push(
+                Diagnostic::new(
+                    Code::UnsupportedStatement,
+                    "a second query in one file: a query file plans one query, so this one would \
+                     never be planned",
+                )
+                .at(file, span.clone())
+                .with_help(
+                    "move each query into a query file of its own (`q14a.sql`, `q14b.sql`); \
+                     statements that prepare the session may stay before the query",
+                ),
+            ),
             Kind::Query => {}
             Kind::Preparation if after_query => findings.push(
                 Diagnostic::new(

@@ -299,15 +299,6 @@ async fn a_delta_scan_is_a_finding_not_a_crash() {
     assert!(bundle.fails(false));
 }
 
-fn dfpolicy_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_dfpolicy"))
-        .args(args)
-        .current_dir(dir)
-        .env("CI", "1")
-        .output()
-        .unwrap()
-}
-
 /// `check` over a Ballista policy compares the stage plans with the baseline's and attributes a
 /// change to the Ballista key that made it.
 #[test]
@@ -331,7 +322,7 @@ fn check_reviews_stage_plans_and_attributes_their_changes() {
             "2",
         ];
         args.extend_from_slice(extra);
-        dfpolicy_in(work.path(), &args)
+        crate::dfpolicy(&args, work.path())
     };
     let blessed = check(&["--bless"]);
     assert_eq!(

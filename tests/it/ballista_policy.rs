@@ -12,7 +12,8 @@ use dfpolicy::report::Diagnostic;
 use dfpolicy::validate::validate_chain;
 
 use crate::compile::policy_from;
-use crate::registry_coverage::{chain_of, toml_literal};
+use crate::registry_coverage::chain_of;
+use dfpolicy::registry::toml_literal;
 
 const PINNED: &str = "[policy]\nname = \"distributed\"\n[execution]\ntarget_partitions = 4\nplanning_concurrency = 4\n";
 

@@ -1,16 +1,12 @@
 //! The `dfpolicy` binary: output formats and exit codes (0 ok, 1 findings, 2 usage or internal error).
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use crate::repo;
 
 pub fn dfpolicy(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dfpolicy"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("the dfpolicy binary runs")
+    crate::dfpolicy(args, &repo())
 }
 
 fn stdout(output: &Output) -> String {
@@ -105,7 +101,7 @@ fn schema_check_fails_on_a_stale_schema() {
         Some(2),
         "--path names one schema: it needs the kind"
     );
-    for kind in ["policy", "workload", "bundle"] {
+    for kind in ["policy", "workload", "bundle", "settings"] {
         let output = dfpolicy(&["schema", kind, "--check", "--path", stale.to_str().unwrap()]);
         assert_eq!(output.status.code(), Some(1));
         assert!(stdout(&output).contains(&format!("dfpolicy schema {kind} >")));
@@ -114,7 +110,7 @@ fn schema_check_fails_on_a_stale_schema() {
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(
         stdout(&output),
-        "schema/policy.schema.json is up to date\nschema/workload.schema.json is up to date\nschema/bundle.schema.json is up to date\n"
+        "schema/policy.schema.json is up to date\nschema/workload.schema.json is up to date\nschema/bundle.schema.json is up to date\ndocs/settings.md is up to date\n"
     );
 }
 
@@ -428,8 +424,8 @@ fn bundle_prints_one_bundle_and_exits_by_its_warnings() {
     assert_eq!(stdout(&run("orders_by_country", &[])), stdout(&by_file));
 
     // Parquet with footer statistics meets it: exit 0.
-    let tpch = Command::new(env!("CARGO_BIN_EXE_dfpolicy"))
-        .args([
+    let tpch = crate::dfpolicy_command(
+        &[
             "bundle",
             "--policy",
             "policies/baseline.toml",
@@ -437,14 +433,16 @@ fn bundle_prints_one_bundle_and_exits_by_its_warnings() {
             "tpch",
             "--query",
             "q06",
-        ])
-        .env(
-            "DFPOLICY_DATA_DIR",
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join("dfpolicy-data"),
-        )
-        .current_dir(repo())
-        .output()
-        .unwrap();
+        ],
+        &repo(),
+    )
+    .env(
+        "DFPOLICY_DATA_DIR",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("dfpolicy-data"),
+    )
+    .current_dir(repo())
+    .output()
+    .unwrap();
     assert_eq!(
         tpch.status.code(),
         Some(0),
@@ -629,13 +627,7 @@ fn the_working_directory_is_named_dot_and_matrix_commands_take_a_root() {
         "[policy]\nname = \"child\"\nextends = \"../base.toml\"\n",
     )
     .unwrap();
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_dfpolicy"))
-            .args(args)
-            .current_dir(&folder)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| crate::dfpolicy(args, &folder);
     let matrix = [
         "harness",
         "--quiet",

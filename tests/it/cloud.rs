@@ -435,11 +435,8 @@ fn remote_lake(bucket: &Bucket, folder: &Path) -> PathBuf {
 
 /// `dfpolicy args` with the bucket's environment (credentials included), in `dir`.
 fn command(bucket: &Bucket, dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_dfpolicy"));
-    command
-        .args(args)
-        .envs(bucket.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .current_dir(dir);
+    let mut command = crate::dfpolicy_command(args, dir);
+    command.envs(bucket.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     command
 }
 
@@ -646,22 +643,22 @@ fn a_snapshot_taken_from_s3_is_the_snapshot_of_the_local_copy() {
     assert!(read("local-snapshot", "snapshot.bin") == read("remote-snapshot", "snapshot.bin"));
     assert_no_secret_below(&dir.path().join("remote-snapshot"));
     // The snapshot plans without the bucket: no credentials, no server.
-    let bundle = Command::new(env!("CARGO_BIN_EXE_dfpolicy"))
-        .args([
+    let policy = repo().join("policies/baseline.toml");
+    let bundle = crate::dfpolicy_command(
+        &[
             "bundle",
             "--workload",
             "remote-snapshot/workload.toml",
             "--query",
             "q05",
-        ])
-        .args([
             "--policy",
-            repo().join("policies/baseline.toml").to_str().unwrap(),
-        ])
-        .current_dir(dir.path())
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .output()
-        .unwrap();
+            policy.to_str().unwrap(),
+        ],
+        dir.path(),
+    )
+    .env_remove("AWS_SECRET_ACCESS_KEY")
+    .output()
+    .unwrap();
     assert_eq!(bundle.status.code(), Some(0), "{}", text(&bundle));
 }
 
@@ -896,10 +893,10 @@ fn the_tables_of_one_bucket_share_its_store_and_its_options() {
             ),
         )
         .unwrap();
-        Command::new(env!("CARGO_BIN_EXE_dfpolicy"))
-            .args(["workload", "validate", workload.to_str().unwrap()])
-            .output()
-            .unwrap()
+        crate::dfpolicy(
+            &["workload", "validate", workload.to_str().unwrap()],
+            &std::env::current_dir().unwrap(),
+        )
     };
     // Validation opens the stores but sends no request: no server is needed.
     let same = write("eu-west-1");

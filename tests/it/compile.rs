@@ -296,7 +296,7 @@ fn a_policy_that_validates_always_compiles() {
         let text = format!(
             "{PINNED}[settings]\n{:?} = {}\n",
             option.key,
-            dfpolicy::harness::sensitivity::toml_literal(option, &value)
+            dfpolicy::registry::toml_literal(option.kind, &value)
         );
         let options: PolicyOptions = toml::from_str(&text).unwrap();
         let compiled = compile(&options).unwrap_or_else(|e| panic!("{}: {e}", option.key));

@@ -3,7 +3,7 @@
 //! floats for integers, capacities) are fixtures under `tests/fixtures/invalid/`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -12,14 +12,6 @@ use dfpolicy::validate::validate_paths;
 use dfpolicy::{Code, Policy};
 
 use crate::repo;
-
-fn dfpolicy_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dfpolicy"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the dfpolicy binary runs")
-}
 
 /// Runs `work` on another thread and fails the test if it does not finish in time, so that a
 /// regression to blocking shows as a failure rather than a hung test run.
@@ -245,13 +237,13 @@ fn a_very_long_expression_is_a_finding_not_a_stack_overflow() {
     ] {
         let query = sql_file(dir.path(), &sql);
         let policy = repo().join("policies/analytics-namespace.toml");
-        let output = dfpolicy_in(
-            &repo(),
+        let output = crate::dfpolicy(
             &[
                 "namespace",
                 policy.to_str().unwrap(),
                 query.to_str().unwrap(),
             ],
+            &repo(),
         );
         let text = String::from_utf8_lossy(&output.stdout);
         assert_eq!(
@@ -279,9 +271,9 @@ fn the_namespace_check_only_parses() {
     )
     .unwrap();
     let query = sql_file(dir.path(), "select * from lineitem");
-    let output = dfpolicy_in(
-        dir.path(),
+    let output = crate::dfpolicy(
         &["namespace", "p.toml", query.to_str().unwrap()],
+        dir.path(),
     );
     assert_eq!(
         output.status.code(),
@@ -438,7 +430,7 @@ fn credentials_never_appear_in_any_output() {
         vec!["namespace", "p.toml", query.to_str().unwrap()],
     ];
     for args in runs {
-        let output = dfpolicy_in(dir.path(), &args);
+        let output = crate::dfpolicy(&args, dir.path());
         let all = format!(
             "{}{}",
             String::from_utf8_lossy(&output.stdout),
@@ -449,7 +441,7 @@ fn credentials_never_appear_in_any_output() {
         }
         assert_ne!(output.status.code(), Some(101), "{args:?} panicked:\n{all}");
     }
-    let compiled = dfpolicy_in(dir.path(), &["compile", "p.toml"]);
+    let compiled = crate::dfpolicy(&["compile", "p.toml"], dir.path());
     assert!(
         String::from_utf8_lossy(&compiled.stdout)
             .contains("s3://***@bucket/path?X-Amz-Signature=***")

@@ -4,7 +4,7 @@
 //! whose output differs.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use dfpolicy::Workload;
 use dfpolicy::bundle::Phase;
@@ -359,15 +359,13 @@ fn a_failing_query_or_policy_is_a_failed_cell_and_the_rest_go_on() {
     assert_eq!(comparison.counts[&CellStatus::Failed], 4);
 }
 
+/// `dfpolicy ARGS` in `cwd`, the built-in data in the tests' own folder.
 fn dfpolicy(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dfpolicy"))
-        .args(args)
+    crate::dfpolicy_command(args, cwd)
         .env(
             "DFPOLICY_DATA_DIR",
             Path::new(env!("CARGO_TARGET_TMPDIR")).join("dfpolicy-data"),
         )
-        .env("CI", "true")
-        .current_dir(cwd)
         .output()
         .unwrap()
 }
@@ -396,7 +394,7 @@ fn check_exits_0_when_nothing_changed_1_on_changes_and_2_without_a_baseline() {
         String::from_utf8_lossy(&blessed.stderr)
     );
     // Blessing keeps a sensitivity sweep of the policies' reference beside the baseline.
-    let sweep = dfpolicy::harness::sensitivity::read_beside(&folder).expect("a sweep is kept");
+    let sweep = dfpolicy::sensitivity::read_beside(&folder).expect("a sweep is kept");
     assert_eq!((sweep.workload.as_str(), sweep.cells), ("tpch", 22));
     let clean = check(&["--repeat", "2"]);
     let text = String::from_utf8(clean.stdout).unwrap();
@@ -567,4 +565,162 @@ fn github_annotations_point_at_the_query_that_changed() {
             && l.contains("the query changed")),
         "{text}"
     );
+}
+
+/// Nothing the user wrote disappears: a query file that does not parse, and one with a second query,
+/// are failed cells of every policy carrying their located findings (exit 1), in `harness`, in
+/// `check` (also right after a bless) and in a snapshot of the workload, whose validation reports
+/// the same findings as its source's.
+#[test]
+fn every_query_file_is_a_cell_even_one_that_does_not_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::copy_dir(&repo().join("workloads/sales"), dir.path());
+    let queries = dir.path().join("queries");
+    // TPC-DS writes `+ 30 days`, which DataFusion 55's parser does not take.
+    std::fs::write(
+        queries.join("interval.sql"),
+        "SELECT name\nFROM customers\nWHERE signup + 30 days > now()\n",
+    )
+    .unwrap();
+    std::fs::write(
+        queries.join("two.sql"),
+        "SELECT count(*) FROM customers;\nSELECT count(*) FROM orders;\n",
+    )
+    .unwrap();
+    let workload = Workload::load(dir.path().join("sales.toml")).unwrap();
+    let unplanned: Vec<&str> = workload
+        .unplanned_queries()
+        .iter()
+        .map(|q| q.name.as_str())
+        .collect();
+    assert_eq!(unplanned, ["interval", "two"]);
+    let policies = PolicySet::load(repo().join("policies/baseline.toml")).unwrap();
+    let run = Harness::new(&policies, &workload).jobs(2).run().unwrap();
+    let error = |query: &str| match &run.cells[&CellKey::new("baseline", query)] {
+        Cell::Failed { error } => error.clone(),
+        Cell::Built { .. } => panic!("{query} was built"),
+    };
+    assert!(
+        error("interval").starts_with("queries/interval.sql:3:")
+            || error("interval").contains("interval.sql:3:"),
+        "{}",
+        error("interval")
+    );
+    assert!(
+        error("interval").contains("invalid-sql"),
+        "{}",
+        error("interval")
+    );
+    assert!(
+        error("two").contains("two.sql:1:1: unsupported-statement: a second query in one file"),
+        "{}",
+        error("two")
+    );
+    assert!(
+        run.cells[&CellKey::new("baseline", "big_spenders")]
+            .bundle()
+            .is_some()
+    );
+
+    let policy = repo().join("policies/baseline.toml");
+    let sales = dir.path().join("sales.toml");
+    let harness = dfpolicy(
+        &[
+            "harness",
+            "--policies",
+            policy.to_str().unwrap(),
+            "--workload",
+            sales.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let table = String::from_utf8(harness.stdout).unwrap();
+    assert_eq!(harness.status.code(), Some(1), "{table}");
+    assert!(
+        table.contains("interval") && table.contains("two"),
+        "{table}"
+    );
+
+    let baseline = dir.path().join("baseline");
+    let check = |extra: &[&str]| {
+        let mut args = vec![
+            "check",
+            "--policies",
+            policy.to_str().unwrap(),
+            "--workload",
+            sales.to_str().unwrap(),
+            "--baseline",
+            baseline.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        dfpolicy(&args, dir.path())
+    };
+    assert_eq!(check(&["--bless"]).status.code(), Some(1));
+    let checked = check(&["--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&checked.stdout).unwrap();
+    assert_eq!(checked.status.code(), Some(1));
+    let status = |query: &str| {
+        report["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["query"] == query)
+            .map(|c| c["status"].as_str().unwrap().to_string())
+    };
+    assert_eq!(status("interval").as_deref(), Some("failed"));
+    assert_eq!(status("two").as_deref(), Some("failed"));
+
+    let snapshot = dir.path().join("snapshot");
+    let taken = dfpolicy(
+        &[
+            "workload",
+            "snapshot",
+            sales.to_str().unwrap(),
+            "--out",
+            snapshot.to_str().unwrap(),
+            "--policies",
+            policy.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(
+        taken.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&taken.stderr)
+    );
+    for file in ["queries/interval.sql", "queries/two.sql"] {
+        assert_eq!(
+            std::fs::read(snapshot.join(file)).unwrap(),
+            std::fs::read(dir.path().join(file)).unwrap(),
+            "{file} is not in the snapshot as written"
+        );
+    }
+    let findings = |workload: &std::path::Path| {
+        let output = dfpolicy(
+            &[
+                "workload",
+                "validate",
+                "--format",
+                "json",
+                workload.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        assert_eq!(output.status.code(), Some(1));
+        let found: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["code"].to_string(),
+                    f["line"].to_string(),
+                    f["column"].to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(findings(&sales), findings(&snapshot.join("workload.toml")));
 }

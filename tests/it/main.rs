@@ -29,6 +29,21 @@ mod store;
 mod workload;
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The `dfpolicy` binary with `args`, to run in `cwd` as CI runs it (`CI` set: no progress bars).
+pub fn dfpolicy_command(args: &[&str], cwd: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dfpolicy"));
+    command.args(args).env("CI", "true").current_dir(cwd);
+    command
+}
+
+/// `dfpolicy ARGS` run in `cwd`, as CI runs it.
+pub fn dfpolicy(args: &[&str], cwd: &Path) -> Output {
+    dfpolicy_command(args, cwd)
+        .output()
+        .expect("the dfpolicy binary runs")
+}
 
 /// The repository root (tests run with it as the working directory).
 pub fn repo() -> PathBuf {

@@ -84,3 +84,88 @@ fn policies_start_with_the_schema_directive() {
         );
     }
 }
+
+/// The built-in SF 10 and SF 100 lakes keep each file's last `TAIL_WINDOW` bytes before its footer:
+/// a policy whose `metadata_size_hint` reads further back than half of that would plan over bytes
+/// the snapshot does not hold.
+#[test]
+fn the_tail_window_covers_every_bundled_metadata_size_hint() {
+    use dfpolicy::workload::tpch::metadata::TAIL_WINDOW;
+    let mut largest = (0u64, String::new());
+    for entry in std::fs::read_dir(repo().join("policies")).unwrap() {
+        let path = entry.unwrap().path();
+        let policy = Policy::load(&path).unwrap();
+        let hint = policy
+            .compiled
+            .settings
+            .get("datafusion.execution.parquet.metadata_size_hint")
+            .cloned()
+            .flatten()
+            .map_or(0, |hint| hint.parse::<u64>().unwrap());
+        if hint > largest.0 {
+            largest = (hint, path.display().to_string());
+        }
+    }
+    assert!(largest.0 > 0, "no bundled policy sets a metadata_size_hint");
+    assert!(
+        2 * largest.0 <= TAIL_WINDOW as u64,
+        "{} sets metadata_size_hint = {} bytes: TAIL_WINDOW ({TAIL_WINDOW}) must be at least twice that",
+        largest.1,
+        largest.0
+    );
+}
+
+/// Every value the committed sweep shows moving a plan pastes into `[settings]` of a child of any
+/// bundled policy: a child overrides what its parents set, typed or raw, and the compiled policy
+/// takes the child's value.
+#[test]
+fn every_moving_sweep_value_pastes_into_a_child_of_every_bundled_policy() {
+    let sweep = dfpolicy::sensitivity::read_beside(&repo().join("baselines/tpch"))
+        .expect("a committed sweep");
+    let pastes: Vec<(&str, &str, &str)> = sweep
+        .keys
+        .iter()
+        .filter(|key| !key.key.starts_with("datafusion.runtime."))
+        .filter_map(|key| {
+            let value = key.values.iter().find(|v| !v.changed.is_empty())?;
+            Some((key.key.as_str(), value.toml.as_str(), value.value.as_str()))
+        })
+        .collect();
+    assert!(
+        pastes.len() >= 10,
+        "the sweep moves only {} keys",
+        pastes.len()
+    );
+    let folder = tempfile::tempdir().unwrap();
+    crate::copy_dir(&repo().join("policies"), folder.path());
+    let mut parents: Vec<String> = std::fs::read_dir(folder.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    parents.sort();
+    let registry = dfpolicy::registry::registry();
+    for parent in &parents {
+        for (key, toml, value) in &pastes {
+            let child = folder.path().join("child.toml");
+            std::fs::write(
+                &child,
+                format!(
+                    "[policy]\nname = \"child\"\nextends = \"{parent}\"\n\n[settings]\n\"{key}\" = {toml}\n"
+                ),
+            )
+            .unwrap();
+            let policy = Policy::load(&child).unwrap_or_else(|error| {
+                panic!(
+                    "`\"{key}\" = {toml}` in a child of {parent}: {}",
+                    dfpolicy::report::causes::one_line(&error)
+                )
+            });
+            let expected = registry.check_value(key, value).unwrap().0;
+            assert_eq!(
+                policy.compiled.settings.get(*key).cloned().flatten(),
+                Some(expected),
+                "`{key}` in a child of {parent}: the child's value is not the one compiled"
+            );
+        }
+    }
+}

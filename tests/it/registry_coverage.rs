@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use dfpolicy::Code;
 use dfpolicy::policy::{Node, PolicyChain, PolicySource};
-use dfpolicy::registry::{FORCED_SETTINGS, ValueKind, registry};
+use dfpolicy::registry::toml_literal;
+use dfpolicy::registry::{FORCED_SETTINGS, registry};
 use dfpolicy::report::SourceFile;
 use dfpolicy::validate::validate_chain;
 
@@ -20,17 +21,6 @@ pub fn chain_of(text: &str) -> PolicyChain {
             tree: Node::parse(text, 0).expect("valid TOML"),
         }],
         complete: true,
-    }
-}
-
-/// The default as a TOML value of the kind the schema expects.
-pub fn toml_literal(kind: ValueKind, default: &str) -> String {
-    match kind {
-        ValueKind::Boolean
-        | ValueKind::UnsignedInteger
-        | ValueKind::SignedInteger
-        | ValueKind::Float => default.to_string(),
-        _ => format!("{default:?}"),
     }
 }
 

@@ -1,4 +1,5 @@
-//! The checked-in schemas (policy, workload, plan bundle) are exactly what the Rust types generate.
+//! The checked-in schemas (policy, workload, plan bundle) are exactly what the Rust types generate,
+//! and the settings reference page exactly what the registry generates.
 
 use dfpolicy::bundle;
 use dfpolicy::validate::schema::{SCHEMA_PATH, schema_text};
@@ -25,6 +26,11 @@ fn checked_in_schemas_are_current() {
     assert_current(SCHEMA_PATH, "policy", schema_text());
     assert_current(workload::SCHEMA_PATH, "workload", workload::schema_text());
     assert_current(bundle::SCHEMA_PATH, "bundle", bundle::schema_text());
+    assert_current(
+        dfpolicy::compile::SETTINGS_REFERENCE_PATH,
+        "settings",
+        dfpolicy::compile::settings_markdown(&dfpolicy::compile::setting_listing()),
+    );
 }
 
 #[test]

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use dfpolicy::harness::sensitivity::{SweepOptions, sweep};
 use dfpolicy::harness::{CellKey, Harness, PolicySet, Progress};
 use dfpolicy::registry::SettingClass;
+use dfpolicy::sensitivity::{SweepOptions, sweep};
 use dfpolicy::{Policy, Workload};
 
 use crate::repo;
@@ -147,7 +147,7 @@ fn check_says_whether_a_changed_setting_was_expected_to_move_the_query() {
     let dir = tempfile::tempdir().unwrap();
     let baseline = dir.path().join("baseline");
     crate::copy_dir(&repo().join("baselines/tpch"), &baseline);
-    let sweep = dfpolicy::harness::sensitivity::read_beside(&baseline).expect("a committed sweep");
+    let sweep = dfpolicy::sensitivity::read_beside(&baseline).expect("a committed sweep");
     let key = "datafusion.optimizer.prefer_hash_join";
     let moved = &sweep.key(key).unwrap().values[0].changed;
     assert!(!moved.is_empty(), "{key} moves plans of tpch");
@@ -159,15 +159,18 @@ fn check_says_whether_a_changed_setting_was_expected_to_move_the_query() {
         format!("{text}\n[settings]\n{key:?} = false\n"),
     )
     .unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_dfpolicy"))
-        .args(["check", "--workload", "tpch", "--policies"])
-        .arg(&policies)
-        .arg("--baseline")
-        .arg(&baseline)
-        .env("CI", "true")
-        .current_dir(repo())
-        .output()
-        .unwrap();
+    let output = crate::dfpolicy(
+        &[
+            "check",
+            "--workload",
+            "tpch",
+            "--policies",
+            policies.to_str().unwrap(),
+            "--baseline",
+            baseline.to_str().unwrap(),
+        ],
+        &repo(),
+    );
     let report = String::from_utf8(output.stdout).unwrap();
     assert_eq!(output.status.code(), Some(1), "{report}");
     assert!(

@@ -589,12 +589,7 @@ async fn analyze_over_a_snapshot_is_a_finding_that_names_it() {
 #[test]
 fn show_and_validate_say_a_workload_is_a_snapshot() {
     let run = |args: &[&str]| {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_dfpolicy"))
-            .args(args)
-            .env("CI", "true")
-            .current_dir(crate::repo())
-            .output()
-            .unwrap();
+        let output = crate::dfpolicy(args, &crate::repo());
         (
             output.status.code(),
             String::from_utf8(output.stdout).unwrap(),

@@ -302,14 +302,7 @@ fn check_with_store_appends_and_store_runs_lists_it() {
     let dir = tempfile::tempdir().unwrap();
     let (store, baseline) = (dir.path().join("store"), dir.path().join("baseline"));
     let workload_file = setup.policies.parent().unwrap().join("w.toml");
-    let dfpolicy = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_dfpolicy"))
-            .args(args)
-            .env("CI", "true")
-            .current_dir(dir.path())
-            .output()
-            .unwrap()
-    };
+    let dfpolicy = |args: &[&str]| crate::dfpolicy(args, dir.path());
     let check = dfpolicy(&[
         "check",
         "--policies",
@@ -341,14 +334,14 @@ fn check_with_store_appends_and_store_runs_lists_it() {
     );
 }
 
-/// The columns the README's table under "The artifact store" lists, in order (a row may name several:
-/// `` `policy_hash`, `settings_hash` ``).
+/// The columns the table under "The artifact store" in `docs/check.md` lists, in order (a row may
+/// name several: `` `policy_hash`, `settings_hash` ``).
 fn readme_store_columns() -> Vec<String> {
-    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
-    let section = readme
-        .split("### The artifact store")
+    let page = std::fs::read_to_string(repo().join("docs/check.md")).unwrap();
+    let section = page
+        .split("## The artifact store")
         .nth(1)
-        .expect("the README has a section on the artifact store");
+        .expect("docs/check.md has a section on the artifact store");
     let table = section
         .lines()
         .skip_while(|line| !line.starts_with("| column |"))

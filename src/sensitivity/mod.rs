@@ -16,31 +16,34 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use serde::{Deserialize, Serialize};
 
-use super::first_rule::{FirstDifference, first_differing_rule};
-use super::query_cells;
-use crate::bundle::{Analysis, Bundler, PlanBundle};
+use crate::bundle::{Analysis, BundleError, PlanBundle};
 use crate::compile::CompiledPolicy;
-use crate::registry::{
-    EngineOption, RUNTIME_PREFIX, SettingClass, ValueKind, classify, parse_capacity, registry,
+use crate::harness::planning::{
+    PlanningEnvironment, PlanningError, default_jobs, on_workers, plan_cells,
 };
-use crate::session::SessionFactory;
+use crate::harness::{Cause, Comparison, FirstDifference, PolicySet, first_differing_rule};
+use crate::registry::{
+    EngineOption, RUNTIME_PREFIX, SettingClass, ValueError, ValueKind, classify, parse_capacity,
+    registry, toml_literal,
+};
 use crate::workload::Workload;
 
-/// How a cell's planning moved under a candidate value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Movement {
-    /// The logical plan differs (and so, usually, the physical one).
-    Logical,
-    /// The physical plan differs, the logical one does not.
-    Physical,
-    /// Only the EXPLAIN renderings differ.
-    Rendering,
-    /// The cell plans under the base policy and fails under the candidate (or the other way).
-    Failed,
+named_enum! {
+    names = "kebab-case";
+    /// How a cell's planning moved under a candidate value.
+    pub enum Movement {
+        /// The logical plan differs (and so, usually, the physical one).
+        Logical,
+        /// The physical plan differs, the logical one does not.
+        Physical,
+        /// Only the EXPLAIN renderings differ.
+        Rendering,
+        /// The cell plans under the base policy and fails under the candidate (or the other way).
+        Failed,
+    }
 }
 
 /// One candidate value of a key and what it moves.
@@ -144,14 +147,14 @@ pub enum SensitivityError {
     Session(#[source] datafusion::error::DataFusionError),
     #[error("the workload cannot be set up under the base policy")]
     Workload(#[source] Box<crate::workload::WorkloadError>),
-    #[error("the workload cannot be planned under the base policy: {0}")]
-    BasePlanning(String),
+    #[error("the workload cannot be planned under the base policy")]
+    BasePlanning(#[source] PlanningError),
     #[error("the workload's sizes cannot be read")]
     Sizes(#[source] Box<crate::workload::WorkloadError>),
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
     #[error("the sweep's workers stopped")]
-    Workers(#[from] super::HarnessError),
+    Workers(#[from] PlanningError),
     #[error("{}: cannot write the sweep", path.display())]
     Write {
         path: std::path::PathBuf,
@@ -178,7 +181,7 @@ impl Default for SweepOptions {
         SweepOptions {
             keys: None,
             classes: Vec::new(),
-            jobs: super::default_jobs(),
+            jobs: default_jobs(),
             bisect: true,
         }
     }
@@ -366,15 +369,20 @@ fn integer_of(option: &EngineOption, value: &str) -> u64 {
     }
 }
 
-/// The value as a TOML literal of the kind the policy schema expects.
-pub fn toml_literal(option: &EngineOption, value: &str) -> String {
-    match option.kind {
-        ValueKind::Boolean
-        | ValueKind::UnsignedInteger
-        | ValueKind::SignedInteger
-        | ValueKind::Float => value.to_string(),
-        _ => format!("{value:?}"),
-    }
+/// Why a candidate value was not planned.
+#[derive(Debug, thiserror::Error)]
+pub enum CandidateError {
+    #[error(transparent)]
+    Rejected(#[from] ValueError),
+    #[error("`{key}` = {value} does not fit the runtime section")]
+    Runtime {
+        key: String,
+        value: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(transparent)]
+    Planning(#[from] PlanningError),
 }
 
 /// `base` with one setting changed, checked as DataFusion would check it.
@@ -382,21 +390,23 @@ pub fn with_setting(
     base: &CompiledPolicy,
     option: &EngineOption,
     value: &str,
-) -> Result<CompiledPolicy, String> {
-    let canonical = registry()
-        .check_value(&option.key, value)
-        .map_err(|e| e.to_string())?
-        .0;
+) -> Result<CompiledPolicy, CandidateError> {
+    let canonical = registry().check_value(&option.key, value)?.0;
     let mut compiled = base.clone();
     if option.runtime {
         let field = option.key.trim_start_matches(RUNTIME_PREFIX);
-        let mut runtime = serde_json::to_value(&compiled.runtime).map_err(|e| e.to_string())?;
+        let runtime_error = |source| CandidateError::Runtime {
+            key: option.key.clone(),
+            value: value.to_string(),
+            source,
+        };
+        let mut runtime = serde_json::to_value(&compiled.runtime).map_err(runtime_error)?;
         let number = canonical.parse::<u64>().ok();
         runtime[field] = match number {
             Some(n) => serde_json::Value::from(n),
             None => serde_json::Value::from(value),
         };
-        compiled.runtime = serde_json::from_value(runtime).map_err(|e| e.to_string())?;
+        compiled.runtime = serde_json::from_value(runtime).map_err(runtime_error)?;
     } else {
         compiled
             .settings
@@ -405,15 +415,15 @@ pub fn with_setting(
     Ok(compiled)
 }
 
+/// A cell's bundle, or why it could not be built.
+type CellBundle = Result<PlanBundle, Arc<BundleError>>;
+
 /// One cell's planning, as compared: the plan texts, the renderings, and the whole bundle for the
 /// trace (or why it failed).
-type CellPlans = BTreeMap<String, Result<PlanBundle, String>>;
+type CellPlans = BTreeMap<String, CellBundle>;
 
 /// How a cell moved between two bundles, if it did.
-fn movement(
-    base: &Result<PlanBundle, String>,
-    other: &Result<PlanBundle, String>,
-) -> Option<Movement> {
+fn movement(base: &CellBundle, other: &CellBundle) -> Option<Movement> {
     match (base, other) {
         (Ok(base), Ok(other)) => {
             let (a, b) = (&base.plans, &other.plans);
@@ -439,7 +449,7 @@ fn movement(
                 None
             }
         }
-        (Err(a), Err(b)) if a == b => None,
+        (Err(a), Err(b)) if a.to_string() == b.to_string() => None,
         _ => Some(Movement::Failed),
     }
 }
@@ -476,53 +486,50 @@ const ANALYSES: [Analysis; 6] = [
 struct Sweep<'a> {
     workload: &'a Workload,
     base: &'a CompiledPolicy,
-    runtime: Arc<RuntimeEnv>,
+    /// The base policy's runtime environment, shared by every candidate with its `[runtime]`.
+    environment: PlanningEnvironment,
     base_plans: CellPlans,
     planned: AtomicUsize,
 }
 
 impl Sweep<'_> {
-    /// Every cell planned under `compiled`, in a session sharing the sweep's runtime environment.
-    async fn plan(
+    /// Every cell (or only one) planned under `compiled` through the one planning loop, one cell
+    /// at a time: candidates are planned in parallel instead. A candidate with the base policy's
+    /// `[runtime]` shares its environment; one with a runtime key of its own gets its own.
+    fn plan(
         &self,
-        compiled: CompiledPolicy,
+        compiled: &CompiledPolicy,
         only: Option<&str>,
-    ) -> Result<CellPlans, String> {
+    ) -> Result<CellPlans, PlanningError> {
         self.planned.fetch_add(1, Ordering::Relaxed);
-        let runtime = if compiled.runtime == self.base.runtime {
-            Arc::clone(&self.runtime)
+        let own;
+        let environment = if compiled.runtime == self.base.runtime {
+            &self.environment
         } else {
-            // A runtime key's own value: a runtime of its own.
-            SessionFactory::new(compiled.clone())
-                .and_then(|f| f.runtime_env())
-                .map_err(|e| crate::report::causes::one_line(&e))?
+            own = PlanningEnvironment::new().jobs(1);
+            &own
         };
-        let factory = SessionFactory::new(compiled)
-            .map_err(|e| crate::report::causes::one_line(&e))?
-            .with_runtime_env(runtime);
-        let bundler = Bundler::new(&factory, self.workload)
-            .await
-            .map_err(|e| crate::report::causes::one_line(&e))?;
-        let mut plans = BTreeMap::new();
-        for (name, query, set) in query_cells(self.workload) {
-            if only.is_some_and(|only| only != name) {
-                continue;
-            }
-            // Only the plans and renderings are compared: the analyses are left out.
-            let mut builder = ANALYSES
-                .iter()
-                .fold(bundler.bundle(query), |builder, analysis| {
-                    builder.skip(*analysis)
-                });
-            if let Some(set) = set {
-                builder = builder.parameters(set);
-            }
-            let bundle = builder
-                .await
-                .map_err(|e| crate::report::causes::one_line(&e));
-            plans.insert(name, bundle);
-        }
-        Ok(plans)
+        let plans = plan_cells(
+            compiled,
+            self.workload,
+            environment,
+            async |bundler, cell| {
+                if only.is_some_and(|only| only != cell.name()) {
+                    return None;
+                }
+                // Only the plans and renderings are compared: the analyses are left out.
+                let builder = ANALYSES
+                    .iter()
+                    .fold(cell.bundle(bundler), |builder, analysis| {
+                        builder.skip(*analysis)
+                    });
+                Some(builder.await.map_err(Arc::new))
+            },
+        )?;
+        Ok(plans
+            .into_iter()
+            .filter_map(|(cell, plans)| Some((cell, plans?)))
+            .collect())
     }
 
     /// A candidate's outcome against the base policy.
@@ -530,11 +537,11 @@ impl Sweep<'_> {
         &self,
         option: &EngineOption,
         value: &str,
-        plans: Result<CellPlans, String>,
+        plans: Result<CellPlans, CandidateError>,
     ) -> ValueOutcome {
         let mut outcome = ValueOutcome {
             value: value.to_string(),
-            toml: toml_literal(option, value),
+            toml: toml_literal(option.kind, value),
             changed: Vec::new(),
             movements: BTreeMap::new(),
             first_rule: None,
@@ -543,7 +550,7 @@ impl Sweep<'_> {
         let plans = match plans {
             Ok(plans) => plans,
             Err(error) => {
-                outcome.rejected = Some(error);
+                outcome.rejected = Some(crate::report::causes::one_line(&error));
                 return outcome;
             }
         };
@@ -599,17 +606,19 @@ pub fn sweep(
         .with_object_list_cache_limit(1 << 30)
         .build_arc()
         .map_err(SensitivityError::Session)?;
+    drop(setup);
     let mut sweep = Sweep {
         workload,
         base,
-        runtime,
+        environment: PlanningEnvironment::new()
+            .jobs(1)
+            .with_runtime_env(base.runtime.clone(), runtime),
         base_plans: BTreeMap::new(),
         planned: AtomicUsize::new(0),
     };
-    sweep.base_plans = setup
-        .block_on(sweep.plan(base.clone(), None))
+    sweep.base_plans = sweep
+        .plan(base, None)
         .map_err(SensitivityError::BasePlanning)?;
-    drop(setup);
 
     let options_of: Vec<&EngineOption> = registry()
         .options()
@@ -624,9 +633,12 @@ pub fn sweep(
         }
     }
     let sweep = &sweep;
-    let outcomes = super::on_workers(options.jobs, &work, |runtime, (option, value)| {
-        let plans = with_setting(base, option, value)
-            .and_then(|compiled| runtime.block_on(sweep.plan(compiled, None)));
+    let outcomes = on_workers(options.jobs, &work, |_, (option, value)| {
+        let plans = with_setting(base, option, value).and_then(|compiled| {
+            sweep
+                .plan(&compiled, None)
+                .map_err(CandidateError::Planning)
+        });
         sweep.outcome(option, value, plans)
     })?;
 
@@ -719,8 +731,8 @@ fn flip_points(
             searches.push((cell.to_string(), *low, *high));
         }
     }
-    let found = super::on_workers(jobs, &searches, |runtime, (cell, low, high)| {
-        bisect(sweep, runtime, option, cell, *low, *high)
+    let found = on_workers(jobs, &searches, |_, (cell, low, high)| {
+        bisect(sweep, option, cell, *low, *high)
     })?;
     Ok(found.into_iter().flatten().collect())
 }
@@ -729,15 +741,14 @@ fn flip_points(
 /// differ on each side.
 fn bisect(
     sweep: &Sweep<'_>,
-    runtime: &tokio::runtime::Runtime,
     option: &EngineOption,
     cell: &str,
     mut low: u64,
     mut high: u64,
 ) -> Option<FlipPoint> {
-    let plan_at = |value: u64| -> Option<Result<PlanBundle, String>> {
+    let plan_at = |value: u64| -> Option<CellBundle> {
         let compiled = with_setting(sweep.base, option, &value.to_string()).ok()?;
-        let mut plans = runtime.block_on(sweep.plan(compiled, Some(cell))).ok()?;
+        let mut plans = sweep.plan(&compiled, Some(cell)).ok()?;
         plans.remove(cell)
     };
     let high_plan = plan_at(high)?;
@@ -764,11 +775,8 @@ fn bisect(
 
 /// The first line that differs between two bundles' plans (physical, else logical, else the
 /// renderings), each cut to its operator and mode.
-fn first_differing_line(
-    a: &Result<PlanBundle, String>,
-    b: &Result<PlanBundle, String>,
-) -> (String, String) {
-    let text = |bundle: &Result<PlanBundle, String>| -> Vec<String> {
+fn first_differing_line(a: &CellBundle, b: &CellBundle) -> (String, String) {
+    let text = |bundle: &CellBundle| -> Vec<String> {
         match bundle {
             Err(error) => vec![format!("error: {error}")],
             Ok(bundle) if bundle.plans.physical.is_none() => bundle
@@ -873,13 +881,7 @@ pub fn human(sensitivity: &Sensitivity) -> String {
             }
             let kinds: Vec<String> = kinds
                 .iter()
-                .map(|(movement, cells)| {
-                    let name = serde_json::to_value(movement)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default();
-                    format!("{name}: {}", cells.join(" "))
-                })
+                .map(|(movement, cells)| format!("{movement}: {}", cells.join(" ")))
                 .collect();
             let _ = writeln!(
                 out,
@@ -915,13 +917,13 @@ pub const SENSITIVITY_FILE: &str = "sensitivity.json";
 /// Says, for every changed cell whose causes include policy settings, whether `sweep` (of the same
 /// workload) knows each setting to move that query: a reviewer sees at once whether a plan change
 /// was expected.
-pub fn explain(comparison: &mut super::Comparison, sweep: &Sensitivity) {
+pub fn explain(comparison: &mut Comparison, sweep: &Sensitivity) {
     for cell in &mut comparison.cells {
         cell.expected = cell
             .causes
             .iter()
             .filter_map(|cause| match cause {
-                super::Cause::PolicySetting { key, .. } => Some(key),
+                Cause::PolicySetting { key, .. } => Some(key),
                 _ => None,
             })
             .map(|key| match sweep.key(key) {
@@ -985,7 +987,7 @@ pub fn read_beside(folder: &std::path::Path) -> Option<Sensitivity> {
 
 /// The policy of a set whose settings a baseline's sweep varies: the one named `baseline`, else the
 /// first that compiled.
-pub fn reference_policy(policies: &super::PolicySet) -> Option<&CompiledPolicy> {
+pub fn reference_policy(policies: &PolicySet) -> Option<&CompiledPolicy> {
     policies
         .policies
         .get("baseline")
