@@ -35,119 +35,60 @@ pub struct EnvironmentDiff {
     pub plan_environment_differs: bool,
 }
 
+/// One value of a compiled environment, as a diff compares it.
+struct Entry {
+    key: String,
+    value: Option<String>,
+    class: SettingClass,
+    /// Ballista forces this value on the environment.
+    forced_by_ballista: bool,
+}
+
+impl Entry {
+    fn new(key: impl Into<String>, value: Option<String>, class: SettingClass) -> Entry {
+        Entry {
+            key: key.into(),
+            value,
+            class,
+            forced_by_ballista: false,
+        }
+    }
+}
+
+/// The parts of a compiled environment a diff compares, in the order it reports them: each lists
+/// its values for one environment, every key in the same order for every environment.
+const PARTS: [fn(&CompiledPolicy) -> Vec<Entry>; 6] = [
+    settings,
+    runtime,
+    rules,
+    ballista_engine,
+    ballista_settings,
+    dfpolicy_only,
+];
+
 pub fn diff(left: &CompiledPolicy, right: &CompiledPolicy) -> EnvironmentDiff {
     let mut differences = Vec::new();
-    let keys: std::collections::BTreeSet<&String> =
-        left.settings.keys().chain(right.settings.keys()).collect();
-    for key in keys {
-        let (l, r) = (
-            left.settings.get(key).cloned().flatten(),
-            right.settings.get(key).cloned().flatten(),
-        );
-        if l != r {
-            let class = registry()
-                .option(key)
-                .map_or(SettingClass::PlanShape, |o| classify(o).0);
-            let forced = |c: &CompiledPolicy| {
-                c.ballista
-                    .as_ref()
-                    .is_some_and(|b| b.forced.contains_key(key.as_str()))
-            };
-            differences.push(SettingDifference {
-                key: key.clone(),
-                left: l,
-                right: r,
-                class,
-                forced_by_ballista: forced(left) || forced(right),
-            });
-        }
-    }
-    let text = |v: &serde_json::Value| match v {
-        serde_json::Value::Null => None,
-        serde_json::Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
-    };
-    for ((field, l), (_, r)) in left
-        .runtime
-        .entries()
-        .iter()
-        .zip(right.runtime.entries().iter())
-    {
-        if l != r {
-            differences.push(SettingDifference {
-                key: format!("runtime.{field}"),
-                left: text(l),
-                right: text(r),
-                class: SettingClass::ExecutionOnly,
-                forced_by_ballista: false,
-            });
-        }
-    }
-    for ((stage, l), (_, r)) in left.rules.stages().zip(right.rules.stages()) {
-        if l != r {
-            differences.push(SettingDifference {
-                key: format!("rules.{}", stage),
-                left: Some(l.join(",")),
-                right: Some(r.join(",")),
-                class: SettingClass::PlanShape,
-                forced_by_ballista: false,
-            });
-        }
-    }
-    // Ballista: its release (absent for a DataFusion policy), then its options.
-    let version = |c: &CompiledPolicy| c.ballista.as_ref().map(|b| b.version.clone());
-    if version(left) != version(right) {
-        differences.push(SettingDifference {
-            key: "engine.ballista".to_string(),
-            left: version(left),
-            right: version(right),
-            class: SettingClass::PlanShape,
-            forced_by_ballista: false,
-        });
-    }
-    let ballista_value = |c: &CompiledPolicy, key: &str| {
-        c.ballista
-            .as_ref()
-            .and_then(|b| b.settings.get(key).cloned().flatten())
-    };
-    for option in registry().ballista_options() {
-        let (l, r) = (
-            ballista_value(left, &option.key),
-            ballista_value(right, &option.key),
-        );
-        if l != r {
-            differences.push(SettingDifference {
-                key: option.key.clone(),
-                left: l,
-                right: r,
-                class: classify(option).0,
-                forced_by_ballista: false,
-            });
-        }
-    }
-    // What dfpolicy itself reads: no session sees it, but a reviewer should.
-    let own = |compiled: &CompiledPolicy| {
-        let mut fields = Vec::new();
-        for (section, value) in [
-            ("namespace", serde_json::to_value(&compiled.namespace)),
-            ("statistics", serde_json::to_value(&compiled.statistics)),
-            ("explain", serde_json::to_value(&compiled.explain)),
-        ] {
-            if let Ok(serde_json::Value::Object(map)) = value {
-                fields.extend(map.into_iter().map(|(k, v)| (format!("{section}.{k}"), v)));
+    for part in PARTS {
+        let (mut lefts, rights) = (part(left), part(right));
+        // A key only one side has (another release's option) compares with nothing.
+        for entry in &rights {
+            if !lefts.iter().any(|l| l.key == entry.key) {
+                lefts.push(Entry::new(entry.key.clone(), None, entry.class));
             }
         }
-        fields
-    };
-    for ((key, l), (_, r)) in own(left).iter().zip(own(right).iter()) {
-        if l != r {
-            differences.push(SettingDifference {
-                key: key.clone(),
-                left: text(l),
-                right: text(r),
-                class: SettingClass::DfpolicyOnly,
-                forced_by_ballista: false,
-            });
+        for l in lefts {
+            let r = rights.iter().find(|r| r.key == l.key);
+            let right_value = r.and_then(|r| r.value.clone());
+            if l.value != right_value {
+                differences.push(SettingDifference {
+                    forced_by_ballista: l.forced_by_ballista
+                        || r.is_some_and(|r| r.forced_by_ballista),
+                    key: l.key,
+                    left: l.value,
+                    right: right_value,
+                    class: l.class,
+                });
+            }
         }
     }
     EnvironmentDiff {
@@ -156,6 +97,112 @@ pub fn diff(left: &CompiledPolicy, right: &CompiledPolicy) -> EnvironmentDiff {
         differences,
         plan_environment_differs: left.hashes.plan_environment_hash
             != right.hashes.plan_environment_hash,
+    }
+}
+
+/// Every DataFusion option, by key, classified.
+fn settings(compiled: &CompiledPolicy) -> Vec<Entry> {
+    compiled
+        .settings
+        .iter()
+        .map(|(key, value)| Entry {
+            class: registry()
+                .option(key)
+                .map_or(SettingClass::PlanShape, |o| classify(o).0),
+            forced_by_ballista: compiled
+                .ballista
+                .as_ref()
+                .is_some_and(|b| b.forced.contains_key(key.as_str())),
+            ..Entry::new(key.clone(), value.clone(), SettingClass::PlanShape)
+        })
+        .collect()
+}
+
+/// The runtime section: how plans run, never what they are.
+fn runtime(compiled: &CompiledPolicy) -> Vec<Entry> {
+    compiled
+        .runtime
+        .entries()
+        .into_iter()
+        .map(|(field, value)| {
+            Entry::new(
+                format!("runtime.{field}"),
+                json_text(&value),
+                SettingClass::ExecutionOnly,
+            )
+        })
+        .collect()
+}
+
+/// Each stage's rule list.
+fn rules(compiled: &CompiledPolicy) -> Vec<Entry> {
+    compiled
+        .rules
+        .stages()
+        .map(|(stage, rules)| {
+            Entry::new(
+                format!("rules.{stage}"),
+                Some(rules.join(",")),
+                SettingClass::PlanShape,
+            )
+        })
+        .collect()
+}
+
+/// Ballista's release; absent for a DataFusion policy.
+fn ballista_engine(compiled: &CompiledPolicy) -> Vec<Entry> {
+    let version = compiled.ballista.as_ref().map(|b| b.version.clone());
+    vec![Entry::new(
+        "engine.ballista",
+        version,
+        SettingClass::PlanShape,
+    )]
+}
+
+/// Every Ballista option; absent for a DataFusion policy.
+fn ballista_settings(compiled: &CompiledPolicy) -> Vec<Entry> {
+    registry()
+        .ballista_options()
+        .map(|option| {
+            let value = compiled
+                .ballista
+                .as_ref()
+                .and_then(|b| b.settings.get(&option.key).cloned().flatten());
+            Entry::new(option.key.clone(), value, classify(option).0)
+        })
+        .collect()
+}
+
+/// What dfpolicy itself reads: no session sees it, but a reviewer should.
+fn dfpolicy_only(compiled: &CompiledPolicy) -> Vec<Entry> {
+    [
+        ("namespace", serde_json::to_value(&compiled.namespace)),
+        ("statistics", serde_json::to_value(&compiled.statistics)),
+        ("explain", serde_json::to_value(&compiled.explain)),
+    ]
+    .into_iter()
+    .filter_map(|(section, value)| match value {
+        Ok(serde_json::Value::Object(fields)) => Some((section, fields)),
+        _ => None,
+    })
+    .flat_map(|(section, fields)| {
+        fields.into_iter().map(move |(field, value)| {
+            Entry::new(
+                format!("{section}.{field}"),
+                json_text(&value),
+                SettingClass::DfpolicyOnly,
+            )
+        })
+    })
+    .collect()
+}
+
+/// A JSON value as a diff shows it: strings bare, `null` as nothing.
+fn json_text(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
     }
 }
 

@@ -57,8 +57,8 @@ pub trait FieldValue {
     fn engine_text(&self) -> String;
 }
 
-/// Scalars are handed to DataFusion as Rust prints them: `true`, `8192`, `0.5`, the text itself. This is
-/// the one place a policy value becomes the text `ConfigOptions::set` takes.
+/// Scalars are handed to DataFusion as Rust prints them: `true`, `8192`, `0.5`, the text itself.
+/// This is the one place a policy value becomes the text `ConfigOptions::set` takes.
 macro_rules! scalar_field_value {
     ($($ty:ty => $kind:ident),*) => {$(
         impl FieldValue for $ty {
@@ -105,9 +105,9 @@ macro_rules! choice_field_value {
 choice_field_value!(StatisticsQuality, ExplainFormat, MemoryPoolKind);
 
 /// Declares a policy section: the struct (all fields optional, unknown fields rejected), its field
-/// table, and the DataFusion settings it produces. `field: Type => "datafusion.key"` maps a field to
-/// an engine option; a field without `=>` is read by dfpolicy itself. `[merge = Rule]` after a field
-/// declares how `extends` combines it (default [`MergeRule::Override`]).
+/// table, and the DataFusion settings it produces. `field: Type => "datafusion.key"` maps a field
+/// to an engine option; a field without `=>` is read by dfpolicy itself. `[merge = Rule]` after a
+/// field declares how `extends` combines it (default [`MergeRule::Override`]).
 macro_rules! policy_section {
     (
         $(#[$struct_meta:meta])*
@@ -171,12 +171,13 @@ pub struct PolicyMeta {
     /// What the policy is for, in a sentence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Path of a parent policy, relative to this file. This policy is merged over the parent: scalars
-    /// override, tables merge key by key, `optimizer.disabled_rules` is the union of both lists.
+    /// Path of a parent policy, relative to this file. This policy is merged over the parent:
+    /// scalars override, tables merge key by key, `optimizer.disabled_rules` is the union of both
+    /// lists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extends: Option<String>,
-    /// A requirement on the DataFusion version, as a Cargo version requirement: `"55"` means any 55.x
-    /// release. Validation fails when the embedded DataFusion does not match.
+    /// A requirement on the DataFusion version, as a Cargo version requirement: `"55"` means any
+    /// 55.x release. Validation fails when the embedded DataFusion does not match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<String>,
 }
@@ -197,8 +198,8 @@ policy_section! {
     /// Execution settings (`datafusion.execution.*`).
     pub struct ExecutionOptions {
         /// Number of partitions for query execution (`datafusion.execution.target_partitions`). Its
-        /// DataFusion default is the CPU count of the machine, so plans differ between a laptop and CI
-        /// until it is pinned here. At most 1024 (DataFusion allocates per partition pair).
+        /// DataFusion default is the CPU count of the machine, so plans differ between a laptop and
+        /// CI until it is pinned here. At most 1024 (DataFusion allocates per partition pair).
         #[schemars(range(min = 1, max = 1024))]
         pub target_partitions: u64 => "datafusion.execution.target_partitions",
         /// Fan-out during initial physical planning, mostly for `UNION` children
@@ -206,25 +207,21 @@ policy_section! {
         /// `target_partitions`. At most 1024.
         #[schemars(range(min = 1, max = 1024))]
         pub planning_concurrency: u64 => "datafusion.execution.planning_concurrency",
-        /// Rows per record batch (`datafusion.execution.batch_size`, default 8192).
+        /// Rows per record batch.
         #[schemars(range(min = 1))]
         pub batch_size: u64 => "datafusion.execution.batch_size",
-        /// Collect file statistics when a table is registered (`datafusion.execution.collect_statistics`,
-        /// default true). Statistics drive join ordering and partitioning decisions.
+        /// Collect file statistics when a table is registered. Statistics drive join ordering and
+        /// partitioning decisions.
         pub collect_statistics: bool => "datafusion.execution.collect_statistics",
-        /// Session time zone, an IANA name or an offset such as `"+00:00"`
-        /// (`datafusion.execution.time_zone`, default unset).
+        /// Session time zone, an IANA name or an offset such as `"+00:00"`.
         pub time_zone: String => "datafusion.execution.time_zone",
-        /// Coalesce small batches between operators (`datafusion.execution.coalesce_batches`, default true).
+        /// Coalesce small batches between operators.
         pub coalesce_batches: bool => "datafusion.execution.coalesce_batches",
-        /// Codec for spill files: `uncompressed`, `lz4_frame` or `zstd`
-        /// (`datafusion.execution.spill_compression`, default `uncompressed`).
+        /// Codec for spill files: `uncompressed`, `lz4_frame` or `zstd`.
         pub spill_compression: String => "datafusion.execution.spill_compression",
-        /// Memory reserved per spillable sort for its in-memory merge
-        /// (`datafusion.execution.sort_spill_reservation_bytes`, default 10MiB).
+        /// Memory reserved per spillable sort for its in-memory merge.
         pub sort_spill_reservation_bytes: ByteSize => "datafusion.execution.sort_spill_reservation_bytes",
-        /// Below this size a sort concatenates its input and sorts it in one batch
-        /// (`datafusion.execution.sort_in_place_threshold_bytes`, default 1MiB).
+        /// Below this size a sort concatenates its input and sorts it in one batch.
         pub sort_in_place_threshold_bytes: ByteSize => "datafusion.execution.sort_in_place_threshold_bytes",
     }
 }
@@ -232,41 +229,31 @@ policy_section! {
 policy_section! {
     /// Parquet scan and pruning policy (`datafusion.execution.parquet.*`).
     pub struct ParquetOptions {
-        /// Skip row groups using min/max statistics and the query predicate
-        /// (`datafusion.execution.parquet.pruning`, default true).
+        /// Skip row groups using min/max statistics and the query predicate.
         pub pruning: bool => "datafusion.execution.parquet.pruning",
-        /// Read the page index to skip data pages (`datafusion.execution.parquet.enable_page_index`,
-        /// default true).
+        /// Read the page index to skip data pages.
         pub enable_page_index: bool => "datafusion.execution.parquet.enable_page_index",
-        /// Use bloom filters present in the files (`datafusion.execution.parquet.bloom_filter_on_read`,
-        /// default true).
+        /// Use bloom filters present in the files.
         pub bloom_filter_on_read: bool => "datafusion.execution.parquet.bloom_filter_on_read",
-        /// Evaluate filters while decoding (late materialization)
-        /// (`datafusion.execution.parquet.pushdown_filters`, default false). When on, the `FilterExec`
+        /// Evaluate filters while decoding (late materialization). When on, the `FilterExec`
         /// above the scan disappears from the physical plan.
         pub pushdown_filters: bool => "datafusion.execution.parquet.pushdown_filters",
-        /// Reorder pushed-down filters by estimated cost (`datafusion.execution.parquet.reorder_filters`,
-        /// default false).
+        /// Reorder pushed-down filters by estimated cost.
         pub reorder_filters: bool => "datafusion.execution.parquet.reorder_filters",
-        /// Bytes fetched optimistically from the end of each file to read its footer
-        /// (`datafusion.execution.parquet.metadata_size_hint`, default 512KiB).
+        /// Bytes fetched optimistically from the end of each file to read its footer.
         pub metadata_size_hint: ByteSize => "datafusion.execution.parquet.metadata_size_hint",
-        /// Ignore metadata embedded in the file schema (`datafusion.execution.parquet.skip_metadata`,
-        /// default true).
+        /// Ignore metadata embedded in the file schema.
         pub skip_metadata: bool => "datafusion.execution.parquet.skip_metadata",
-        /// Memory for caching predicate results between pushed-down filters
-        /// (`datafusion.execution.parquet.max_predicate_cache_size`, default unset: the reader's default).
+        /// Memory for caching predicate results between pushed-down filters.
         pub max_predicate_cache_size: ByteSize => "datafusion.execution.parquet.max_predicate_cache_size",
-        /// Longest `IN (...)` list used for pruning (`datafusion.execution.parquet.max_in_list_size`,
-        /// default 20).
+        /// Longest `IN (...)` list used for pruning.
         pub max_in_list_size: u64 => "datafusion.execution.parquet.max_in_list_size",
-        /// Read string columns as `Utf8View` (`datafusion.execution.parquet.schema_force_view_types`,
-        /// default true).
+        /// Read string columns as `Utf8View`.
         pub schema_force_view_types: bool => "datafusion.execution.parquet.schema_force_view_types",
-        /// Read binary columns as strings (`datafusion.execution.parquet.binary_as_string`, default false).
+        /// Read binary columns as strings.
         pub binary_as_string: bool => "datafusion.execution.parquet.binary_as_string",
-        /// Compression codec for written files: `uncompressed`, `snappy`, `gzip(level)`, `brotli(level)`,
-        /// `lz4`, `lz4_raw` or `zstd(level)` (`datafusion.execution.parquet.compression`, default `zstd(3)`).
+        /// Compression codec for written files: `uncompressed`, `snappy`, `gzip(level)`,
+        /// `brotli(level)`, `lz4`, `lz4_raw` or `zstd(level)`.
         pub compression: String => "datafusion.execution.parquet.compression",
     }
 }
@@ -274,31 +261,24 @@ policy_section! {
 policy_section! {
     /// Join planning policy (`datafusion.optimizer.*` join switches).
     pub struct JoinOptions {
-        /// Prefer hash joins over sort-merge joins (`datafusion.optimizer.prefer_hash_join`, default true).
+        /// Prefer hash joins over sort-merge joins.
         /// Sort-merge joins use less memory.
         pub prefer_hash_join: bool => "datafusion.optimizer.prefer_hash_join",
-        /// Largest estimated input, in bytes, collected into a single partition for a hash join
-        /// (`datafusion.optimizer.hash_join_single_partition_threshold`, default 1MiB).
+        /// Largest estimated input, in bytes, collected into a single partition for a hash join.
         pub hash_join_single_partition_threshold: ByteSize => "datafusion.optimizer.hash_join_single_partition_threshold",
-        /// Largest estimated input, in rows, collected into a single partition for a hash join
-        /// (`datafusion.optimizer.hash_join_single_partition_threshold_rows`, default 131072).
+        /// Largest estimated input, in rows, collected into a single partition for a hash join.
         pub hash_join_single_partition_threshold_rows: u64 => "datafusion.optimizer.hash_join_single_partition_threshold_rows",
-        /// Largest build side, in bytes, pushed to the probe-side scan as an `IN` list
-        /// (`datafusion.optimizer.hash_join_inlist_pushdown_max_size`, default 128KiB).
+        /// Largest build side, in bytes, pushed to the probe-side scan as an `IN` list.
         pub hash_join_inlist_pushdown_max_size: ByteSize => "datafusion.optimizer.hash_join_inlist_pushdown_max_size",
-        /// Most distinct build-side values pushed down as an `IN` list
-        /// (`datafusion.optimizer.hash_join_inlist_pushdown_max_distinct_values`, default 150).
+        /// Most distinct build-side values pushed down as an `IN` list.
         pub hash_join_inlist_pushdown_max_distinct_values: u64 => "datafusion.optimizer.hash_join_inlist_pushdown_max_distinct_values",
-        /// Repartition join inputs on the join keys (`datafusion.optimizer.repartition_joins`, default true).
+        /// Repartition join inputs on the join keys.
         pub repartition_joins: bool => "datafusion.optimizer.repartition_joins",
-        /// Let the physical optimizer swap join inputs based on statistics
-        /// (`datafusion.optimizer.join_reordering`, default true).
+        /// Let the physical optimizer swap join inputs based on statistics.
         pub join_reordering: bool => "datafusion.optimizer.join_reordering",
-        /// Plan the experimental piecewise merge join for single range-predicate joins
-        /// (`datafusion.optimizer.enable_piecewise_merge_join`, default false).
+        /// Plan the experimental piecewise merge join for single range-predicate joins.
         pub enable_piecewise_merge_join: bool => "datafusion.optimizer.enable_piecewise_merge_join",
-        /// Allow symmetric hash joins on unbounded inputs without ordering or filters
-        /// (`datafusion.optimizer.allow_symmetric_joins_without_pruning`, default true).
+        /// Allow symmetric hash joins on unbounded inputs without ordering or filters.
         pub allow_symmetric_joins_without_pruning: bool => "datafusion.optimizer.allow_symmetric_joins_without_pruning",
     }
 }
@@ -306,14 +286,13 @@ policy_section! {
 policy_section! {
     /// Name resolution: the default catalog and schema, and how identifiers are read.
     pub struct NamespaceOptions {
-        /// Catalog used for unqualified table names (`datafusion.catalog.default_catalog`, default
-        /// `datafusion`). Sessions are built with this catalog created.
+        /// Catalog used for unqualified table names. Sessions are built with this catalog created.
         #[schemars(length(min = 1))]
         pub default_catalog: String => "datafusion.catalog.default_catalog",
-        /// Schema used for unqualified table names (`datafusion.catalog.default_schema`, default `public`).
+        /// Schema used for unqualified table names.
         #[schemars(length(min = 1))]
         pub default_schema: String => "datafusion.catalog.default_schema",
-        /// Lowercase unquoted identifiers (`datafusion.sql_parser.enable_ident_normalization`, default true).
+        /// Lowercase unquoted identifiers.
         pub enable_ident_normalization: bool => "datafusion.sql_parser.enable_ident_normalization",
         /// Report queries that name a table without its catalog and schema.
         pub require_qualified_references: bool,
@@ -323,50 +302,43 @@ policy_section! {
 policy_section! {
     /// Logical and physical optimizer switches (`datafusion.optimizer.*`).
     pub struct OptimizerOptions {
-        /// Most passes of the logical optimizer (`datafusion.optimizer.max_passes`, default 3).
+        /// Most passes of the logical optimizer.
         pub max_passes: u64 => "datafusion.optimizer.max_passes",
-        /// Log and skip a failing logical rule instead of failing the query
-        /// (`datafusion.optimizer.skip_failed_rules`, default false).
+        /// Log and skip a failing logical rule instead of failing the query.
         pub skip_failed_rules: bool => "datafusion.optimizer.skip_failed_rules",
-        /// Umbrella for dynamic filter pushdown from TopK, joins and aggregates
-        /// (`datafusion.optimizer.enable_dynamic_filter_pushdown`, default true). DataFusion copies it
-        /// into the three `enable_*_dynamic_filter_pushdown` flags, so a policy may not set it to a value
-        /// that contradicts one of them.
+        /// Umbrella for dynamic filter pushdown from TopK, joins and aggregates. DataFusion copies
+        /// it into the three `enable_*_dynamic_filter_pushdown` flags, so a policy may not set it
+        /// to a value that contradicts one of them.
         pub enable_dynamic_filter_pushdown: bool => "datafusion.optimizer.enable_dynamic_filter_pushdown",
         /// Dynamic filters from TopK (`datafusion.optimizer.enable_topk_dynamic_filter_pushdown`).
         pub enable_topk_dynamic_filter_pushdown: bool => "datafusion.optimizer.enable_topk_dynamic_filter_pushdown",
-        /// Dynamic filters from hash joins (`datafusion.optimizer.enable_join_dynamic_filter_pushdown`).
+        /// Dynamic filters from hash joins
+        /// (`datafusion.optimizer.enable_join_dynamic_filter_pushdown`).
         pub enable_join_dynamic_filter_pushdown: bool => "datafusion.optimizer.enable_join_dynamic_filter_pushdown",
-        /// Dynamic filters from aggregates (`datafusion.optimizer.enable_aggregate_dynamic_filter_pushdown`).
+        /// Dynamic filters from aggregates
+        /// (`datafusion.optimizer.enable_aggregate_dynamic_filter_pushdown`).
         pub enable_aggregate_dynamic_filter_pushdown: bool => "datafusion.optimizer.enable_aggregate_dynamic_filter_pushdown",
-        /// Repartition on the grouping keys to aggregate in parallel
-        /// (`datafusion.optimizer.repartition_aggregations`, default true).
+        /// Repartition on the grouping keys to aggregate in parallel.
         pub repartition_aggregations: bool => "datafusion.optimizer.repartition_aggregations",
-        /// Repartition on the window partition keys (`datafusion.optimizer.repartition_windows`,
-        /// default true).
+        /// Repartition on the window partition keys.
         pub repartition_windows: bool => "datafusion.optimizer.repartition_windows",
-        /// Sort per partition and merge, instead of coalescing first
-        /// (`datafusion.optimizer.repartition_sorts`, default true).
+        /// Sort per partition and merge, instead of coalescing first.
         pub repartition_sorts: bool => "datafusion.optimizer.repartition_sorts",
-        /// Split file scans into byte ranges for parallelism
-        /// (`datafusion.optimizer.repartition_file_scans`, default true).
+        /// Split file scans into byte ranges for parallelism.
         pub repartition_file_scans: bool => "datafusion.optimizer.repartition_file_scans",
-        /// Smallest total file size that is split into ranges
-        /// (`datafusion.optimizer.repartition_file_min_size`, default 1MiB).
+        /// Smallest total file size that is split into ranges.
         pub repartition_file_min_size: ByteSize => "datafusion.optimizer.repartition_file_min_size",
-        /// Add round-robin repartitioning to use more cores
-        /// (`datafusion.optimizer.enable_round_robin_repartition`, default true).
+        /// Add round-robin repartitioning to use more cores.
         pub enable_round_robin_repartition: bool => "datafusion.optimizer.enable_round_robin_repartition",
-        /// Keep existing orderings instead of re-sorting (`datafusion.optimizer.prefer_existing_sort`,
-        /// default false).
+        /// Keep existing orderings instead of re-sorting.
         pub prefer_existing_sort: bool => "datafusion.optimizer.prefer_existing_sort",
-        /// Selectivity, in percent (0 to 100), assumed for a filter whose selectivity cannot be estimated
-        /// (`datafusion.optimizer.default_filter_selectivity`, default 20).
+        /// Selectivity, in percent (0 to 100), assumed for a filter whose selectivity cannot be
+        /// estimated.
         #[schemars(range(min = 0, max = 100))]
         pub default_filter_selectivity: u64 => "datafusion.optimizer.default_filter_selectivity",
         /// Analyzer, logical or physical rules to remove from the session, by the names a default
-        /// DataFusion 55 session gives them (`push_down_filter`, `join_selection`, ...). A name used by
-        /// several stages or positions is removed everywhere.
+        /// DataFusion 55 session gives them (`push_down_filter`, `join_selection`, ...). A name
+        /// used by several stages or positions is removed everywhere.
         pub disabled_rules: Vec<String> [merge = Union],
     }
 }
@@ -384,8 +356,8 @@ named_enum! {
 policy_section! {
     /// Statistics expectations checked by plan bundles.
     pub struct StatisticsOptions {
-        /// Least quality of row-count statistics a plan may rest on: `exact`, `estimated` or `unknown`
-        /// (anything goes). A bundle whose scans fall below it is reported.
+        /// Least quality of row-count statistics a plan may rest on: `exact`, `estimated` or
+        /// `unknown` (anything goes). A bundle whose scans fall below it is reported.
         pub minimum_quality: StatisticsQuality,
     }
 }
@@ -412,9 +384,9 @@ policy_section! {
         pub optimizer_trace: bool,
         /// Also run EXPLAIN ANALYZE; this executes the query (default false).
         pub analyze: bool,
-        /// Show operator statistics in physical plans (`datafusion.explain.show_statistics`, default false).
+        /// Show operator statistics in physical plans.
         pub show_statistics: bool => "datafusion.explain.show_statistics",
-        /// Show output schemas in physical plans (`datafusion.explain.show_schema`, default false).
+        /// Show output schemas in physical plans.
         pub show_schema: bool => "datafusion.explain.show_schema",
     }
 }
@@ -431,28 +403,27 @@ named_enum! {
 policy_section! {
     /// The runtime environment: memory and spilling (`datafusion.runtime.*`).
     pub struct RuntimeOptions {
-        /// Memory limit for query execution (`datafusion.runtime.memory_limit`, default unlimited).
+        /// Memory limit for query execution.
         pub memory_limit: ByteSize => "datafusion.runtime.memory_limit",
         /// How the limit is shared: `greedy` (first come, first served) or `fair` (equal shares for
         /// spilling operators). Needs `memory_limit`. Default `greedy`.
         pub memory_pool: MemoryPoolKind,
-        /// Directory for spill files (`datafusion.runtime.temp_directory`, default the OS temp dir).
+        /// Directory for spill files.
         #[schemars(length(min = 1))]
         pub spill_directory: String => "datafusion.runtime.temp_directory",
-        /// Most disk space spill files may use (`datafusion.runtime.max_temp_directory_size`,
-        /// default 100GiB).
+        /// Most disk space spill files may use.
         pub max_temp_directory_size: ByteSize => "datafusion.runtime.max_temp_directory_size",
     }
 }
 
 policy_section! {
-    /// Apache Ballista 55 as the target: a policy with this section (even empty) or a `ballista.*` key
-    /// in `[settings]` is compiled for Ballista's distributed sessions. Ballista then forces some
-    /// DataFusion settings (`dfpolicy compile` lists them; validation reports a policy that sets one
-    /// otherwise), and plan bundles show the query's static stage plan. The fields set `ballista.*`
-    /// options; `[settings]` takes the others by their full key.
+    /// Apache Ballista 55 as the target: a policy with this section (even empty) or a `ballista.*`
+    /// key in `[settings]` is compiled for Ballista's distributed sessions. Ballista then forces
+    /// some DataFusion settings (`dfpolicy compile` lists them; validation reports a policy that
+    /// sets one otherwise), and plan bundles show the query's static stage plan. The fields set
+    /// `ballista.*` options; `[settings]` takes the others by their full key.
     pub struct BallistaOptions {
-        /// Name of the jobs in Ballista's web interface (`ballista.job.name`, default unset).
+        /// Name of the jobs in Ballista's web interface.
         #[schemars(length(min = 1))]
         pub job_name: String => "ballista.job.name",
         /// Task slots of the in-process executor of a standalone cluster
@@ -460,7 +431,7 @@ policy_section! {
         /// machine, like `target_partitions`, so pin it.
         #[schemars(range(min = 1, max = 65535))]
         pub standalone_parallelism: u64 => "ballista.standalone.parallelism",
-        /// Adaptive query execution (`ballista.planner.adaptive.enabled`, default true): joins and
+        /// Adaptive query execution: joins and
         /// partition counts chosen from run-time statistics, so the stages that run may differ from
         /// the static stage plan a bundle shows. Off, the static distributed planner runs.
         pub adaptive: bool => "ballista.planner.adaptive.enabled",
@@ -473,11 +444,9 @@ policy_section! {
         /// Coalesce small shuffle partitions at run time (`ballista.planner.coalesce.enabled`,
         /// adaptive execution only).
         pub coalesce_partitions: bool => "ballista.planner.coalesce.enabled",
-        /// Codec of shuffle files: `lz4`, `zstd` or `none` (`ballista.shuffle.compression.codec`,
-        /// default `lz4`).
+        /// Codec of shuffle files: `lz4`, `zstd` or `none`.
         pub shuffle_compression: String => "ballista.shuffle.compression.codec",
-        /// Most input partitions one task reads (`ballista.scheduler.max_partitions_per_task`,
-        /// default 0: as many as the executor has free slots).
+        /// Most input partitions one task reads.
         pub max_partitions_per_task: u64 => "ballista.scheduler.max_partitions_per_task",
     }
 }
@@ -514,8 +483,8 @@ impl JsonSchema for EngineSettings {
         "EngineSettings".into()
     }
 
-    /// A table of scalars. The policy model does not know DataFusion's options: the schema generator
-    /// (`validate::schema`) lists them as properties from the registry.
+    /// A table of scalars. The policy model does not know DataFusion's options: the schema
+    /// generator (`validate::schema`) lists them as properties from the registry.
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
             "description": "Any DataFusion 55 option by its full key (`\"datafusion.execution.parquet.coerce_int96\" = \"ms\"`), for options without a typed field. A key may not contradict a typed field that sets the same option.",
@@ -601,8 +570,8 @@ pub fn typed_field_for_key(key: &str) -> Option<(&'static str, &'static FieldSpe
 }
 
 impl PolicyOptions {
-    /// Every DataFusion option the policy sets, typed fields and `[settings]` together, as
-    /// `(key, value for ConfigOptions::set)` sorted by key. Validation rejects a `[settings]` key that
+    /// Every DataFusion option the policy sets, typed fields and `[settings]` together, as `(key,
+    /// value for ConfigOptions::set)` sorted by key. Validation rejects a `[settings]` key that
     /// disagrees with a typed field, so which of two equal values is kept does not matter.
     pub fn engine_settings(&self) -> BTreeMap<String, String> {
         let mut settings: BTreeMap<String, String> = self

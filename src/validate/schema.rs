@@ -9,7 +9,7 @@ use schemars::transform::RecursiveTransform;
 use serde_json::Value;
 
 use crate::policy::document::PathSegment;
-use crate::policy::options::PolicyOptions;
+use crate::policy::options::{PolicyOptions, SECTIONS};
 use crate::registry::{ValueKind, registry};
 
 /// Where the checked-in schema lives, relative to the repository root.
@@ -21,8 +21,40 @@ pub fn policy_schema() -> &'static Value {
     SCHEMA.get_or_init(|| {
         let mut schema = generate_schema::<PolicyOptions>();
         schema["properties"]["settings"] = settings_schema();
+        describe_engine_keys(&mut schema);
         schema
     })
+}
+
+/// Each typed field that sets an engine option says which, and that option's default, read from the
+/// registry: no key or default is written by hand in the fields' doc comments, so none can drift
+/// from the engine.
+fn describe_engine_keys(schema: &mut Value) {
+    for (section, fields) in SECTIONS {
+        for field in *fields {
+            let Some(key) = field.key else { continue };
+            let Some(option) = registry().option(key) else {
+                continue;
+            };
+            let default = if option.machine_dependent {
+                "the machine's CPU count".to_string()
+            } else {
+                match option.default.as_deref() {
+                    None | Some("") => "unset".to_string(),
+                    Some(value) => format!("`{value}`"),
+                }
+            };
+            let description =
+                &mut schema["properties"][*section]["properties"][field.name]["description"];
+            let text = description
+                .as_str()
+                .unwrap_or_default()
+                .trim_end()
+                .to_string();
+            *description =
+                Value::String(format!("{text}\n\nSets `{key}`; its default: {default}."));
+        }
+    }
 }
 
 /// The draft-07 schema of a document type, as every dfpolicy document schema is made: subschemas

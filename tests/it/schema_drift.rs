@@ -71,3 +71,43 @@ fn schema_is_draft_07_with_descriptions_from_doc_comments() {
     assert_eq!(setting["type"], "integer");
     assert_eq!(setting["minimum"], 1);
 }
+
+/// Every typed field that sets an engine option names it and its default as the registry has them,
+/// and no field's description carries a hand-written `(key, default …)` that could drift from it.
+#[test]
+fn typed_fields_take_their_key_and_default_from_the_registry() {
+    use dfpolicy::policy::options::SECTIONS;
+    use dfpolicy::registry::registry;
+    let schema: serde_json::Value = serde_json::from_str(&schema_text()).unwrap();
+    let mut described = 0;
+    for (section, fields) in SECTIONS {
+        for field in *fields {
+            let Some(key) = field.key else { continue };
+            let option = registry().option(key).unwrap();
+            let description =
+                schema["properties"][*section]["properties"][field.name]["description"]
+                    .as_str()
+                    .unwrap();
+            let default = match (option.machine_dependent, option.default.as_deref()) {
+                (true, _) => "the machine's CPU count".to_string(),
+                (false, None | Some("")) => "unset".to_string(),
+                (false, Some(value)) => format!("`{value}`"),
+            };
+            assert!(
+                description.ends_with(&format!("Sets `{key}`; its default: {default}.")),
+                "{section}.{}: {description}",
+                field.name
+            );
+            assert!(
+                !description.contains(&format!("`{key}`, default")),
+                "{section}.{} writes its default by hand: {description}",
+                field.name
+            );
+            described += 1;
+        }
+    }
+    assert!(
+        described >= 50,
+        "only {described} typed fields set an engine option"
+    );
+}
