@@ -179,17 +179,48 @@ pub fn plan_cells<R: Send>(
     each: impl AsyncFn(&Bundler, &QueryCell<'_>) -> R + Sync,
 ) -> Result<BTreeMap<String, R>, PlanningError> {
     let factory = environment.factory(compiled)?;
+    let cells = query_cells(workload);
+    let names = cells.iter().map(QueryCell::name);
+    let workload_error = |error| PlanningError::Workload(Box::new(error));
     let bundler = on_workers(1, &[()], |runtime, ()| {
         runtime.block_on(Bundler::new(&factory, workload))
     })?
     .pop()
     .expect("one result")
-    .map_err(|error| PlanningError::Workload(Box::new(error)))?;
-    let cells = query_cells(workload);
+    .map_err(workload_error)?;
     let results = on_workers(environment.job_count(), &cells, |runtime, cell| {
         runtime.block_on(each(&bundler, cell))
     })?;
-    Ok(cells.iter().map(QueryCell::name).zip(results).collect())
+    Ok(names.zip(results).collect())
+}
+
+/// A runtime for one worker: single-threaded, since planning is CPU work done one cell at a time.
+fn new_runtime() -> Result<tokio::runtime::Runtime, PlanningError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(PlanningError::Runtime)
+}
+
+/// [`plan_cells`] on one worker the caller already has: the set-up and every cell in order on
+/// `runtime`, on the caller's thread (which must not be inside an async runtime). How a sweep plans
+/// each candidate on its own workers, whose runtimes (and their blocking threads, which read local
+/// files) then live for the whole sweep instead of one candidate.
+pub fn plan_cells_on<R>(
+    runtime: &tokio::runtime::Runtime,
+    compiled: &CompiledPolicy,
+    workload: &Workload,
+    environment: &PlanningEnvironment,
+    each: impl AsyncFn(&Bundler, &QueryCell<'_>) -> R,
+) -> Result<BTreeMap<String, R>, PlanningError> {
+    let factory = environment.factory(compiled)?;
+    let bundler = runtime
+        .block_on(Bundler::new(&factory, workload))
+        .map_err(|error| PlanningError::Workload(Box::new(error)))?;
+    Ok(query_cells(workload)
+        .iter()
+        .map(|cell| (cell.name(), runtime.block_on(each(&bundler, cell))))
+        .collect())
 }
 
 /// The core count, or 1 when it cannot be read.
@@ -200,21 +231,25 @@ pub fn default_jobs() -> usize {
 /// Runs `each` over `work` on `jobs` threads, each with an async runtime of its own that `each`
 /// blocks on; the results in the order of `work`, whatever the number of threads. A current-thread
 /// runtime per worker: planning is CPU work, and each worker plans one cell at a time. The threads
-/// are new, so a caller inside an async runtime may call it (it blocks that caller's thread).
+/// are new, so a caller inside an async runtime may call it (it blocks that caller's thread); one
+/// worker outside an async runtime runs on the caller's thread.
 pub(crate) fn on_workers<T: Sync, R: Send>(
     jobs: usize,
     work: &[T],
     each: impl Fn(&tokio::runtime::Runtime, &T) -> R + Sync,
 ) -> Result<Vec<R>, PlanningError> {
+    // One worker on a thread outside any async runtime (a sweep's candidate, on the sweep's own
+    // worker): no new thread, whose stack and allocator arena cost more than a small planning.
+    if jobs.min(work.len()) <= 1 && tokio::runtime::Handle::try_current().is_err() {
+        let runtime = new_runtime()?;
+        return Ok(work.iter().map(|item| each(&runtime, item)).collect());
+    }
     let next = AtomicUsize::new(0);
     let results: Mutex<BTreeMap<usize, R>> = Mutex::default();
     std::thread::scope(|scope| -> Result<(), PlanningError> {
         let mut workers = Vec::new();
         for _ in 0..jobs.min(work.len()).max(1) {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(PlanningError::Runtime)?;
+            let runtime = new_runtime()?;
             let (next, results, each) = (&next, &results, &each);
             workers.push(scope.spawn(move || {
                 loop {

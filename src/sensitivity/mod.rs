@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::bundle::{Analysis, BundleError, PlanBundle};
 use crate::compile::CompiledPolicy;
 use crate::harness::planning::{
-    PlanningEnvironment, PlanningError, default_jobs, on_workers, plan_cells,
+    PlanningEnvironment, PlanningError, default_jobs, on_workers, plan_cells_on,
 };
 use crate::harness::{Cause, Comparison, FirstDifference, PolicySet, first_differing_rule};
 use crate::registry::{
@@ -498,6 +498,7 @@ impl Sweep<'_> {
     /// `[runtime]` shares its environment; one with a runtime key of its own gets its own.
     fn plan(
         &self,
+        runtime: &tokio::runtime::Runtime,
         compiled: &CompiledPolicy,
         only: Option<&str>,
     ) -> Result<CellPlans, PlanningError> {
@@ -509,7 +510,8 @@ impl Sweep<'_> {
             own = PlanningEnvironment::new().jobs(1);
             &own
         };
-        let plans = plan_cells(
+        let plans = plan_cells_on(
+            runtime,
             compiled,
             self.workload,
             environment,
@@ -616,9 +618,11 @@ pub fn sweep(
         base_plans: BTreeMap::new(),
         planned: AtomicUsize::new(0),
     };
-    sweep.base_plans = sweep
-        .plan(base, None)
+    let base_plans = on_workers(1, &[()], |runtime, ()| sweep.plan(runtime, base, None))?
+        .pop()
+        .expect("one result")
         .map_err(SensitivityError::BasePlanning)?;
+    sweep.base_plans = base_plans;
 
     let options_of: Vec<&EngineOption> = registry()
         .options()
@@ -633,10 +637,10 @@ pub fn sweep(
         }
     }
     let sweep = &sweep;
-    let outcomes = on_workers(options.jobs, &work, |_, (option, value)| {
+    let outcomes = on_workers(options.jobs, &work, |runtime, (option, value)| {
         let plans = with_setting(base, option, value).and_then(|compiled| {
             sweep
-                .plan(&compiled, None)
+                .plan(runtime, &compiled, None)
                 .map_err(CandidateError::Planning)
         });
         sweep.outcome(option, value, plans)
@@ -731,8 +735,8 @@ fn flip_points(
             searches.push((cell.to_string(), *low, *high));
         }
     }
-    let found = on_workers(jobs, &searches, |_, (cell, low, high)| {
-        bisect(sweep, option, cell, *low, *high)
+    let found = on_workers(jobs, &searches, |runtime, (cell, low, high)| {
+        bisect(sweep, runtime, option, cell, *low, *high)
     })?;
     Ok(found.into_iter().flatten().collect())
 }
@@ -741,6 +745,7 @@ fn flip_points(
 /// differ on each side.
 fn bisect(
     sweep: &Sweep<'_>,
+    runtime: &tokio::runtime::Runtime,
     option: &EngineOption,
     cell: &str,
     mut low: u64,
@@ -748,7 +753,7 @@ fn bisect(
 ) -> Option<FlipPoint> {
     let plan_at = |value: u64| -> Option<CellBundle> {
         let compiled = with_setting(sweep.base, option, &value.to_string()).ok()?;
-        let mut plans = sweep.plan(&compiled, Some(cell)).ok()?;
+        let mut plans = sweep.plan(runtime, &compiled, Some(cell)).ok()?;
         plans.remove(cell)
     };
     let high_plan = plan_at(high)?;
