@@ -75,20 +75,9 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
         let workload = super::workload::load(path)?;
         let sweep = sensitivity::sweep(&policy.compiled, &workload, &options)?;
         if args.audit {
-            for key in &sweep.keys {
-                let broken = key.breaks_class();
-                if !broken.is_empty() {
-                    code = EXIT_FINDINGS;
-                    eprintln!(
-                        "finding: `{}` is classified {} but moves {} of {} query cells of `{}` ({})",
-                        key.key,
-                        key.class,
-                        broken.len(),
-                        sweep.cells,
-                        sweep.workload,
-                        broken.into_iter().collect::<Vec<_>>().join(" ")
-                    );
-                }
+            for broken in sweep.class_breaks() {
+                code = EXIT_FINDINGS;
+                eprintln!("finding: {broken}");
             }
         }
         sweeps.push(sweep);

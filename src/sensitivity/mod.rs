@@ -138,6 +138,51 @@ impl Sensitivity {
     pub fn key(&self, key: &str) -> Option<&KeySensitivity> {
         self.keys.iter().find(|k| k.key == key)
     }
+
+    /// The keys that move plans their class forbids (`sensitivity --audit`'s findings), in the
+    /// sweep's order.
+    pub fn class_breaks(&self) -> Vec<ClassBreak> {
+        self.keys
+            .iter()
+            .filter_map(|key| {
+                let cells: Vec<String> = key.breaks_class().into_iter().map(String::from).collect();
+                (!cells.is_empty()).then(|| ClassBreak {
+                    key: key.key.clone(),
+                    class: key.class,
+                    cells,
+                    of: self.cells,
+                    workload: self.workload.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// A key whose class says it cannot move what the sweep saw it move.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassBreak {
+    pub key: String,
+    pub class: SettingClass,
+    /// The cells it moves in a way its class forbids, sorted.
+    pub cells: Vec<String>,
+    /// How many cells the sweep planned.
+    pub of: usize,
+    pub workload: String,
+}
+
+impl std::fmt::Display for ClassBreak {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}` is classified {} but moves {} of {} query cells of `{}` ({})",
+            self.key,
+            self.class,
+            self.cells.len(),
+            self.of,
+            self.workload,
+            self.cells.join(" ")
+        )
+    }
 }
 
 /// Why a sweep could not run.
