@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::{EXIT_FINDINGS, EXIT_OK, ListFormat, Stop, emit, pretty_json};
 use crate::registry::SettingClass;
-use crate::sensitivity::{self, SweepOptions};
+use crate::sensitivity::{self, Sensitivity, SweepOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -69,18 +69,17 @@ pub(super) fn run(args: Args, out: &mut dyn Write) -> Result<u8, Stop> {
         ([], false) => vec![PathBuf::from("tpch")],
         (named, _) => named.to_vec(),
     };
+    let workloads = workloads
+        .iter()
+        .map(|path| super::workload::load(path))
+        .collect::<Result<Vec<_>, _>>()?;
+    let sweeps = sensitivity::sweep_workloads(&policy.compiled, &workloads, &options)?;
     let mut code = EXIT_OK;
-    let mut sweeps = Vec::new();
-    for path in &workloads {
-        let workload = super::workload::load(path)?;
-        let sweep = sensitivity::sweep(&policy.compiled, &workload, &options)?;
-        if args.audit {
-            for broken in sweep.class_breaks() {
-                code = EXIT_FINDINGS;
-                eprintln!("finding: {broken}");
-            }
+    if args.audit {
+        for broken in sweeps.iter().flat_map(Sensitivity::class_breaks) {
+            code = EXIT_FINDINGS;
+            eprintln!("finding: {broken}");
         }
-        sweeps.push(sweep);
     }
     let text = match args.format {
         ListFormat::Text => sweeps

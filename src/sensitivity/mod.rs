@@ -732,6 +732,18 @@ pub fn sweep(
     })
 }
 
+/// `dfpolicy sensitivity` as one call: `base` swept over each workload, in order.
+pub fn sweep_workloads(
+    base: &CompiledPolicy,
+    workloads: &[Workload],
+    options: &SweepOptions,
+) -> Result<Vec<Sensitivity>, SensitivityError> {
+    workloads
+        .iter()
+        .map(|workload| sweep(base, workload, options))
+        .collect()
+}
+
 /// The base policy's value of a key, as the registry writes it.
 fn current_value(base: &CompiledPolicy, option: &EngineOption) -> Option<String> {
     if option.runtime {
