@@ -1,7 +1,7 @@
 //! dfpolicy: policy-as-code for Apache DataFusion sessions.
 //!
 //! The stages, each importing only the ones before it:
-//! [`registry`] (what the embedded DataFusion knows) → [`policy`] (the TOML language, files,
+//! [`registry`] (what the embedded DataFusion and the installed engine, [`Extensions`], know) → [`policy`] (the TOML language, files,
 //! `extends`, finding policy files) → [`validate`] (schema and registry checks) → [`compile`] (the
 //! complete environment with its hashes, and the front door [`Policy::load`]) → [`session`]
 //! (DataFusion sessions built from a compiled policy) → [`workload`] (tables and queries) →
@@ -45,6 +45,7 @@ pub use check::{Check, CheckError, Checked};
 pub use compile::{CompiledPolicy, Policy, PolicyError, PolicyLoader, compile};
 pub use datafusion;
 pub use policy::{PolicyOptions, ResolvedPolicy};
+pub use registry::{EngineError, EngineIdentity, Extensions, RulePosition};
 pub use report::{Code, Diagnostic, Severity};
 #[cfg(feature = "ballista")]
 pub use session::BallistaCluster;
@@ -67,4 +68,6 @@ pub mod docs {
     pub struct Check;
     #[doc = include_str!("../docs/ballista.md")]
     pub struct Ballista;
+    #[doc = include_str!("../docs/engines.md")]
+    pub struct Engines;
 }

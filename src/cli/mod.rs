@@ -131,6 +131,38 @@ pub enum ListFormat {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    main_with(crate::Extensions::new())
+}
+
+/// The whole `dfpolicy` command line over your own engine: every command validates, compiles,
+/// plans and checks with `extensions` installed (its functions, formats, catalogs, rules, planner and
+/// configuration namespaces). A team's `main.rs` is this call; see `docs/engines.md`.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use dfpolicy::datafusion::logical_expr::{Volatility, create_udf};
+/// use dfpolicy::datafusion::arrow::datatypes::DataType;
+///
+/// fn main() -> std::process::ExitCode {
+///     let mask = create_udf(
+///         "mask_pii",
+///         vec![DataType::Utf8],
+///         DataType::Utf8,
+///         Volatility::Immutable,
+///         Arc::new(|args| Ok(args[0].clone())),
+///     );
+///     dfpolicy::cli::main_with(
+///         dfpolicy::Extensions::new()
+///             .named("acme", env!("CARGO_PKG_VERSION"))
+///             .with_scalar_udf(Arc::new(mask)),
+///     )
+/// }
+/// ```
+pub fn main_with(extensions: crate::Extensions) -> ExitCode {
+    if let Err(error) = extensions.install() {
+        eprintln!("{}", report::causes::render(&error));
+        return ExitCode::from(EXIT_USAGE);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -126,6 +126,14 @@ pub fn plan_environment_hash(compiled: &CompiledPolicy) -> String {
         .collect();
     lines.extend(rule_lines(compiled));
     lines.insert("engine.datafusion".into(), DATAFUSION_VERSION.into());
+    // An engine's plans depend on its functions, formats, rules and planner: its identity is a line
+    // of its own. Vanilla DataFusion's hash has none, as before engines existed.
+    if let Some(identity) = &compiled.engine.extensions {
+        lines.insert(
+            "engine.extensions".into(),
+            serde_json::to_value(identity).expect("identities serialize"),
+        );
+    }
     // A Ballista policy's plans also depend on Ballista's planners: its release and the options
     // they read. A DataFusion policy's hash has none of these lines.
     if let Some(ballista) = &compiled.ballista {

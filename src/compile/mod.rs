@@ -34,6 +34,10 @@ pub use loader::{Policy, PolicyError, PolicyLoader};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Engine {
     pub datafusion: String,
+    /// The installed engine's identity (its name, version and what it adds), for a policy compiled
+    /// in an engine's dfpolicy (`dfpolicy::cli::main_with`); absent for vanilla DataFusion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<registry::EngineIdentity>,
 }
 
 named_enum! {
@@ -216,7 +220,7 @@ pub fn compile(options: &PolicyOptions) -> Result<CompiledPolicy, CompileError> 
     let registry = registry::registry();
 
     // DataFusion's rendering of every value the policy sets: what the hashes and the runtime read.
-    let mut config = ConfigOptions::new();
+    let mut config = registry::config_options();
     let (ballista_keys, engine_keys): (Vec<_>, Vec<_>) = explicit
         .iter()
         .partition(|(k, _)| k.starts_with(BALLISTA_PREFIX));
@@ -265,14 +269,13 @@ pub fn compile(options: &PolicyOptions) -> Result<CompiledPolicy, CompileError> 
     // of "one per CPU": the compiled environment and its hashes are then the same on every machine,
     // and each session resolves it where it runs.
     let pinned = |key: &str| canonical.get(key).is_some_and(|v| v != "0");
-    let settings: BTreeMap<String, Option<String>> = config
-        .entries()
+    let settings: BTreeMap<String, Option<String>> = registry::entries(&config)
         .into_iter()
-        .map(|e| {
-            if MACHINE_DEPENDENT_KEYS.contains(&e.key.as_str()) && !pinned(&e.key) {
-                (e.key, Some("0".to_string()))
+        .map(|(key, value)| {
+            if MACHINE_DEPENDENT_KEYS.contains(&key.as_str()) && !pinned(&key) {
+                (key, Some("0".to_string()))
             } else {
-                (e.key, e.value)
+                (key, value)
             }
         })
         .collect();
@@ -308,6 +311,7 @@ pub fn compile(options: &PolicyOptions) -> Result<CompiledPolicy, CompileError> 
         policy: name.clone(),
         engine: Engine {
             datafusion: DATAFUSION_VERSION.to_string(),
+            extensions: registry::engine::installed().identity(),
         },
         portable,
         settings,
@@ -422,7 +426,7 @@ impl CompiledPolicy {
     /// [`CompiledPolicy::rules`], [`CompiledPolicy::namespace`], [`CompiledPolicy::statistics`],
     /// [`CompiledPolicy::explain`].
     pub fn config_options(&self) -> datafusion::error::Result<ConfigOptions> {
-        let mut options = ConfigOptions::new();
+        let mut options = registry::config_options();
         let settings = self
             .settings
             .iter()
@@ -471,6 +475,11 @@ impl CompiledPolicy {
             "[engine]\ndatafusion = {}\n\n",
             toml_string(&self.engine.datafusion)
         ));
+        if let Some(identity) = &self.engine.extensions {
+            // The engine's identity, as TOML (its lists sorted): a table of its own.
+            let table = toml::to_string(identity).expect("identities serialize as TOML");
+            out.push_str(&format!("[engine.extensions]\n{table}\n"));
+        }
         out.push_str("[hashes]\n");
         out.push_str(&format!(
             "policy_hash = {}\n",

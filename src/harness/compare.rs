@@ -64,6 +64,13 @@ pub enum Cause {
     },
     /// Another DataFusion version planned the query.
     DatafusionVersion { baseline: String, now: String },
+    /// The engine changed: its name or version, or a function, package, format, catalog, rule,
+    /// planner or setting it adds (`changes` names each). `None` is vanilla DataFusion.
+    Engine {
+        baseline: Option<String>,
+        now: Option<String>,
+        changes: Vec<String>,
+    },
     /// A table's pin changed: its location, Delta version or file count.
     TablePin {
         table: String,
@@ -111,6 +118,20 @@ impl Cause {
             ),
             Cause::DatafusionVersion { baseline, now } => {
                 format!("DataFusion version {baseline} → {now}")
+            }
+            Cause::Engine {
+                baseline,
+                now,
+                changes,
+            } => {
+                let shown =
+                    |e: &Option<String>| e.clone().unwrap_or_else(|| "vanilla DataFusion".into());
+                format!(
+                    "engine {} → {}: {}",
+                    shown(baseline),
+                    shown(now),
+                    changes.join(", ")
+                )
             }
             Cause::TablePin {
                 table,
@@ -415,6 +436,22 @@ fn causes(
                 plan_shape,
             });
         }
+    }
+    if let (Some(before), Some(now)) = environments
+        && before.engine.extensions != now.engine.extensions
+    {
+        let (before, now) = (&before.engine.extensions, &now.engine.extensions);
+        let changes = match (before, now) {
+            (Some(b), Some(n)) => n.changes_since(b),
+            (None, Some(n)) => vec![format!("engine `{n}` added to vanilla DataFusion")],
+            (Some(b), None) => vec![format!("engine `{b}` removed: vanilla DataFusion")],
+            (None, None) => Vec::new(),
+        };
+        causes.push(Cause::Engine {
+            baseline: before.as_ref().map(ToString::to_string),
+            now: now.as_ref().map(ToString::to_string),
+            changes,
+        });
     }
     if old.datafusion_version != new.datafusion_version {
         causes.push(Cause::DatafusionVersion {

@@ -9,8 +9,44 @@ use super::exceptions::{DYNAMIC_FILTER_UMBRELLA, MACHINE_DEPENDENT_KEYS};
 
 /// DataFusion's rendering of one option's value, as `entries()` would show it, without rendering the
 /// other options.
+/// A key of an engine's configuration namespace (`acme.x`) is read back through the namespace's own
+/// `entries()`, its getter.
 pub fn render(options: &ConfigOptions, key: &str) -> Option<String> {
-    render_within(options, "datafusion", key)
+    if key.starts_with("datafusion.") {
+        return render_within(options, "datafusion", key);
+    }
+    let (prefix, inner) = key.split_once('.')?;
+    let (_, extension) = options.extensions.iter().find(|(p, _)| *p == prefix)?;
+    extension
+        .entries()
+        .into_iter()
+        .find(|entry| entry.key == inner)
+        .and_then(|entry| entry.value)
+}
+
+/// Every option of `options` as `(key, value)`: DataFusion's under `datafusion.`, then each engine
+/// namespace's under its prefix (DataFusion's own `entries()` lists those without it).
+pub fn entries(options: &ConfigOptions) -> Vec<(String, Option<String>)> {
+    struct All(Vec<(String, Option<String>)>);
+    impl Visit for All {
+        fn some<V: std::fmt::Display>(&mut self, key: &str, value: V, _: &'static str) {
+            self.0.push((key.to_string(), Some(value.to_string())));
+        }
+        fn none(&mut self, key: &str, _: &'static str) {
+            self.0.push((key.to_string(), None));
+        }
+    }
+    let mut all = All(Vec::new());
+    options.visit(&mut all, "datafusion", "");
+    for (prefix, extension) in options.extensions.iter() {
+        all.0.extend(
+            extension
+                .entries()
+                .into_iter()
+                .map(|entry| (format!("{prefix}.{}", entry.key), entry.value)),
+        );
+    }
+    all.0
 }
 
 /// [`render`] for one namespace of options (`ParquetOptions` under `datafusion.execution.parquet`).
@@ -54,6 +90,9 @@ pub fn apply_settings<'a>(
     for (key, value) in settings {
         let result = match value {
             Some(value) => options.set(key, value),
+            // An engine namespace cannot reset one key; every caller applies to fresh options, where
+            // an unset engine key already has its default.
+            None if !key.starts_with("datafusion.") => Ok(()),
             None => ConfigField::reset(options, key),
         };
         result.map_err(|error| SettingRejected {

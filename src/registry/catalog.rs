@@ -3,7 +3,7 @@
 //! kind by asking `ConfigOptions::set` which probe values it accepts, and rule names from a default
 //! session. A DataFusion release that adds a key or changes a type changes the catalog with it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use datafusion::config::ConfigOptions;
@@ -51,6 +51,9 @@ pub struct EngineOption {
     pub machine_dependent: bool,
     /// A `datafusion.runtime.*` key (set on the runtime environment, not `ConfigOptions`).
     pub runtime: bool,
+    /// A key of the installed engine's own configuration namespaces (`acme.*`), not DataFusion's.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub engine: bool,
 }
 
 named_enum! {
@@ -76,16 +79,30 @@ pub struct Registry {
     /// DataFusion session has none of them, and only a Ballista policy's environment lists them.
     ballista: BTreeMap<String, EngineOption>,
     rules: Vec<(RuleStage, String)>,
+    /// Every function a session of this engine can call (scalar, higher-order, aggregate, window
+    /// and table functions, aliases included), lower case as DataFusion registers them.
+    functions: BTreeSet<String>,
+    /// Every `STORED AS` format a session of this engine reads, upper case.
+    formats: BTreeSet<String>,
 }
 
-/// The registry of the embedded DataFusion release, built once per process.
+/// DataFusion's default options with the installed engine's configuration namespaces (`acme.*`) at
+/// their defaults: what every stage applies settings to.
+pub fn config_options() -> ConfigOptions {
+    super::engine::installed().config_options()
+}
+
+/// The registry of the embedded DataFusion release and the installed engine, built once per
+/// process.
 pub fn registry() -> &'static Registry {
-    static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(Registry::discover)
 }
 
+static REGISTRY: OnceLock<Registry> = OnceLock::new();
+
 impl Registry {
     fn discover() -> Self {
+        let engine = super::engine::installed_for_registry();
         let defaults = ConfigOptions::new();
         let mut options = BTreeMap::new();
         for entry in defaults.entries() {
@@ -113,6 +130,25 @@ impl Registry {
                     maximum,
                     machine_dependent,
                     runtime: false,
+                    engine: false,
+                },
+            );
+        }
+        for (key, default, description) in engine.option_entries() {
+            let (kind, minimum) = probe_kind(&key);
+            options.insert(
+                key.clone(),
+                EngineOption {
+                    canonical_default: default.clone(),
+                    default,
+                    description,
+                    key,
+                    kind,
+                    minimum,
+                    maximum: None,
+                    machine_dependent: false,
+                    runtime: false,
+                    engine: true,
                 },
             );
         }
@@ -135,29 +171,38 @@ impl Registry {
                     maximum: None,
                     machine_dependent: false,
                     runtime: true,
+                    engine: false,
                 },
             );
         }
 
-        let state = SessionStateBuilder::new().with_default_features().build();
+        let mut state = SessionStateBuilder::new().with_default_features().build();
+        engine
+            .register(&mut state)
+            .expect("an installed engine's functions registered when it was installed");
+        let functions = state
+            .scalar_functions()
+            .keys()
+            .chain(state.higher_order_functions().keys())
+            .chain(state.aggregate_functions().keys())
+            .chain(state.window_functions().keys())
+            .chain(state.table_functions().keys())
+            .cloned()
+            .collect();
+        let formats = state.table_factories().keys().cloned().collect();
+        // The engine's rules at their positions (installing checked that the positions exist).
+        let (analyzer, logical, physical) = engine
+            .placed_rules(
+                state.analyzer().rules.clone(),
+                state.optimizers().to_vec(),
+                state.physical_optimizers().to_vec(),
+            )
+            .expect("an installed engine's rule positions were checked when it was installed");
         let names = |stage: RuleStage| -> Vec<String> {
             match stage {
-                RuleStage::Analyzer => state
-                    .analyzer()
-                    .rules
-                    .iter()
-                    .map(|r| r.name().to_string())
-                    .collect(),
-                RuleStage::Logical => state
-                    .optimizers()
-                    .iter()
-                    .map(|r| r.name().to_string())
-                    .collect(),
-                RuleStage::Physical => state
-                    .physical_optimizers()
-                    .iter()
-                    .map(|r| r.name().to_string())
-                    .collect(),
+                RuleStage::Analyzer => analyzer.iter().map(|r| r.name().to_string()).collect(),
+                RuleStage::Logical => logical.iter().map(|r| r.name().to_string()).collect(),
+                RuleStage::Physical => physical.iter().map(|r| r.name().to_string()).collect(),
             }
         };
         let rules = RuleStage::ALL
@@ -183,6 +228,7 @@ impl Registry {
                     maximum: entry.maximum(),
                     machine_dependent: entry.machine_dependent(),
                     runtime: false,
+                    engine: false,
                 };
                 (entry.key.clone(), option)
             })
@@ -191,6 +237,8 @@ impl Registry {
             options,
             ballista,
             rules,
+            functions,
+            formats,
         }
     }
 
@@ -217,6 +265,26 @@ impl Registry {
             .map(String::as_str)
     }
 
+    /// Whether a session of this engine has a function of this name (as DataFusion normalizes it).
+    pub fn has_function(&self, name: &str) -> bool {
+        self.functions.contains(name)
+    }
+
+    /// Every function a session of this engine has, sorted.
+    pub fn functions(&self) -> impl Iterator<Item = &str> {
+        self.functions.iter().map(String::as_str)
+    }
+
+    /// Whether a session of this engine reads `STORED AS format` (any case).
+    pub fn has_format(&self, format: &str) -> bool {
+        self.formats.contains(&format.to_uppercase())
+    }
+
+    /// Every `STORED AS` format a session of this engine reads, sorted.
+    pub fn formats(&self) -> impl Iterator<Item = &str> {
+        self.formats.iter().map(String::as_str)
+    }
+
     /// Rule names of a default session, in execution order (names may repeat).
     pub fn rules(&self) -> &[(RuleStage, String)] {
         &self.rules
@@ -230,7 +298,7 @@ impl Registry {
 }
 
 fn probe_kind(key: &str) -> (ValueKind, Option<u64>) {
-    let accepts = |value: &str| ConfigOptions::new().set(key, value).is_ok();
+    let accepts = |value: &str| config_options().set(key, value).is_ok();
     let kind = if accepts("dfpolicy probe: any text") {
         ValueKind::Text
     } else if accepts("true") && accepts("false") {
@@ -274,11 +342,7 @@ impl Registry {
             })?;
             return ballista::check_value(entry, value);
         }
-        let option = self.option(key).ok_or_else(|| ValueError {
-            problem: ValueProblem::UnknownKey,
-            rejected_by: DataFusion,
-            message: format!("`{key}` is not a DataFusion {DATAFUSION_VERSION} option"),
-        })?;
+        let option = self.option(key).ok_or_else(|| unknown_key_error(key))?;
         if option.runtime {
             return check_runtime_value(key, option.kind, value);
         }
@@ -304,7 +368,7 @@ impl Registry {
                 format!("`{value}` is not a finite number"),
             ));
         }
-        let mut scratch = ConfigOptions::new();
+        let mut scratch = config_options();
         if let Err(error) = scratch.set(key, value) {
             // A well-formed integer can only be refused for its size (below the option's minimum, or
             // beyond its Rust type).
@@ -354,6 +418,36 @@ impl Registry {
             check_catalog_location(value)?;
         }
         Ok(CanonicalValue(rendered))
+    }
+}
+
+/// Why `key` is not an option, as a finding's message.
+fn unknown_key_error(key: &str) -> ValueError {
+    ValueError {
+        problem: ValueProblem::UnknownKey,
+        rejected_by: RejectedBy::DataFusion,
+        message: unknown_key_message(key),
+    }
+}
+
+/// Why `key` is not an option: not in DataFusion's namespace, not in the installed engine's, or under
+/// a namespace nobody in this process has (with how an engine adds one).
+pub fn unknown_key_message(key: &str) -> String {
+    let engine = super::engine::installed();
+    let namespace = key.split_once('.').map_or(key, |(prefix, _)| prefix);
+    if namespace == "datafusion" {
+        format!("`{key}` is not a DataFusion {DATAFUSION_VERSION} option")
+    } else if engine.owns_key(key) {
+        let name = engine
+            .identity()
+            .map_or_else(|| "this engine".into(), |i| format!("engine `{i}`"));
+        format!("`{key}` is not an option of {name}")
+    } else {
+        format!(
+            "`{key}` is under `{namespace}`, a namespace neither DataFusion nor this dfpolicy's \
+             engine has: an engine adds its own with `Extensions::with_config_extension`, in a \
+             dfpolicy built with `dfpolicy::cli::main_with` (see docs/engines.md)"
+        )
     }
 }
 

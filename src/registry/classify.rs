@@ -3,23 +3,7 @@
 //! and physical plans of all 22 TPC-H queries stay the same.
 
 use super::catalog::EngineOption;
-
-named_enum! {
-    names = "kebab-case";
-    pub enum SettingClass {
-        /// Can change the logical or physical plan.
-        PlanShape,
-        /// Read only while executing a plan that is already made.
-        ExecutionOnly,
-        /// Read only when writing files.
-        Writer,
-        /// Read only when printing results or plans.
-        Display,
-        /// Not a DataFusion option: read by dfpolicy itself (the namespace check, the statistics
-        /// expectation, what a plan bundle captures), never by a session.
-        DfpolicyOnly,
-    }
-}
+pub use super::setting_class::SettingClass;
 
 /// Options that look execution-only but are read while planning, with where.
 pub const PLAN_SHAPE_REASONS: &[(&str, &str)] = &[
@@ -159,6 +143,18 @@ pub const WRITER_EXECUTION_KEYS: &[&str] = &[
 /// The class of an option and a one-line reason.
 pub fn classify(option: &EngineOption) -> (SettingClass, &'static str) {
     let key = option.key.as_str();
+    if option.engine {
+        return match super::engine::installed().declared_class(key) {
+            Some(class) => (
+                class,
+                "declared by the engine with `Extensions::with_setting_class`",
+            ),
+            None => (
+                SettingClass::PlanShape,
+                "an engine option without a declared class: counted as plan-shaping, the safe side",
+            ),
+        };
+    }
     if key.starts_with(super::ballista::BALLISTA_PREFIX) {
         return match super::ballista::plan_shape_reason(key) {
             Some(reason) => (SettingClass::PlanShape, reason),

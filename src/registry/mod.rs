@@ -5,6 +5,7 @@
 //! - [`exceptions`]: the hand-written exceptions to what DataFusion reports about itself, each a named
 //!   table citing the DataFusion source it mirrors (with [`parquet_writer`]'s writer constraints);
 //! - [`values`]: checking one value for one option, with typed errors;
+//! - [`engine`]: your own engine's extensions ([`Extensions`]), installed once per process;
 //! - [`ballista`]: Ballista 55's `ballista.*` options and the DataFusion settings it forces;
 //! - [`apply`]: applying settings to `ConfigOptions` and reading back DataFusion's rendering;
 //! - [`classify`]: which options can change a plan.
@@ -13,16 +14,20 @@ pub mod apply;
 pub mod ballista;
 pub mod catalog;
 pub mod classify;
+pub mod engine;
 pub mod exceptions;
 pub mod panic_guard;
 pub mod parquet_writer;
+mod setting_class;
 pub mod values;
 
-pub use apply::{SettingRejected, apply_settings, engine_message, render, render_within};
+pub use apply::{SettingRejected, apply_settings, engine_message, entries, render, render_within};
 pub use catalog::{
-    DATAFUSION_VERSION, EngineOption, RUNTIME_PREFIX, Registry, RuleStage, registry,
+    DATAFUSION_VERSION, EngineOption, RUNTIME_PREFIX, Registry, RuleStage, config_options,
+    registry, unknown_key_message,
 };
 pub use classify::{SettingClass, classify};
+pub use engine::{EngineError, EngineIdentity, Extensions, RegisterFunctions, RulePosition};
 pub use exceptions::{
     CATALOG_LOCATION, DYNAMIC_FILTER_SUB_FLAGS, DYNAMIC_FILTER_UMBRELLA, FORCED_SETTINGS,
     MACHINE_DEPENDENT_KEYS, MEMORY_LIMIT, UPPER_BOUNDS, UpperBound,

@@ -82,6 +82,8 @@ codes! {
     SettingInQuery, Error;
     NoQueryStatement, Error;
     UnsupportedStatement, Error;
+    UnknownFunction, Error;
+    UnknownFormat, Error;
     UnknownWorkload, Error;
     UnknownParameterQuery, Error;
     DuplicateParameterSet, Error;

@@ -24,6 +24,7 @@ use object_store::ObjectStore;
 use std::path::Path;
 
 use crate::compile::{CompiledPolicy, MemoryPool};
+use crate::registry::{Extensions, RuleStage};
 use crate::report::{Code, Diagnostic, Noun, Report, display_path, normalize, read_source};
 
 #[cfg(feature = "ballista")]
@@ -56,29 +57,58 @@ pub struct SessionFactory {
     /// One runtime environment for every session instead of a new one each (see
     /// [`SessionFactory::with_runtime_env`]).
     shared_runtime: Option<Arc<RuntimeEnv>>,
+    /// The engine's functions, formats, catalogs, rules and query planner; the installed engine
+    /// unless [`SessionFactory::with_extensions`] gives another.
+    extensions: Arc<Extensions>,
 }
 
 impl SessionFactory {
     /// Checks that the compiled environment applies to DataFusion and prepares it.
+    ///
+    /// ```no_run
+    /// let policy = dfpolicy::Policy::load("policies/baseline.toml")?;
+    /// let factory = dfpolicy::SessionFactory::new(policy.compiled)?;
+    /// let ctx = factory.context()?; // a SessionContext with the policy's environment
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(compiled: impl Into<Arc<CompiledPolicy>>) -> Result<Self> {
-        let compiled = compiled.into();
-        let config = SessionConfig::from(compiled.config_options()?);
+        Self::with_engine(compiled.into(), crate::registry::engine::installed_arc())
+    }
+
+    fn with_engine(compiled: Arc<CompiledPolicy>, extensions: Arc<Extensions>) -> Result<Self> {
+        let mut options = compiled.config_options()?;
+        extensions.add_config_namespaces(&mut options);
+        let config = SessionConfig::from(options);
+        let (analyzer, logical, physical) = extensions
+            .placed_rules(
+                Analyzer::new().rules,
+                Optimizer::new().rules,
+                PhysicalOptimizer::new().rules,
+            )
+            .map_err(|e| DataFusionError::Configuration(e.to_string()))?;
+        // A rule is kept when the recipe names it, or when it is an engine rule the registry does not
+        // know (given to this factory, not installed): nothing could have disabled it.
+        let known = |stage: RuleStage, name: &str| {
+            crate::registry::registry()
+                .rules()
+                .iter()
+                .any(|(s, n)| *s == stage && n == name)
+        };
+        let keep = |stage: RuleStage, names: &[String], name: &str| {
+            names.iter().any(|n| n == name) || !known(stage, name)
+        };
         let rules = &compiled.rules;
-        let keep = |names: &[String], name: &str| names.iter().any(|n| n == name);
-        let analyzer = Analyzer::new()
-            .rules
+        let analyzer = analyzer
             .into_iter()
-            .filter(|r| keep(&rules.analyzer, r.name()))
+            .filter(|r| keep(RuleStage::Analyzer, &rules.analyzer, r.name()))
             .collect();
-        let logical = Optimizer::new()
-            .rules
+        let logical = logical
             .into_iter()
-            .filter(|r| keep(&rules.logical, r.name()))
+            .filter(|r| keep(RuleStage::Logical, &rules.logical, r.name()))
             .collect();
-        let physical = PhysicalOptimizer::new()
-            .rules
+        let physical = physical
             .into_iter()
-            .filter(|r| keep(&rules.physical, r.name()))
+            .filter(|r| keep(RuleStage::Physical, &rules.physical, r.name()))
             .collect();
         let (config, logical) = ballista::prepare(&compiled, config, logical)?;
         let factory = SessionFactory {
@@ -89,9 +119,26 @@ impl SessionFactory {
             physical,
             object_stores: Vec::new(),
             shared_runtime: None,
+            extensions,
         };
         factory.runtime_env()?;
         Ok(factory)
+    }
+
+    /// Sessions get `extensions` (functions, formats, catalogs, rules, query planner, configuration
+    /// namespaces at their defaults) instead of the installed engine's. Validation and compile know
+    /// only the installed engine's keys and rules: install the engine ([`Extensions::install`]) to
+    /// set its keys in policies and disable its rules.
+    pub fn with_extensions(self, extensions: impl Into<Arc<Extensions>>) -> Result<Self> {
+        let mut factory = Self::with_engine(self.compiled, extensions.into())?;
+        factory.object_stores = self.object_stores;
+        factory.shared_runtime = self.shared_runtime;
+        Ok(factory)
+    }
+
+    /// The engine this factory's sessions carry.
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
     }
 
     /// Sessions read `url` (a scheme and authority: `file://`, `s3://bucket`) through `store`: how a
@@ -183,14 +230,19 @@ impl SessionFactory {
     /// A session state with the policy's config, runtime and rules, `information_schema` on, and the
     /// default catalog and schema created under the policy's names.
     pub fn state(&self) -> Result<SessionState> {
-        Ok(SessionStateBuilder::new()
+        let mut builder = SessionStateBuilder::new()
             .with_config(self.config.clone())
             .with_runtime_env(self.runtime_env()?)
             .with_default_features()
             .with_analyzer_rules(self.analyzer.clone())
             .with_optimizer_rules(self.logical.clone())
-            .with_physical_optimizer_rules(self.physical.clone())
-            .build())
+            .with_physical_optimizer_rules(self.physical.clone());
+        if let Some(planner) = self.extensions.query_planner() {
+            builder = builder.with_query_planner(planner);
+        }
+        let mut state = builder.build();
+        self.extensions.register(&mut state)?;
+        Ok(state)
     }
 
     pub fn context(&self) -> Result<SessionContext> {

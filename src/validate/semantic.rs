@@ -411,7 +411,7 @@ fn check_writer_options(
         // A rejected value was reported on its own; the combination cannot be judged without it.
         values.push((*key, setters.first()?.canonical()?));
     }
-    let mut options = datafusion::config::ConfigOptions::new();
+    let mut options = crate::registry::config_options();
     crate::registry::apply_settings(&mut options, values.iter().map(|(k, v)| (*k, Some(*v))))
         .ok()?;
     let problem =

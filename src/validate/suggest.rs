@@ -81,10 +81,9 @@ pub fn unknown_name_without_help(
             format!("`{name}` is not inside a section"),
         ),
         [] => (Code::UnknownSection, format!("unknown section `[{name}]`")),
-        [PathSegment::Key(section)] if section == "settings" => (
-            Code::UnknownSetting,
-            format!("`{name}` is not a DataFusion {} option", major_version()),
-        ),
+        [PathSegment::Key(section)] if section == "settings" => {
+            (Code::UnknownSetting, unknown_setting_message(name))
+        }
         _ => (
             Code::UnknownKey,
             format!("unknown key `{name}` in `[{}]`", path_text(path)),
@@ -207,16 +206,28 @@ fn unknown_key(path: &[PathSegment], name: &str) -> Diagnostic {
     diagnostic.with_help(format!("keys of `[{at}]`: {}", allowed.join(", ")))
 }
 
-fn unknown_setting(name: &str) -> Diagnostic {
-    let engine = if name.starts_with(crate::registry::ballista::BALLISTA_PREFIX) {
-        format!("Ballista {}", crate::registry::ballista::BALLISTA_VERSION)
+/// Why a `[settings]` key is unknown: DataFusion's and Ballista's namespaces keep their wording; an
+/// engine's namespace, or one nobody has, says which (and how an engine adds one).
+fn unknown_setting_message(name: &str) -> String {
+    if name.starts_with(crate::registry::ballista::BALLISTA_PREFIX) {
+        format!(
+            "`{name}` is not a Ballista {} option",
+            crate::registry::ballista::BALLISTA_VERSION
+        )
+    } else if name.starts_with("datafusion.")
+        || !name.contains('.')
+        || engine_key_for(name).is_some()
+    {
+        // `execution.batch_size` abbreviates a DataFusion key: DataFusion's wording, and the help
+        // names the key.
+        format!("`{name}` is not a DataFusion {} option", major_version())
     } else {
-        format!("DataFusion {}", major_version())
-    };
-    let diagnostic = Diagnostic::new(
-        Code::UnknownSetting,
-        format!("`{name}` is not a {engine} option"),
-    );
+        crate::registry::unknown_key_message(name)
+    }
+}
+
+fn unknown_setting(name: &str) -> Diagnostic {
+    let diagnostic = Diagnostic::new(Code::UnknownSetting, unknown_setting_message(name));
     if let Some(key) = engine_key_for(name) {
         return diagnostic.with_help(format!("did you mean `{key}`?"));
     }

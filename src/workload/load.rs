@@ -119,7 +119,12 @@ pub(crate) fn load_file(path: &Path) -> Loaded {
                 continue;
             }
         };
-        let (query, problems) = parse_query_file(&name, &source, &SqlParsing::default());
+        let (query, problems) = parse_query_file(
+            &name,
+            &source,
+            &SqlParsing::default(),
+            Some(crate::registry::registry()),
+        );
         match query {
             Some(query) => {
                 query_paths.push(canonical(&path));

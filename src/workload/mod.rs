@@ -19,6 +19,7 @@
 pub mod delta;
 pub mod file;
 pub mod files;
+mod functions;
 mod load;
 pub mod query;
 mod register;
@@ -62,6 +63,8 @@ pub const WORKLOAD_CODES: &[Code] = &[
     Code::SettingInQuery,
     Code::NoQueryStatement,
     Code::UnsupportedStatement,
+    Code::UnknownFunction,
+    Code::UnknownFormat,
     Code::UnknownWorkload,
     Code::UnknownParameterQuery,
     Code::DuplicateParameterSet,
@@ -305,7 +308,10 @@ impl Workload {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let (query, problems) = query::parse_query_file(&name, &source, &SqlParsing::default());
+        // A file outside the workload is planned on its own, on a session the caller may have
+        // extended: its functions are left to the planner.
+        let (query, problems) =
+            query::parse_query_file(&name, &source, &SqlParsing::default(), None);
         let mut query = query.ok_or_else(|| problem(problems))?;
         query.parameter_sets = self
             .parameter_sets
@@ -491,8 +497,12 @@ fn tpch_queries() -> (Vec<Query>, Vec<Diagnostic>) {
             PathBuf::from(shown),
             query.sql.to_string(),
         ));
-        let (parsed, problems) =
-            query::parse_query_file(query.name, &source, &SqlParsing::default());
+        let (parsed, problems) = query::parse_query_file(
+            query.name,
+            &source,
+            &SqlParsing::default(),
+            Some(crate::registry::registry()),
+        );
         queries.extend(parsed);
         query_problems.extend(problems);
     }

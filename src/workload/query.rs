@@ -149,11 +149,14 @@ fn split(text: &str, parsing: &SqlParsing, file: &SourceFile) -> Result<Vec<Piec
 }
 
 /// Reads one query file's statements. Every problem is a finding located in the file; the query is
-/// `None` when there is any.
+/// `None` when there is any. With `engine`, a function or `STORED AS` format that engine's sessions
+/// lack is a finding too (`unknown-function`, `unknown-format`); without, the planner decides (a file
+/// planned on its own, on a session its caller may have extended).
 pub fn parse_query_file(
     name: &str,
     file: &Arc<SourceFile>,
     parsing: &SqlParsing,
+    engine: Option<&crate::registry::Registry>,
 ) -> (Option<Query>, Vec<Diagnostic>) {
     let at_error = |error: &SqlError, base: usize| {
         let (line, column) = file.line_column(base);
@@ -189,6 +192,24 @@ pub fn parse_query_file(
             Ok(statements) => {
                 // The splitter and the parser agree on statement boundaries: one statement a piece.
                 for statement in statements {
+                    let missing = engine
+                        .map(|registry| super::functions::missing_names(&statement, registry))
+                        .unwrap_or_default();
+                    for missing in missing {
+                        let (line, column) = missing.position.unwrap_or((0, 0));
+                        let position = SqlError {
+                            message: String::new(),
+                            line,
+                            column,
+                        };
+                        let mut span = at_error(&position, piece.span.start);
+                        span.end = span.start + if line > 0 { missing.name.len() } else { 0 };
+                        findings.push(
+                            Diagnostic::new(missing.code(), missing.message())
+                                .at(file, span)
+                                .with_help(missing.help()),
+                        );
+                    }
                     classified.push((
                         piece.span.clone(),
                         kind_of(&statement),
