@@ -201,6 +201,25 @@ fn the_workload_of_json_and_own_functions_validates_and_bundles() {
         );
         assert_eq!(bundle.code, 0, "{query}: {}", bundle.output());
     }
+    // The Acme log's table provider reports exact statistics: the planner sees its 4 rows.
+    let bundle = acme(
+        &[
+            "bundle",
+            "--policy",
+            "../policies/acme.toml",
+            "--workload",
+            "acme.toml",
+            "--query",
+            "slow_paths",
+        ],
+        &folder,
+    );
+    assert_eq!(bundle.code, 0, "{}", bundle.output());
+    let bundle: serde_json::Value = serde_json::from_str(&bundle.stdout).unwrap();
+    let scans = bundle["statistics"]["scans"]
+        .as_array()
+        .expect("statistics");
+    assert!(scans.iter().any(|scan| scan["row_count"] == 4), "{scans:?}");
 }
 
 #[test]
@@ -299,8 +318,16 @@ fn check_attributes_the_engines_key_and_version() {
 
     // A new engine version: a cause of its own, naming what changed. Acme's plans stay the same, so
     // the cells are `inputs-changed` (exit 0), each with the engine as its cause.
-    let bumped = check(&[("ACME_ENGINE_VERSION", "1.1.0")], &["--format", "json"]);
+    let bumped = check(
+        &[("ACME_ENGINE_VERSION", "1.1.0")],
+        &["--format", "json", "--html", "../review.html"],
+    );
     assert_eq!(bumped.code, 0, "{}", bumped.output());
+    let page = std::fs::read_to_string(dir.path().join("review.html")).unwrap();
+    assert!(
+        page.contains("engine acme 1.0.0 → acme 1.1.0: version 1.0.0 → 1.1.0"),
+        "the review page names the engine's change"
+    );
     let report: serde_json::Value = serde_json::from_str(&bumped.stdout).unwrap();
     for cell in report["cells"].as_array().unwrap() {
         assert_eq!(cell["status"], "inputs-changed", "{cell}");
