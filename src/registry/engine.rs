@@ -497,19 +497,12 @@ impl Extensions {
             state.optimizers().to_vec(),
             state.physical_optimizers().to_vec(),
         )?;
-        let engine = self
-            .identity()
-            .map_or_else(|| "vanilla DataFusion".into(), |i| i.to_string());
-        for package in &self.packages {
-            (package.register)(&mut state).map_err(|source| EngineError::Refused {
-                engine: engine.clone(),
-                part: format!("function package `{} {}`", package.name, package.version),
-                source,
-            })?;
-        }
+        // One registration, as a session does it: a package that fails is named in the error.
         self.register(&mut state)
             .map_err(|source| EngineError::Refused {
-                engine,
+                engine: self
+                    .identity()
+                    .map_or_else(|| "vanilla DataFusion".into(), |i| i.to_string()),
                 part: "its functions, formats or catalogs".into(),
                 source,
             })
@@ -604,7 +597,12 @@ impl Extensions {
             state.register_udwf(Arc::clone(udwf))?;
         }
         for package in &self.packages {
-            (package.register)(state)?;
+            (package.register)(state).map_err(|error| {
+                error.context(format!(
+                    "function package `{} {}`",
+                    package.name, package.version
+                ))
+            })?;
         }
         for (name, function) in &self.table_functions {
             state.register_udtf(name, Arc::clone(function));
