@@ -58,6 +58,7 @@ pub struct Checked {
     pub baseline_folder: PathBuf,
     /// The baseline as it was before the run; `None` when there was none (only when blessing).
     pub baseline: Option<Baseline>,
+    /// Every cell of the run.
     pub run: HarnessRun,
     /// The run against the baseline, each changed cell with its causes and, where the baseline
     /// keeps a sweep, whether the sweep expected it.
@@ -83,21 +84,31 @@ pub struct Blessed {
 /// Why a check could not be made (a changed or failed cell is a finding, not an error).
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
+    /// No baseline to compare with, and the check does not bless.
     #[error(
         "no baseline at `{}` (no index.json): `dfpolicy check --bless` writes one",
         folder.display()
     )]
-    NoBaseline { folder: PathBuf },
+    NoBaseline {
+        /// The folder that has no baseline.
+        folder: PathBuf,
+    },
+    /// The harness run stopped.
     #[error(transparent)]
     Harness(#[from] HarnessError),
+    /// The baseline could not be read or written.
     #[error(transparent)]
     Baseline(#[from] BaselineError),
+    /// Blessing could not sweep the reference policy's settings.
     #[error("cannot sweep the reference policy's settings for the baseline")]
     Sensitivity(#[from] SensitivityError),
+    /// The run could not be appended to the store.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The worker that writes the run to the store failed.
     #[error("cannot write the run to the store")]
     StoreWorker(#[source] PlanningError),
+    /// The check's task stopped (panicked or was cancelled).
     #[error("the check's task stopped")]
     Task(#[source] tokio::task::JoinError),
 }
@@ -105,6 +116,30 @@ pub enum CheckError {
 impl Check {
     /// Every policy of `policies` × every query cell of `workload`, against
     /// `baselines/<workload name>` unless [`Check::baseline`] says otherwise.
+    ///
+    /// ```
+    /// use dfpolicy::Check;
+    /// use dfpolicy::harness::{CellStatus, PolicySet, Progress};
+    /// let baseline = tempfile::tempdir().unwrap();
+    /// let check = |bless| -> dfpolicy::Result<dfpolicy::Checked> {
+    ///     let policies = PolicySet::load("policies/baseline.toml")?;
+    ///     let sales = dfpolicy::Workload::load("workloads/sales/sales.toml")?;
+    ///     Ok(Check::new(policies, sales)
+    ///         .baseline(baseline.path())
+    ///         .bless(bless)
+    ///         .sweep_on_bless(false)
+    ///         .progress(Progress::Hidden)
+    ///         .run()?)
+    /// };
+    /// check(true)?; // writes the baseline
+    /// let checked = check(false)?; // compares with it
+    /// let statuses: Vec<_> = checked.comparison.cells.iter().map(|c| c.status).collect();
+    /// assert_eq!(statuses, [CellStatus::Unchanged; 4]);
+    /// // It still fails: CSV files carry no row counts, below the policy's
+    /// // `minimum_quality = "estimated"`, a finding of every bundle.
+    /// assert!(checked.fails());
+    /// # Ok::<(), dfpolicy::Error>(())
+    /// ```
     pub fn new(policies: PolicySet, workload: Workload) -> Check {
         Check {
             policies,
@@ -153,6 +188,7 @@ impl Check {
         self
     }
 
+    /// Whether the run draws a progress bar (default: on a terminal, unless `CI` is set).
     pub fn progress(mut self, progress: Progress) -> Self {
         self.progress = progress;
         self

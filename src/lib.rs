@@ -14,11 +14,17 @@
 //! GCS locations, their options and, with the `cloud` feature, their stores) sit underneath and serve
 //! every stage.
 //!
-//! ```no_run
+//! ```
 //! let policy = dfpolicy::Policy::load("policies/baseline.toml")?; // load, validate, resolve, compile
 //! println!("{}", policy.compiled.hashes.plan_environment_hash);
-//! # Ok::<(), dfpolicy::PolicyError>(())
+//! let ctx = dfpolicy::session_context("policies/baseline.toml")?; // a session of it, in one line
+//! # Ok::<(), dfpolicy::Error>(())
 //! ```
+//!
+//! [`Error`] is the one error type of the common path: every entry point's error converts into it
+//! with `?`.
+
+#![warn(missing_docs)]
 
 #[macro_use]
 mod names;
@@ -27,6 +33,7 @@ pub mod bundle;
 pub mod check;
 pub mod cli;
 pub mod compile;
+pub mod error;
 pub mod harness;
 pub mod object_storage;
 pub mod policy;
@@ -44,6 +51,7 @@ pub use bundle::{Bundler, PlanBundle};
 pub use check::{Check, CheckError, Checked};
 pub use compile::{CompiledPolicy, Policy, PolicyError, PolicyLoader, compile};
 pub use datafusion;
+pub use error::{Error, Result};
 pub use policy::{PolicyOptions, ResolvedPolicy};
 pub use registry::{EngineError, EngineIdentity, Extensions, RulePosition};
 pub use report::{Code, Diagnostic, Severity};
@@ -51,6 +59,25 @@ pub use report::{Code, Diagnostic, Severity};
 pub use session::BallistaCluster;
 pub use session::{SessionFactory, capture_session_settings};
 pub use workload::{Workload, WorkloadError};
+
+/// A session of the policy at `path`, in one call: the policy loaded, validated and compiled
+/// ([`Policy::load`]), then a session of it built ([`SessionFactory::context`]) with the installed
+/// engine's extensions. Make a [`SessionFactory`] instead to build many sessions of one policy.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> dfpolicy::Result<()> {
+/// let ctx = dfpolicy::session_context("policies/baseline.toml")?;
+/// let rows = ctx.sql("SELECT 1 AS one").await?.collect().await?;
+/// assert_eq!(rows[0].num_rows(), 1);
+/// # Ok(()) }
+/// ```
+pub fn session_context(
+    path: impl AsRef<std::path::Path>,
+) -> Result<datafusion::prelude::SessionContext> {
+    let policy = Policy::load(path)?;
+    Ok(SessionFactory::new(policy.compiled)?.context()?)
+}
 
 /// The Rust examples of the README and of every docs page, compiled as doctests so that they follow
 /// the API.

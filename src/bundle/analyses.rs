@@ -25,10 +25,15 @@ use crate::workload::{RegisteredDelta, ScanOwners, delta_scans};
 /// for speed or to measure what each costs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Analysis {
+    /// `physical_topology_hash`.
     PhysicalTopologyHash,
+    /// `statistics`: what the planner knew of each scan.
     Statistics,
+    /// `properties`: partitioning, ordering and pipeline breakers.
     Properties,
+    /// `pushdown`: the filters each scan received.
     Pushdown,
+    /// `lineage`: the tables, columns and functions the plan uses.
     Lineage,
     /// Only built with the cargo feature `substrait`.
     Substrait,
@@ -290,8 +295,9 @@ fn logical_scans(
     scans::logical_scans(plan, &name_of)
 }
 
-/// A Ballista policy's static stage plan, with a finding per stage Ballista cannot send to an
-/// executor; a failing distributed planner is a warning.
+/// A Ballista policy's static stage plan, with a finding when the client cannot send the query to
+/// the scheduler and one per stage the scheduler cannot send to an executor; a failing distributed
+/// planner is a warning.
 #[cfg(feature = "ballista")]
 fn distributed_stages_of(
     context: &Context<'_>,
@@ -308,9 +314,18 @@ fn distributed_stages_of(
         .cloned()
         .flatten()
         .is_none_or(|v| v == "true");
+    if let Some(optimized) = &plans.optimized {
+        analyses
+            .findings
+            .extend(super::distributed::job_submission_finding(
+                optimized,
+                plans.state.config(),
+                context.normalizer,
+            ));
+    }
     match super::distributed::distributed_stages(
         physical,
-        plans.state.config().options(),
+        plans.state.config(),
         adaptive,
         context.normalizer,
     ) {

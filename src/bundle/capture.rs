@@ -53,6 +53,19 @@ pub struct Bundler {
 impl Bundler {
     /// Registers the workload's tables (generating a built-in workload's data first if missing) and
     /// reads their versions and file counts.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> dfpolicy::Result<()> {
+    /// use dfpolicy::{Bundler, Policy, SessionFactory, Workload};
+    /// let factory = SessionFactory::new(Policy::load("policies/baseline.toml")?.compiled)?;
+    /// let sales = Workload::load("workloads/sales/sales.toml")?;
+    /// let bundler = Bundler::new(&factory, &sales).await?;
+    /// let bundle = bundler.bundle(sales.query("big_spenders").unwrap()).await?;
+    /// assert!(bundle.plans.physical.unwrap().contains("DataSourceExec"));
+    /// assert!(bundle.physical_topology_hash.unwrap().starts_with("v1:"));
+    /// # Ok(()) }
+    /// ```
     pub async fn new(
         factory: &SessionFactory,
         workload: &Workload,
@@ -112,10 +125,12 @@ impl Bundler {
         &self.normalizer
     }
 
+    /// The workload the bundler plans.
     pub fn workload(&self) -> &Workload {
         &self.workload
     }
 
+    /// The factory of the sessions it plans in.
     pub fn factory(&self) -> &SessionFactory {
         &self.factory
     }
@@ -260,7 +275,7 @@ impl TablePins {
             };
             if let Some((delta_version, files)) = files {
                 let pin = TablePin {
-                    format: table.format,
+                    format: table.format.clone(),
                     location,
                     delta_version,
                     files: files as u64,
@@ -425,20 +440,27 @@ pub enum BundleError {
     /// `--params` names a set the query does not have.
     #[error("query `{query}` has no parameter set `{name}` ({})", if available.is_empty() { "it has none".to_string() } else { format!("it has: {}", available.join(", ")) })]
     UnknownParameterSet {
+        /// The query.
         query: String,
+        /// The set asked for.
         name: String,
+        /// The sets the query has.
         available: Vec<String>,
     },
     /// The query has placeholders and parameter sets, and none was chosen.
     #[error("query `{query}` has placeholders: choose one of its parameter sets ({})", available.join(", "))]
     ParameterSetRequired {
+        /// The query.
         query: String,
+        /// The sets it has.
         available: Vec<String>,
     },
     /// The query has placeholders and the workload declares no parameter set for it.
     #[error("query `{query}` has placeholders ({}) and no parameter set: declare one with [[parameters]] in the workload file", placeholders.join(", "))]
     MissingParameters {
+        /// The query.
         query: String,
+        /// Its placeholders.
         placeholders: Vec<String>,
     },
 }

@@ -3,19 +3,24 @@
 //! `EXPLAIN`) cuts P2 into stages at its shuffles. Each stage is then encoded with Ballista's
 //! physical codec, as the scheduler does before sending a task to an executor: a plan that cannot be
 //! encoded (a Delta scan: Ballista 55 has no codec for delta-rs' `DeltaScan`) cannot run on a
-//! cluster, which is a finding of the bundle rather than a failed job later.
+//! cluster, which is a finding of the bundle rather than a failed job later. Before that, the client
+//! sends the optimized logical plan to the scheduler, encoded with the session's logical codec: a
+//! table only the client has (a Delta table, an engine's own table provider) cannot be sent either.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ballista_core::JobId;
 use ballista_core::execution_plans::UnresolvedShuffleExec;
-use ballista_core::serde::BallistaPhysicalExtensionCodec;
+use ballista_core::extension::SessionConfigExt;
 use ballista_scheduler::planner::{DefaultDistributedPlanner, DistributedPlanner};
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::{ExecutionPlan, displayable};
+use datafusion::prelude::SessionConfig;
+use datafusion_proto::logical_plan::AsLogicalPlan;
 use datafusion_proto::physical_plan::AsExecutionPlan;
-use datafusion_proto::protobuf::PhysicalPlanNode;
+use datafusion_proto::protobuf::{LogicalPlanNode, PhysicalPlanNode};
 
 use super::fingerprint::physical_topology_hash;
 use super::model::{BundleFinding, DistributedStage, DistributedStages};
@@ -29,7 +34,7 @@ pub const NOT_DISTRIBUTABLE: &str = "not-distributable";
 /// `Err` when the distributed planner itself fails.
 pub fn distributed_stages(
     physical: &Arc<dyn ExecutionPlan>,
-    config: &datafusion::config::ConfigOptions,
+    config: &SessionConfig,
     adaptive: bool,
     normalizer: &PathNormalizer,
 ) -> Result<(DistributedStages, Vec<BundleFinding>), ballista_core::error::BallistaError> {
@@ -38,9 +43,9 @@ pub fn distributed_stages(
     let writers = DefaultDistributedPlanner::new().plan_query_stages(
         &job_id,
         Arc::clone(physical),
-        config,
+        config.options(),
     )?;
-    let codec = BallistaPhysicalExtensionCodec::default();
+    let codec = config.ballista_physical_extension_codec();
     let mut stages = Vec::new();
     let mut findings = Vec::new();
     let mut lines = BTreeMap::new();
@@ -58,7 +63,9 @@ pub fn distributed_stages(
             reads_stages,
             broadcast_reads,
         };
-        if let Err(error) = PhysicalPlanNode::try_from_physical_plan(Arc::clone(&plan), &codec) {
+        if let Err(error) =
+            PhysicalPlanNode::try_from_physical_plan(Arc::clone(&plan), codec.as_ref())
+        {
             findings.push(BundleFinding {
                 code: NOT_DISTRIBUTABLE.to_string(),
                 message: normalizer.normalize(&format!(
@@ -96,6 +103,26 @@ pub fn distributed_stages(
         },
         findings,
     ))
+}
+
+/// A finding when the client cannot send the query to the scheduler: Ballista's
+/// `DistributedQueryExec` encodes the optimized logical plan with the session's logical codec before
+/// it submits the job, and a table provider the codec does not know (Delta's, an engine's own)
+/// cannot be encoded.
+pub fn job_submission_finding(
+    optimized: &LogicalPlan,
+    config: &SessionConfig,
+    normalizer: &PathNormalizer,
+) -> Option<BundleFinding> {
+    let codec = config.ballista_logical_extension_codec();
+    let error = LogicalPlanNode::try_from_logical_plan(optimized, codec.as_ref()).err()?;
+    Some(BundleFinding {
+        code: NOT_DISTRIBUTABLE.to_string(),
+        message: normalizer.normalize(&format!(
+            "the query cannot be sent to a Ballista {} scheduler: {error}",
+            crate::registry::ballista::BALLISTA_VERSION
+        )),
+    })
 }
 
 /// The stages a stage's plan reads, and which of them it reads whole (broadcast), in plan order.

@@ -22,12 +22,12 @@
 mod analyses;
 mod capture;
 #[cfg(feature = "ballista")]
-pub mod distributed;
-pub mod fingerprint;
+pub(crate) mod distributed;
+pub(crate) mod fingerprint;
 mod lineage;
 mod model;
 mod output_rows;
-pub mod paths;
+pub(crate) mod paths;
 mod plan;
 mod properties;
 mod pushdown;

@@ -99,6 +99,9 @@ named_enum! {
     names = "lowercase";
     /// How much DataFusion knows about a number: `exact`, `estimated` (DataFusion's `Inexact`),
     /// `unknown` (`Absent`), or `mixed` when the numbers summarized differ.
+    // The variants stay undocumented: schemars writes a documented variant as a `oneOf` branch
+    // instead of a name in the schema's `enum`.
+    #[allow(missing_docs)]
     pub enum Quality {
         Exact,
         Estimated,
@@ -111,7 +114,9 @@ named_enum! {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatisticsQualities {
+    /// Of the row count.
     pub rows: Quality,
+    /// Of the total byte size.
     pub bytes: Quality,
     /// Minimum, maximum and null count of every column the scan produces: `mixed` when they differ.
     pub columns: Quality,
@@ -136,6 +141,7 @@ pub struct ScanStatistics {
     pub table: Option<String>,
     /// The scan operator and what it reads (`DataSourceExec file_type=parquet`, `DeltaScanExec`).
     pub operator: String,
+    /// How much of it is known.
     #[serde(flatten)]
     pub quality: StatisticsQualities,
     /// The row count, exact or estimated.
@@ -168,6 +174,7 @@ pub struct PhysicalProperties {
 pub struct ScanProperties {
     /// The workload's name for the table; `null` when the scan reads no workload table.
     pub table: Option<String>,
+    /// The scan operator (`DataSourceExec file_type=parquet`).
     pub operator: String,
     /// File groups (one per output partition of a file scan); `null` for other scans.
     pub file_groups: Option<u64>,
@@ -185,6 +192,7 @@ pub struct ScanProperties {
 pub struct PipelineBreaker {
     /// As in [`PhysicalProperties::operators`]; a join's build side is `… (build side)`.
     pub operator: String,
+    /// Its depth below the plan's root.
     pub depth: u32,
 }
 
@@ -218,10 +226,12 @@ pub struct FilterPushdown {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScanPushdown {
+    /// The workload's name for the table.
     pub table: String,
     /// Whether the physical scan filters rows while decoding (Parquet `pushdown_filters`); without
     /// it, conjuncts in the scan's predicate only prune row groups, pages and files.
     pub row_level: bool,
+    /// Each conjunct of the filters above the scan, with how far it got.
     pub conjuncts: Vec<PushedConjunct>,
 }
 
@@ -247,6 +257,7 @@ pub struct PushedConjunct {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DynamicFilter {
+    /// The workload's name for the scanned table; `null` when it is no workload table.
     pub table: Option<String>,
     /// As planned (`DynamicFilter [ empty ]`: filled at run time).
     pub filter: String,
@@ -266,7 +277,9 @@ pub struct Lineage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScanLineage {
+    /// The table as the plan names it.
     pub table: String,
+    /// The columns the scan produces.
     pub columns: Vec<String>,
     /// The scan's filters and the conjuncts of the `Filter` directly above it, once each.
     pub filters: Vec<String>,
@@ -276,7 +289,9 @@ pub struct ScanLineage {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FunctionCall {
+    /// The function's name.
     pub name: String,
+    /// What kind of function it is.
     pub kind: FunctionKind,
     /// One of DataFusion's own functions (`false`: registered by the application).
     pub built_in: bool,
@@ -284,6 +299,10 @@ pub struct FunctionCall {
 
 named_enum! {
     names = "lowercase";
+    // The variants stay undocumented: schemars writes a documented variant as a `oneOf` branch
+    // instead of a name in the schema's `enum`.
+    #[allow(missing_docs)]
+    /// The kinds of functions a plan calls.
     pub enum FunctionKind {
         Scalar,
         Aggregate,
@@ -327,6 +346,7 @@ pub struct PlanLineDifference {
 pub struct BundleFinding {
     /// `statistics-below-minimum`.
     pub code: String,
+    /// What is wrong, paths normalized.
     pub message: String,
 }
 
@@ -354,6 +374,7 @@ pub struct DistributedStages {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DistributedStage {
+    /// Ballista's id of the stage.
     pub stage_id: usize,
     /// The stage's plan as `EXPLAIN` prints a physical plan, paths normalized like every plan;
     /// `UnresolvedShuffleExec` marks where it reads another stage's output.
@@ -397,9 +418,13 @@ pub struct DeltaScan {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyIdentity {
+    /// The policy's name.
     pub name: String,
+    /// Its `policy_hash`.
     pub policy_hash: String,
+    /// Its `settings_hash`.
     pub settings_hash: String,
+    /// Its `plan_environment_hash`.
     pub plan_environment_hash: String,
 }
 
@@ -440,6 +465,7 @@ pub struct BoundParameters {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TablePin {
+    /// The table's format (`parquet`, `csv`, `delta`, or another `STORED AS` format).
     pub format: TableFormat,
     /// The location, relative to the workload folder (`$TPCH_DATA/…` for the built-in workloads; a
     /// URL for remote tables).
@@ -473,13 +499,19 @@ pub struct Plans {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rendering {
+    /// The `EXPLAIN` format.
     pub format: ExplainFormat,
+    /// Which plan it shows.
     pub plan: PlanKind,
+    /// The rendering, paths normalized.
     pub text: String,
 }
 
 named_enum! {
     names = "snake_case";
+    // The variants stay undocumented: schemars writes a documented variant as a `oneOf` branch
+    // instead of a name in the schema's `enum`.
+    #[allow(missing_docs)]
     /// Which plan a rendering shows.
     pub enum PlanKind {
         OptimizedLogical,
@@ -505,6 +537,7 @@ pub struct OptimizerTrace {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TraceStep {
+    /// The phase the rule belongs to.
     pub phase: Phase,
     /// The logical optimizer's pass, from 0; 0 for the analyzer and the physical optimizer.
     pub pass: u32,
@@ -522,6 +555,9 @@ pub struct TraceStep {
 
 named_enum! {
     names = "lowercase";
+    // The variants stay undocumented: schemars writes a documented variant as a `oneOf` branch
+    // instead of a name in the schema's `enum`.
+    #[allow(missing_docs)]
     /// The planning phases a trace step belongs to.
     pub enum Phase {
         Analyzer,
@@ -559,6 +595,7 @@ pub struct OperatorRows {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaptureWarning {
+    /// The capture step.
     pub step: CaptureStep,
     /// DataFusion's error, with file paths written relative to the workload.
     pub message: String,
@@ -643,6 +680,7 @@ impl PlanBundle {
         text
     }
 
+    /// A bundle read back from its JSON.
     pub fn from_json(text: &str) -> Result<PlanBundle, serde_json::Error> {
         serde_json::from_str(text)
     }

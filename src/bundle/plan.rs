@@ -60,8 +60,11 @@ impl CapturedPlans {
 /// `show_statistics` and `show_schema`).
 #[derive(Debug, Clone, Default)]
 pub struct PlanTexts {
+    /// P0.
     pub initial_logical: Option<String>,
+    /// P1.
     pub optimized_logical: Option<String>,
+    /// P2.
     pub physical: Option<String>,
 }
 

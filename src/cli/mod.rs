@@ -40,11 +40,14 @@ pub const EXIT_USAGE: u8 = 2;
     version,
     about = "Policy-as-code for Apache DataFusion sessions"
 )]
+/// The command line, parsed.
 pub struct Cli {
+    /// The command to run.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate policy files and directories (every *.toml below a directory).
@@ -107,7 +110,9 @@ pub struct FindingsArgs {
 /// How a document (a policy, a compiled environment) is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DocumentFormat {
+    /// TOML, as policy files are written.
     Toml,
+    /// JSON, for programs.
     Json,
 }
 
@@ -125,7 +130,9 @@ pub struct DocumentArgs {
 /// How a listing or a comparison is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ListFormat {
+    /// Aligned text, for people.
     Text,
+    /// JSON, for programs.
     Json,
 }
 
@@ -195,7 +202,9 @@ pub enum CommandError {
     /// Writing a file the arguments name failed.
     #[error("{}: cannot write it", path.display())]
     File {
+        /// The file.
         path: PathBuf,
+        /// Why it could not be written.
         #[source]
         source: std::io::Error,
     },

@@ -10,8 +10,11 @@ use crate::registry::{SettingClass, classify, registry};
 pub struct SettingDifference {
     /// An option key, `runtime.<field>`, or `rules.<stage>`.
     pub key: String,
+    /// The value in the left policy; `None` is unset.
     pub left: Option<String>,
+    /// The value in the right policy; `None` is unset.
     pub right: Option<String>,
+    /// What the key changes (see [`SettingClass`]).
     pub class: SettingClass,
     /// Ballista forces the value on one side (`left` or `right` is a Ballista policy whose value is
     /// Ballista's, whatever the policy wrote).
@@ -20,6 +23,7 @@ pub struct SettingDifference {
 }
 
 impl SettingDifference {
+    /// Whether the difference can change plans.
     pub fn plan_shape(&self) -> bool {
         self.class == SettingClass::PlanShape
     }
@@ -28,8 +32,11 @@ impl SettingDifference {
 /// The differences between two compiled policies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EnvironmentDiff {
+    /// The left policy's name.
     pub left: String,
+    /// The right policy's name.
     pub right: String,
+    /// Every key whose value differs, sorted by key.
     pub differences: Vec<SettingDifference>,
     /// The plan-environment hashes differ: some plan may differ.
     pub plan_environment_differs: bool,
@@ -66,6 +73,8 @@ const PARTS: [fn(&CompiledPolicy) -> Vec<Entry>; 6] = [
     dfpolicy_only,
 ];
 
+/// The differences between two compiled environments, key by key: settings, runtime, rules, Ballista's
+/// and dfpolicy's own keys.
 pub fn diff(left: &CompiledPolicy, right: &CompiledPolicy) -> EnvironmentDiff {
     let mut differences = Vec::new();
     for part in PARTS {

@@ -25,10 +25,16 @@ use crate::registry::{DATAFUSION_VERSION, SettingClass, classify, registry};
 /// The version of the hash encoding, prefixed to every hash.
 pub const HASH_SCHEME: &str = "v1";
 
+/// The three hashes of a compiled policy, each `v1:` and a SHA-256 in hex.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hashes {
+    /// Over what the policy sets: its name and engine requirement, every option it sets (canonically
+    /// rendered) and the options only dfpolicy reads (docs/compile.md).
     pub policy_hash: String,
+    /// Over every effective setting (Ballista's too) and the runtime settings.
     pub settings_hash: String,
+    /// Over what can change plans: the DataFusion release, the plan-shape settings, the rule recipe
+    /// in order and, in an engine's dfpolicy, the engine's identity.
     pub plan_environment_hash: String,
 }
 
@@ -96,6 +102,7 @@ fn rule_lines(compiled: &CompiledPolicy) -> BTreeMap<String, serde_json::Value> 
     lines
 }
 
+/// The `settings_hash` of a compiled environment.
 pub fn settings_hash(compiled: &CompiledPolicy) -> String {
     let mut lines: BTreeMap<String, serde_json::Value> = compiled
         .settings
@@ -114,6 +121,7 @@ pub fn settings_hash(compiled: &CompiledPolicy) -> String {
     digest("settings", lines)
 }
 
+/// The `plan_environment_hash` of a compiled environment.
 pub fn plan_environment_hash(compiled: &CompiledPolicy) -> String {
     let mut lines: BTreeMap<String, serde_json::Value> = plan_shape_keys()
         .iter()
@@ -204,6 +212,7 @@ pub fn policy_hash(options: &PolicyOptions, canonical: &BTreeMap<String, String>
     digest("policy", lines)
 }
 
+/// All three hashes of a compiled environment and the policy it was compiled from.
 pub fn hashes(
     compiled: &CompiledPolicy,
     options: &PolicyOptions,

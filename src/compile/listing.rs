@@ -9,21 +9,30 @@ use crate::registry::registry;
 /// One DataFusion option as a policy author sees it.
 #[derive(Debug, Clone, Serialize)]
 pub struct SettingRow {
+    /// The full key (`datafusion.execution.batch_size`).
     pub key: &'static str,
     #[serde(rename = "type")]
+    /// The value kind's name (`boolean`, `unsigned_integer` …).
     pub kind: &'static str,
+    /// The default as DataFusion renders it; `None` is NULL (unset).
     pub default: Option<&'static str>,
+    /// The smallest accepted integer, where DataFusion rejects 0 (or 1).
     pub minimum: Option<u64>,
+    /// The largest accepted integer, where dfpolicy bounds it.
     pub maximum: Option<u64>,
+    /// Whether the default follows the machine (the CPU count).
     pub machine_dependent: bool,
     /// `section.field`, when a typed field sets the option.
     pub policy_field: Option<String>,
+    /// The setting class's name (`plan-shape`, `execution-only` …).
     pub class: &'static str,
+    /// Why the key has that class.
     pub class_reason: &'static str,
     /// What sensitivity sweeps measured (see `dfpolicy sensitivity`), one line per workload swept:
     /// `moves 12 of 22 plans of tpch-sf100`. Empty when no sweep is at hand.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<String>,
+    /// The option's doc string.
     pub description: &'static str,
 }
 
@@ -146,7 +155,9 @@ pub fn settings_markdown(rows: &[SettingRow]) -> String {
 /// One optimizer rule of a default session.
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleRow {
+    /// `analyzer`, `logical` or `physical`.
     pub stage: &'static str,
+    /// The rule's name.
     pub name: &'static str,
 }
 

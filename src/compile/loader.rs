@@ -24,14 +24,26 @@ pub struct Policy {
 
 impl Policy {
     /// Reads a policy, follows `extends`, validates everything, merges and compiles it.
+    ///
+    /// ```
+    /// let policy = dfpolicy::Policy::load("policies/baseline.toml")?;
+    /// assert_eq!(policy.name(), "baseline");
+    /// assert_eq!(
+    ///     policy.compiled.settings["datafusion.execution.target_partitions"].as_deref(),
+    ///     Some("4")
+    /// );
+    /// # Ok::<(), dfpolicy::Error>(())
+    /// ```
     pub fn load(path: impl AsRef<Path>) -> Result<Policy, PolicyError> {
         PolicyLoader::default().load(path)
     }
 
+    /// A loader with options (`extends` confined to a root folder).
     pub fn loader() -> PolicyLoader {
         PolicyLoader::default()
     }
 
+    /// The policy's name (`[policy] name`).
     pub fn name(&self) -> &str {
         self.resolved.name()
     }
@@ -82,6 +94,7 @@ impl PolicyLoader {
         self
     }
 
+    /// Reads, validates, merges and compiles the policy at `path`, as [`Policy::load`] does.
     pub fn load(&self, path: impl AsRef<Path>) -> Result<Policy, PolicyError> {
         let path = path.as_ref();
         let root = self.root.clone().unwrap_or_else(|| default_root(path));

@@ -4,10 +4,10 @@
 //! optimizer rule recipe. It is what sessions are built from, what `dfpolicy compile` prints, and what
 //! the hashes are computed over.
 
-pub mod diff;
-pub mod hash;
-pub mod listing;
-pub mod loader;
+pub(crate) mod diff;
+pub(crate) mod hash;
+pub(crate) mod listing;
+pub(crate) mod loader;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -23,7 +23,7 @@ use crate::registry::{
 };
 
 pub use diff::{EnvironmentDiff, diff};
-pub use hash::{HASH_SCHEME, Hashes};
+pub use hash::{HASH_SCHEME, Hashes, plan_shape_keys};
 pub use listing::{
     RuleRow, SETTINGS_REFERENCE_PATH, SettingRow, rule_listing, rules_text, setting_listing,
     settings_markdown, settings_text,
@@ -33,6 +33,7 @@ pub use loader::{Policy, PolicyError, PolicyLoader};
 /// The engine a policy was compiled for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Engine {
+    /// The DataFusion release (`55.2.0`).
     pub datafusion: String,
     /// The installed engine's identity (its name, version and what it adds), for a policy compiled
     /// in an engine's dfpolicy (`dfpolicy::cli::main_with`); absent for vanilla DataFusion.
@@ -62,14 +63,19 @@ pub struct RuntimeSettings {
     pub memory_pool: MemoryPool,
     /// The spill directory as configured (DataFusion creates a random subdirectory in it).
     pub spill_directory: Option<String>,
+    /// Bytes spill files may take in the spill directory.
     pub max_temp_directory_size: u64,
+    /// Spill files merged at once.
     pub max_spill_merge_fan_in: u64,
+    /// Bytes of the Parquet metadata cache.
     pub metadata_cache_limit: u64,
+    /// Bytes of the listing cache.
     pub list_files_cache_limit: u64,
     /// How long a listing stays cached, or `None` for no expiry. Written as DataFusion's `SET` takes
     /// it, `{m}m{s}s`.
     #[serde(with = "ttl_text")]
     pub list_files_cache_ttl: Option<Duration>,
+    /// Bytes of the file statistics cache.
     pub file_statistics_cache_limit: u64,
 }
 
@@ -114,12 +120,16 @@ mod ttl_text {
 /// The optimizer rules a session runs, in order, after `disabled_rules`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleRecipe {
+    /// Analyzer rules, in order.
     pub analyzer: Vec<String>,
+    /// Logical optimizer rules, in order.
     pub logical: Vec<String>,
+    /// Physical optimizer rules, in order (names may repeat).
     pub physical: Vec<String>,
 }
 
 impl RuleRecipe {
+    /// The rules of one stage.
     pub fn stage(&self, stage: RuleStage) -> &[String] {
         match stage {
             RuleStage::Analyzer => &self.analyzer,
@@ -153,7 +163,9 @@ pub struct StatisticsExpectation {
 /// What a plan bundle captures.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExplainCapture {
+    /// The `EXPLAIN` formats bundles render besides `indent`.
     pub formats: Vec<ExplainFormat>,
+    /// Whether bundles carry every rule's output.
     pub optimizer_trace: bool,
     /// Runs `EXPLAIN ANALYZE`, which executes the query.
     pub analyze: bool,
@@ -164,7 +176,9 @@ pub struct ExplainCapture {
 /// without loss (credentials aside, which are redacted when written).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CompiledPolicy {
+    /// The policy's name.
     pub policy: String,
+    /// The DataFusion release and the engine it was compiled for.
     pub engine: Engine,
     /// Every machine-dependent option is pinned by the policy, so the environment is the same on
     /// every machine.
@@ -173,14 +187,20 @@ pub struct CompiledPolicy {
     /// credentials redacted (see [`crate::secrets`]).
     #[serde(serialize_with = "crate::secrets::serialize_settings")]
     pub settings: BTreeMap<String, Option<String>>,
+    /// Memory, spilling and cache budgets.
     pub runtime: RuntimeSettings,
+    /// The rules sessions run, each stage in order.
     pub rules: RuleRecipe,
+    /// Whether queries must name tables in full.
     pub namespace: NamespaceRule,
+    /// The statistics quality bundles expect.
     pub statistics: StatisticsExpectation,
+    /// What bundles capture.
     pub explain: ExplainCapture,
     /// The Ballista environment, for a policy that targets Ballista; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ballista: Option<BallistaEnvironment>,
+    /// The policy's hashes.
     pub hashes: Hashes,
 }
 
@@ -203,8 +223,11 @@ pub struct BallistaEnvironment {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot compile policy `{policy}`: setting `{key}`: {message}")]
 pub struct CompileError {
+    /// The policy's name.
     pub policy: String,
+    /// The key DataFusion refused.
     pub key: String,
+    /// DataFusion's words.
     pub message: String,
 }
 
@@ -311,7 +334,7 @@ pub fn compile(options: &PolicyOptions) -> Result<CompiledPolicy, CompileError> 
         policy: name.clone(),
         engine: Engine {
             datafusion: DATAFUSION_VERSION.to_string(),
-            extensions: registry::engine::installed().identity(),
+            extensions: registry::registry().engine().cloned(),
         },
         portable,
         settings,

@@ -48,9 +48,13 @@ const LABEL_MARK: &str = "  # ";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BaselineIndex {
+    /// The layout version ([`BASELINE_FORMAT`]).
     pub baseline_format: u32,
+    /// The workload's name.
     pub workload: String,
+    /// The DataFusion release that planned it.
     pub datafusion_version: String,
+    /// Each policy, by name.
     pub policies: BTreeMap<String, PolicyEntry>,
     /// By `policy/query`.
     pub cells: BTreeMap<String, CellEntry>,
@@ -60,10 +64,15 @@ pub struct BaselineIndex {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyEntry {
+    /// The policy file, as given.
     pub file: String,
+    /// Its `policy_hash`; `null` when it did not load.
     pub policy_hash: Option<String>,
+    /// Its `settings_hash`.
     pub settings_hash: Option<String>,
+    /// Its `plan_environment_hash`.
     pub plan_environment_hash: Option<String>,
+    /// The error, on one line.
     pub error: Option<String>,
 }
 
@@ -73,8 +82,11 @@ pub struct PolicyEntry {
 pub struct CellEntry {
     /// `bundles/<policy>/<query>.bundle`; `null` for a failed cell.
     pub file: Option<String>,
+    /// The bundle's `query_fingerprint`.
     pub query_fingerprint: Option<String>,
+    /// The bundle's `plan_fingerprint`.
     pub plan_fingerprint: Option<String>,
+    /// The bundle's `physical_topology_hash`.
     pub physical_topology_hash: Option<String>,
     /// The row-count quality over all scans.
     pub statistics: Option<Quality>,
@@ -91,43 +103,70 @@ pub struct CellEntry {
 /// A baseline as read back: the index, the environments and every bundle.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Baseline {
+    /// `index.json`.
     pub index: BaselineIndex,
+    /// Each policy's compiled environment, by name.
     pub environments: BTreeMap<String, CompiledPolicy>,
+    /// Each cell's bundle.
     pub bundles: BTreeMap<CellKey, PlanBundle>,
 }
 
 /// A baseline folder that cannot be read or written, with the file it stopped at.
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
+    /// A file cannot be read or written.
     #[error("{}: cannot read or write it", path.display())]
     Io {
+        /// The file.
         path: PathBuf,
+        /// Why.
         #[source]
         source: std::io::Error,
     },
+    /// `index.json` is not an index.
     #[error("{}: not a baseline index", path.display())]
     Index {
+        /// The file.
         path: PathBuf,
+        /// Why.
         #[source]
         source: serde_json::Error,
     },
+    /// The index is of another layout version.
     #[error(
         "{}: baseline format {found} is not the format this dfpolicy writes ({BASELINE_FORMAT}): \
          rewrite it with `--bless`",
         path.display()
     )]
-    Format { path: PathBuf, found: u32 },
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// The version found.
+        found: u32,
+    },
+    /// A cell key of the index is not `policy/query`.
     #[error("{}: `{key}` is not `policy/query`", path.display())]
-    CellKey { path: PathBuf, key: String },
+    CellKey {
+        /// The file.
+        path: PathBuf,
+        /// The key.
+        key: String,
+    },
+    /// An environment file is not a compiled policy.
     #[error("{}: not a compiled policy", path.display())]
     Environment {
+        /// The file.
         path: PathBuf,
+        /// Why.
         #[source]
         source: serde_json::Error,
     },
+    /// A bundle file does not read back.
     #[error("{}: not a bundle file", path.display())]
     Bundle {
+        /// The file.
         path: PathBuf,
+        /// Why.
         #[source]
         source: BundleFileError,
     },
@@ -150,16 +189,22 @@ impl BaselineError {
 /// A `.bundle` file that does not read back into a bundle.
 #[derive(Debug, thiserror::Error)]
 pub enum BundleFileError {
+    /// No `=== json` line.
     #[error("no `=== json` line")]
     NoJsonPart,
+    /// The JSON part is not JSON.
     #[error("the JSON part")]
     Json(#[source] serde_json::Error),
+    /// A `===` mark is not a line of its own.
     #[error("a section mark without a line break")]
     MarkWithoutLineBreak,
+    /// A plan section does not end with a line break.
     #[error("section `{0}` does not end with a line break")]
     SectionWithoutLineBreak(String),
+    /// A plan section has no placeholder in the JSON part.
     #[error("section `{0}` has no `(section)` in the JSON")]
     SectionWithoutPlaceholder(String),
+    /// The JSON with its sections put back is not a bundle.
     #[error("the bundle")]
     Bundle(#[source] serde_json::Error),
 }

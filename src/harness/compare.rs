@@ -50,37 +50,60 @@ impl CellStatus {
 #[strum(serialize_all = "kebab-case")]
 pub enum Cause {
     /// The query's normalized template changed (its `query_fingerprint`).
-    QueryTemplate { baseline: String, now: String },
+    QueryTemplate {
+        /// As the baseline has it.
+        baseline: String,
+        /// As it is now.
+        now: String,
+    },
     /// Same template, other constants, preparation statements or parameter values.
     QueryText,
     /// A setting of the policy's compiled environment changed.
     PolicySetting {
+        /// The key.
         key: String,
+        /// As the baseline has it.
         baseline: Option<String>,
+        /// As it is now.
         now: Option<String>,
+        /// Its class.
         class: SettingClass,
         /// Whether the setting can change a plan's shape.
         plan_shape: bool,
     },
     /// Another DataFusion version planned the query.
-    DatafusionVersion { baseline: String, now: String },
+    DatafusionVersion {
+        /// As the baseline has it.
+        baseline: String,
+        /// As it is now.
+        now: String,
+    },
     /// The engine changed: its name or version, or a function, package, format, catalog, rule,
     /// planner or setting it adds (`changes` names each). `None` is vanilla DataFusion.
     Engine {
+        /// As the baseline has it.
         baseline: Option<String>,
+        /// As it is now.
         now: Option<String>,
+        /// What changed, one line each.
         changes: Vec<String>,
     },
     /// A table's pin changed: its location, Delta version or file count.
     TablePin {
+        /// The table.
         table: String,
+        /// As the baseline has it.
         baseline: Option<TablePin>,
+        /// As it is now.
         now: Option<TablePin>,
     },
     /// A scan's row count (as the planner saw it) changed.
     Statistics {
+        /// The table.
         table: Option<String>,
+        /// As the baseline has it.
         baseline: Option<u64>,
+        /// As it is now.
         now: Option<u64>,
     },
     /// None of the above changed, yet the plan did: a planning input dfpolicy does not pin, or a
@@ -173,8 +196,11 @@ impl Cause {
 /// One cell compared.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CellChange {
+    /// The policy.
     pub policy: String,
+    /// The query.
     pub query: String,
+    /// What happened to the cell.
     pub status: CellStatus,
     /// For `changed` and `inputs-changed` cells, most specific first.
     pub causes: Vec<Cause>,
@@ -200,6 +226,7 @@ pub struct CellChange {
 }
 
 impl CellChange {
+    /// The cell's key.
     pub fn key(&self) -> CellKey {
         CellKey::new(&self.policy, &self.query)
     }
@@ -223,10 +250,13 @@ impl CellChange {
 /// A run compared with a baseline: every cell of either, sorted.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Comparison {
+    /// The workload's name.
     pub workload: String,
     /// `null` when there was no baseline to compare with (every cell is `added`).
     pub baseline_datafusion_version: Option<String>,
+    /// The DataFusion release of this run.
     pub datafusion_version: String,
+    /// Every cell of either side, sorted.
     pub cells: Vec<CellChange>,
     /// Cells by status.
     pub counts: BTreeMap<CellStatus, u64>,

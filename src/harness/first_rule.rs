@@ -10,9 +10,13 @@ use crate::bundle::{OptimizerTrace, Phase, PlanBundle};
 /// A rule application, named as the trace names it: physical rule names repeat, so by index too.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TraceStepId {
+    /// The rule's phase.
     pub phase: Phase,
+    /// The logical optimizer's pass (0 elsewhere).
     pub pass: u32,
+    /// The rule's position in its phase's list.
     pub index: u32,
+    /// The rule's name.
     pub rule: String,
 }
 

@@ -16,7 +16,7 @@
 //! ```
 
 pub mod baseline;
-pub mod compare;
+pub(crate) mod compare;
 mod first_rule;
 pub mod planning;
 mod policies;
@@ -49,11 +49,14 @@ pub use snapshot::{
 /// when the query has sets (`q01@early`). Ordered by policy, then query.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct CellKey {
+    /// The policy.
     pub policy: String,
+    /// The query.
     pub query: String,
 }
 
 impl CellKey {
+    /// The cell of `query` under `policy`.
     pub fn new(policy: impl Into<String>, query: impl Into<String>) -> CellKey {
         CellKey {
             policy: policy.into(),
@@ -79,6 +82,7 @@ impl fmt::Display for CellKey {
 pub enum Cell {
     /// The bundle. With `repeat`, the first build, and what a later build did differently.
     Built {
+        /// The bundle.
         bundle: Box<PlanBundle>,
         /// `None`, or the first difference between builds of the same bundle (a determinism bug).
         repeat_difference: Option<String>,
@@ -86,10 +90,14 @@ pub enum Cell {
     /// The policy did not load, the workload could not be set up under it, the bundle failed, or
     /// its query did not plan (a warning of the SQL planner, parameter binding, logical optimizer or
     /// physical planner step).
-    Failed { error: String },
+    Failed {
+        /// The error, on one line.
+        error: String,
+    },
 }
 
 impl Cell {
+    /// The bundle of a built cell.
     pub fn bundle(&self) -> Option<&PlanBundle> {
         match self {
             Cell::Built { bundle, .. } => Some(bundle),
@@ -101,18 +109,23 @@ impl Cell {
 /// Every cell of one harness run, sorted.
 #[derive(Debug, Clone)]
 pub struct HarnessRun {
+    /// The workload's name.
     pub workload: String,
+    /// The DataFusion release that planned it.
     pub datafusion_version: String,
     /// The policies, by name, as loaded.
     pub policies: BTreeMap<String, PolicyUnderTest>,
+    /// Every cell.
     pub cells: BTreeMap<CellKey, Cell>,
 }
 
 /// A failure that stops the whole run (a single cell's failure does not).
 #[derive(Debug, thiserror::Error)]
 pub enum HarnessError {
+    /// The async runtime did not start.
     #[error("cannot start a tokio runtime")]
     Runtime(#[source] std::io::Error),
+    /// A worker thread panicked.
     #[error("a harness worker panicked")]
     WorkerPanicked,
 }
@@ -131,6 +144,7 @@ enum PolicySetupError {
 pub enum Progress {
     /// On a terminal's stderr, unless `CI` is set.
     Auto,
+    /// Never.
     Hidden,
 }
 
@@ -144,6 +158,20 @@ pub struct Harness<'a> {
 }
 
 impl<'a> Harness<'a> {
+    /// A run of every policy of `policies` × every query cell of `workload`.
+    ///
+    /// ```
+    /// use dfpolicy::harness::{Harness, PolicySet, Progress};
+    /// let policies = PolicySet::load("policies/baseline.toml")?;
+    /// let sales = dfpolicy::Workload::load("workloads/sales/sales.toml")?;
+    /// let run = Harness::new(&policies, &sales)
+    ///     .progress(Progress::Hidden)
+    ///     .run()?;
+    /// // Three queries, one of them with two parameter sets: four cells per policy.
+    /// assert_eq!(run.cells.len(), policies.policies.len() * 4);
+    /// assert!(run.cells.values().all(|cell| cell.bundle().is_some()));
+    /// # Ok::<(), dfpolicy::Error>(())
+    /// ```
     pub fn new(policies: &'a PolicySet, workload: &'a Workload) -> Harness<'a> {
         Harness {
             policies,
@@ -166,6 +194,7 @@ impl<'a> Harness<'a> {
         self
     }
 
+    /// Whether the run draws a progress bar (default: on a terminal, unless `CI` is set).
     pub fn progress(mut self, progress: Progress) -> Self {
         self.progress = progress;
         self

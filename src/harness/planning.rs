@@ -40,6 +40,7 @@ use crate::workload::{Query, Workload, WorkloadError};
 /// One cell of a workload: a query, or one parameter set of a query with sets (`q01@early`).
 #[derive(Debug, Clone, Copy)]
 pub struct QueryCell<'a> {
+    /// The query.
     pub query: &'a Query,
     /// The parameter set's name, for a query with sets.
     pub parameter_set: Option<&'a str>,
@@ -104,6 +105,7 @@ pub struct PlanningEnvironment {
 }
 
 impl PlanningEnvironment {
+    /// An environment with nothing shared yet.
     pub fn new() -> PlanningEnvironment {
         PlanningEnvironment::default()
     }
@@ -158,12 +160,16 @@ impl PlanningEnvironment {
 /// Why a policy's cells cannot be planned at all (one cell's failure is the caller's business).
 #[derive(Debug, thiserror::Error)]
 pub enum PlanningError {
+    /// DataFusion refused the policy's session.
     #[error("no session can be built")]
     Session(#[source] datafusion::error::DataFusionError),
+    /// The workload's tables could not be registered.
     #[error("the workload cannot be set up")]
     Workload(#[source] Box<WorkloadError>),
+    /// The async runtime did not start.
     #[error("cannot start a tokio runtime")]
     Runtime(#[source] std::io::Error),
+    /// A worker thread panicked.
     #[error("a planning worker panicked")]
     WorkerPanicked,
 }

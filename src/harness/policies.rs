@@ -15,6 +15,7 @@ use crate::report::{Diagnostic, SourceFile, display_path, render};
 pub struct PolicyUnderTest {
     /// The file, as given (`policies/baseline.toml`).
     pub file: String,
+    /// Its compiled environment, or why it has none.
     pub compiled: Result<CompiledPolicy, PolicyUnavailable>,
     /// The policy file and its `extends` parents, the policy first (empty when it did not load).
     pub chain: Vec<Arc<SourceFile>>,
@@ -25,12 +26,23 @@ pub struct PolicyUnderTest {
 pub enum PolicyUnavailable {
     /// Validation found errors; `first` is the first one's headline.
     #[error("the policy does not load ({}): {first}", crate::report::counted(*count, "finding", "findings"))]
-    Invalid { count: usize, first: String },
+    Invalid {
+        /// How many errors validation found.
+        count: usize,
+        /// The first one's headline.
+        first: String,
+    },
+    /// DataFusion refused the validated environment.
     #[error("the policy does not compile")]
     Compile(#[source] CompileError),
     /// Another file of the set already uses the policy's name.
     #[error("policy name `{name}` is also used by `{other}`: policy names must be unique")]
-    DuplicateName { name: String, other: String },
+    DuplicateName {
+        /// The name.
+        name: String,
+        /// The other file.
+        other: String,
+    },
 }
 
 /// A policy folder that cannot be walked (missing, unreadable, nested too deep).
@@ -41,6 +53,7 @@ pub struct UnreadablePolicies(pub Vec<Diagnostic>);
 /// Every policy of a run, by name.
 #[derive(Debug, Clone, Default)]
 pub struct PolicySet {
+    /// Every policy, by name.
     pub policies: BTreeMap<String, PolicyUnderTest>,
     /// Findings of every policy (errors of those that did not load, warnings of the others).
     pub diagnostics: Vec<Diagnostic>,
@@ -49,6 +62,13 @@ pub struct PolicySet {
 impl PolicySet {
     /// Loads every `*.toml` below `path` (or the one file), with `extends` confined to `path`'s
     /// folder tree as `validate` confines it.
+    ///
+    /// ```
+    /// let policies = dfpolicy::harness::PolicySet::load("policies/")?;
+    /// assert!(policies.policies.contains_key("baseline"));
+    /// assert!(policies.policies.values().all(|policy| policy.compiled.is_ok()));
+    /// # Ok::<(), dfpolicy::Error>(())
+    /// ```
     pub fn load(path: impl AsRef<Path>) -> Result<PolicySet, UnreadablePolicies> {
         PolicySet::load_under(path.as_ref(), None)
     }

@@ -27,62 +27,95 @@ use crate::workload::{Location, ServedSnapshot, Table, TableFormat, Workload};
 /// Why a snapshot could not be taken.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotCaptureError {
+    /// A policy did not load.
     #[error("policy `{policy}`")]
     Policy {
+        /// The policy.
         policy: String,
+        /// Why.
         #[source]
         source: PolicyUnavailable,
     },
+    /// The workload could not be planned under a policy.
     #[error("policy `{policy}`")]
     Planning {
+        /// The policy.
         policy: String,
+        /// Why.
         #[source]
         source: PlanningError,
     },
+    /// A query could not be bundled.
     #[error("policy `{policy}`: query `{query}`")]
     Query {
+        /// The policy.
         policy: String,
+        /// The query.
         query: String,
+        /// Why.
         #[source]
         source: Box<BundleError>,
     },
+    /// A table's files are not below the workload's folder.
     #[error(
         "table `{table}`: {} is not below the workload's folder {}; a snapshot keeps paths relative to it",
         location.display(),
         folder.display()
     )]
     OutsideFolder {
+        /// The table.
         table: String,
+        /// The location, as shown.
         location: PathBuf,
+        /// The folder.
         folder: PathBuf,
     },
+    /// The workload's tables are on several stores.
     #[error(
         "table `{table}`: {location} is on another store than {first}; a snapshot keeps one store's tables"
     )]
     SeveralStores {
+        /// The table.
         table: String,
+        /// The location, as shown.
         location: String,
+        /// The location of the first table, whose store the snapshot keeps.
         first: String,
     },
+    /// A remote table's location cannot be listed.
     #[error("table `{table}`: cannot list {location}")]
     List {
+        /// The table.
         table: String,
+        /// The location, as shown.
         location: String,
+        /// Why.
         #[source]
         source: object_store::Error,
     },
+    /// Two tables' files would have one path in the snapshot.
     #[error(
         "table `{table}`: the snapshot path {path} is another table's file too, with other bytes"
     )]
-    Collision { table: String, path: String },
+    Collision {
+        /// The table.
+        table: String,
+        /// The file.
+        path: String,
+    },
+    /// A file cannot be read.
     #[error("{}: cannot read it", path.display())]
     Io {
+        /// The file.
         path: PathBuf,
+        /// Why.
         #[source]
         source: std::io::Error,
     },
+    /// The TPC-H files' tails could not be generated.
     #[error("cannot generate the TPC-H files' tails")]
     Generate(#[from] DataError),
+    /// The generated tails could not be read.
     #[error("cannot read the generated tails")]
     Tails(#[from] SnapshotFolderError),
 }
@@ -240,7 +273,7 @@ async fn capture_table(
             })
     };
     let mut entry = SnapshotTable {
-        format: table.format,
+        format: table.format.clone(),
         location: relative(location)?,
         files: BTreeMap::new(),
     };
@@ -381,7 +414,7 @@ async fn capture_remote_table(
             .expect("every remote table is below the remote root")
     };
     let mut entry = SnapshotTable {
-        format: table.format,
+        format: table.format.clone(),
         location: relative(&table_path),
         files: BTreeMap::new(),
     };
@@ -433,19 +466,29 @@ pub const SNAPSHOT_WORKLOAD_FILE: &str = "workload.toml";
 /// Why a snapshot folder could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotWriteError {
+    /// The snapshot's files could not be written.
     #[error("cannot write the snapshot")]
     Folder(#[from] SnapshotFolderError),
+    /// A copied file could not be written.
     #[error("{}: cannot write it", path.display())]
     Io {
+        /// The file.
         path: PathBuf,
+        /// Why.
         #[source]
         source: std::io::Error,
     },
+    /// A query file is not below the workload's folder.
     #[error(
         "query `{query}`: {} is not below the workload's folder; a snapshot copies query files to the same place below its own",
         path.display()
     )]
-    QueryOutsideFolder { query: String, path: PathBuf },
+    QueryOutsideFolder {
+        /// The query.
+        query: String,
+        /// The file.
+        path: PathBuf,
+    },
 }
 
 /// Writes a snapshot folder usable wherever a workload file is: `snapshot.json` and `snapshot.bin`,
@@ -474,7 +517,7 @@ pub fn write_snapshot_folder(
                 .iter()
                 .map(|table| TableEntry {
                     name: table.name.clone(),
-                    format: table.format,
+                    format: table.format.clone(),
                     location: String::new(),
                     has_header: None,
                     delimiter: None,
@@ -484,6 +527,7 @@ pub fn write_snapshot_folder(
                     compression: None,
                     version: table.version,
                     storage_options: BTreeMap::new(),
+                    options: table.stored_options.clone(),
                 })
                 .collect(),
             queries: QueriesSection {

@@ -25,8 +25,11 @@ pub const FEATURE: &str = "cloud";
 /// The object stores dfpolicy reads tables from and keeps its artifact store in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreKind {
+    /// Amazon S3 and S3-compatible stores (`s3://`).
     S3,
+    /// Azure Blob Storage (`az://`).
     Azure,
+    /// Google Cloud Storage (`gs://`).
     Gcs,
 }
 
@@ -54,18 +57,30 @@ impl StoreKind {
 /// Why a storage option cannot be written in a workload file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StorageOptionError {
+    /// The option is a credential.
     #[error(
         "storage option `{key}` is a credential; credentials are never read from a workload file"
     )]
     Credential {
+        /// The option.
         key: String,
         /// The environment variable the credential is read from instead.
         environment: String,
     },
+    /// The option's value carries a credential (a URL with user information, a signed query).
     #[error("storage option `{key}` carries a credential in its value")]
-    CredentialInValue { key: String },
+    CredentialInValue {
+        /// The option.
+        key: String,
+    },
+    /// The store has no such option.
     #[error("storage option `{key}` is not a {store} option")]
-    Unknown { key: String, store: &'static str },
+    Unknown {
+        /// The option.
+        key: String,
+        /// The store's name.
+        store: &'static str,
+    },
 }
 
 impl StorageOptionError {
@@ -136,18 +151,34 @@ fn known<K: FromStr + AsRef<str>>(
 /// Why an object-store URL cannot be a location.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RemoteUrlError {
+    /// The URL has a user name or password.
     #[error(
         "`{shown}` has user information; credentials come from the environment, never from a location"
     )]
-    UserInformation { shown: String },
+    UserInformation {
+        /// The URL as shown (credentials redacted).
+        shown: String,
+    },
+    /// The URL has a query string or fragment.
     #[error(
         "`{shown}` has a query string or fragment (a signed URL?); write the location without it"
     )]
-    Query { shown: String },
+    Query {
+        /// The URL as shown (credentials redacted).
+        shown: String,
+    },
+    /// The URL names no bucket or container.
     #[error("`{shown}` names no bucket or container")]
-    NoBucket { shown: String },
+    NoBucket {
+        /// The URL as shown.
+        shown: String,
+    },
+    /// The URL's path is not an object path.
     #[error("`{shown}` is not a valid object path")]
-    Path { shown: String },
+    Path {
+        /// The URL as shown.
+        shown: String,
+    },
 }
 
 /// Checks that an object-store URL is a plain location: a bucket (container), a path, nothing else.

@@ -23,24 +23,40 @@ use super::{StoreKind, shown, store_url};
 /// Why an object store could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
+    /// The location is not on S3, Azure or GCS.
     #[error("`{location}` is not an S3, Azure or GCS location")]
-    NotObjectStorage { location: String },
+    NotObjectStorage {
+        /// The location as shown.
+        location: String,
+    },
+    /// This dfpolicy was built without the store.
     #[error("`{location}`: {store} locations need dfpolicy built with the `{feature}` feature")]
     FeatureMissing {
+        /// The location as shown.
         location: String,
+        /// The store's name.
         store: &'static str,
+        /// The feature that builds it in.
         feature: &'static str,
     },
+    /// The store has no such option.
     #[error("`{location}`: storage option `{key}` is not a {store} option")]
     UnknownOption {
+        /// The location as shown.
         location: String,
+        /// The option.
         key: String,
+        /// The store's name.
         store: &'static str,
     },
+    /// `object_store` could not make the client.
     #[error("`{location}`: cannot make the {store} client")]
     Build {
+        /// The location as shown.
         location: String,
+        /// The store's name.
         store: &'static str,
+        /// `object_store`'s error.
         #[source]
         source: object_store::Error,
     },
@@ -121,14 +137,17 @@ pub fn open_store(
 /// Why writes to a store are refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ConditionalPutError {
+    /// The server accepted a second create-only write of one object.
     #[error(
         "the server ignores conditional writes (a second create-only write of one object succeeded), so concurrent commits could overwrite each other; refusing to write"
     )]
     Ignored,
+    /// The store's client was configured without conditional writes.
     #[error(
         "conditional writes are switched off for this store (`aws_conditional_put = disabled`?); refusing to write without them"
     )]
     Disabled(#[source] object_store::Error),
+    /// The probe write itself failed.
     #[error("cannot test the server's conditional writes")]
     Probe(#[source] object_store::Error),
 }

@@ -42,22 +42,32 @@ pub type FileId = usize;
 /// A TOML value with the place it was written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
+    /// The value.
     pub value: NodeValue,
     /// Span of the value (for a table: its header or inline braces).
     pub span: Span,
     /// Span of the key that names this value, when it has one.
     pub key_span: Option<Span>,
+    /// The file of the `extends` chain the value was written in.
     pub origin: FileId,
 }
 
+/// A TOML value, its children with their places.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NodeValue {
+    /// A table, by key.
     Table(BTreeMap<String, Node>),
+    /// An array.
     Array(Vec<Node>),
+    /// A string.
     String(String),
+    /// An integer that fits in 64 bits.
     Integer(i64),
+    /// A float.
     Float(f64),
+    /// A boolean.
     Boolean(bool),
+    /// A datetime, as written.
     Datetime(String),
     /// An integer TOML accepts but that does not fit in 64 bits, as written.
     HugeInteger(String),
@@ -66,7 +76,9 @@ pub enum NodeValue {
 /// One step of a path into a document.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum PathSegment {
+    /// A table's key.
     Key(String),
+    /// An array's index.
     Index(usize),
 }
 
@@ -99,6 +111,7 @@ impl Node {
         })
     }
 
+    /// The table, when the value is one.
     pub fn as_table(&self) -> Option<&BTreeMap<String, Node>> {
         match &self.value {
             NodeValue::Table(t) => Some(t),
@@ -106,6 +119,7 @@ impl Node {
         }
     }
 
+    /// The string, when the value is one.
     pub fn as_str(&self) -> Option<&str> {
         match &self.value {
             NodeValue::String(s) => Some(s),
@@ -113,6 +127,7 @@ impl Node {
         }
     }
 
+    /// The value at `key`, when the value is a table that has it.
     pub fn get(&self, key: &str) -> Option<&Node> {
         self.as_table().and_then(|t| t.get(key))
     }

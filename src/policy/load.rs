@@ -14,19 +14,23 @@ pub const MAX_EXTENDS_DEPTH: usize = 32;
 /// One parsed policy file.
 #[derive(Debug, Clone)]
 pub struct PolicySource {
+    /// The file.
     pub file: Arc<SourceFile>,
+    /// Its TOML tree, every value with its place.
     pub tree: Node,
 }
 
 /// A policy and its ancestors, the policy first.
 #[derive(Debug, Clone)]
 pub struct PolicyChain {
+    /// The policy, then its parents in `extends` order.
     pub sources: Vec<PolicySource>,
     /// Every `extends` was followed to a readable parent.
     pub complete: bool,
 }
 
 impl PolicyChain {
+    /// The policy itself (the chain's first file).
     pub fn leaf(&self) -> &PolicySource {
         &self.sources[0]
     }

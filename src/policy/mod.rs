@@ -1,10 +1,10 @@
 //! The policy language: the TOML model, reading files with their spans, `extends`, and finding policy
 //! files. It knows nothing of DataFusion: what the keys mean is the registry's, checked by `validate`.
 
-pub mod byte_size;
+pub(crate) mod byte_size;
 pub mod discover;
-pub mod document;
-pub mod load;
+pub(crate) mod document;
+pub(crate) mod load;
 pub mod options;
 
 use std::sync::Arc;
@@ -35,6 +35,7 @@ impl ResolvedPolicy {
         })
     }
 
+    /// The policy's name.
     pub fn name(&self) -> &str {
         &self.options.policy.name
     }

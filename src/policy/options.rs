@@ -14,21 +14,30 @@ use super::byte_size::ByteSize;
 /// How a typed field's value is written and handed to DataFusion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {
+    /// `true` or `false`.
     Boolean,
+    /// An integer.
     Integer,
+    /// A number.
     Float,
+    /// A byte size, an integer or `"512MiB"`.
     Bytes,
+    /// Free text.
     Text,
+    /// One of a set of words.
     Choice,
+    /// A list.
     List,
 }
 
 /// One typed field of a policy section.
 #[derive(Debug, Clone, Copy)]
 pub struct FieldSpec {
+    /// The field's name in its section.
     pub name: &'static str,
     /// The DataFusion key this field sets; `None` for fields only dfpolicy reads.
     pub key: Option<&'static str>,
+    /// How its value is written.
     pub kind: FieldKind,
     /// How a child policy's value combines with its parent's.
     pub merge: MergeRule,
@@ -52,6 +61,7 @@ pub enum MergeRule {
 
 /// A type a policy field can have.
 pub trait FieldValue {
+    /// How a value of the type is written.
     const KIND: FieldKind;
     /// The string DataFusion's `ConfigOptions::set` takes for this value.
     fn engine_text(&self) -> String;
@@ -130,6 +140,7 @@ macro_rules! policy_section {
         }
 
         impl $name {
+            /// The section's typed fields, in file order.
             pub const FIELDS: &'static [FieldSpec] = &[
                 $( FieldSpec {
                     name: stringify!($field),
@@ -345,6 +356,9 @@ policy_section! {
 
 named_enum! {
     names = "lowercase";
+    // The variants stay undocumented: schemars writes a documented variant as a `oneOf` branch
+    // instead of a name in the schema's `enum`, whose findings list the choices.
+    #[allow(missing_docs)]
     /// Least acceptable quality of the statistics a plan is built on.
     pub enum StatisticsQuality {
         Exact,
@@ -364,6 +378,9 @@ policy_section! {
 
 named_enum! {
     names = "lowercase";
+    // The variants stay undocumented: schemars writes a documented variant as a `oneOf` branch
+    // instead of a name in the schema's `enum`, whose findings list the choices.
+    #[allow(missing_docs)]
     /// A rendering of a plan that EXPLAIN can produce.
     pub enum ExplainFormat {
         Indent,
@@ -393,6 +410,9 @@ policy_section! {
 
 named_enum! {
     names = "lowercase";
+    // The variants stay undocumented: schemars writes a documented variant as a `oneOf` branch
+    // instead of a name in the schema's `enum`, whose findings list the choices.
+    #[allow(missing_docs)]
     /// How the session's memory limit is shared between operators.
     pub enum MemoryPoolKind {
         Greedy,
@@ -455,9 +475,13 @@ policy_section! {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum SettingValue {
+    /// A boolean.
     Boolean(bool),
+    /// An integer.
     Integer(i64),
+    /// A number with a fraction.
     Float(f64),
+    /// A string.
     Text(String),
 }
 
@@ -503,6 +527,8 @@ macro_rules! policy_sections {
         #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
         #[serde(deny_unknown_fields)]
         #[schemars(title = "dfpolicy policy")]
+        // The fields stay undocumented: each section's description in the schema is its type's.
+        #[allow(missing_docs)]
         pub struct PolicyOptions {
             pub policy: PolicyMeta,
             $(

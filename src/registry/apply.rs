@@ -72,8 +72,10 @@ pub fn render_within(options: &impl ConfigField, prefix: &str, key: &str) -> Opt
 #[derive(Debug, thiserror::Error)]
 #[error("DataFusion does not accept `{key}`")]
 pub struct SettingRejected {
+    /// The key.
     pub key: String,
     #[source]
+    /// DataFusion's error.
     pub error: DataFusionError,
 }
 

@@ -37,6 +37,7 @@ pub const STANDALONE_PARALLELISM: &str = "ballista.standalone.parallelism";
 /// Ballista's registry: every option, and the DataFusion settings `upgrade_for_ballista` forces.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BallistaCatalog {
+    /// The Ballista release (`55.0.0`).
     pub ballista: String,
     /// Sorted by key.
     pub options: Vec<BallistaEntry>,
@@ -49,19 +50,23 @@ pub struct BallistaCatalog {
 /// One entry of `BallistaConfig::valid_entries()`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BallistaEntry {
+    /// The full key (`ballista.job.name`).
     pub key: String,
     /// The Arrow type Ballista parses the value as (`UInt16`, `UInt32`, `UInt64`, `Boolean`,
     /// `Float64`, `Utf8`).
     pub data_type: String,
     /// `None` when the default depends on the machine (see [`STANDALONE_PARALLELISM`]).
     pub default: Option<String>,
+    /// Ballista's doc string.
     pub description: String,
 }
 
 /// A DataFusion setting Ballista changes when it upgrades a session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ForcedByBallista {
+    /// The DataFusion key.
     pub key: String,
+    /// The value Ballista gives it.
     pub value: String,
 }
 
@@ -125,6 +130,7 @@ impl BallistaEntry {
         (self.key == STANDALONE_PARALLELISM).then_some(1)
     }
 
+    /// Whether the default follows the machine (the CPU count).
     pub fn machine_dependent(&self) -> bool {
         self.key == STANDALONE_PARALLELISM
     }

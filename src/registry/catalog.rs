@@ -17,6 +17,7 @@ use datafusion::arrow::array::timezone::Tz;
 
 use super::apply::{engine_message, machine_independent, render};
 use super::ballista;
+use super::engine::EngineIdentity;
 use super::exceptions::{
     CATALOG_LOCATION, COERCE_INT96, MACHINE_DEPENDENT_KEYS, TIME_ZONE_KEYS, UPPER_BOUNDS,
 };
@@ -35,13 +36,16 @@ pub const RUNTIME_PREFIX: &str = "datafusion.runtime.";
 /// One DataFusion option.
 #[derive(Debug, Clone, Serialize)]
 pub struct EngineOption {
+    /// The full key.
     pub key: String,
+    /// The kind of value DataFusion's parser takes.
     pub kind: ValueKind,
     /// The default as DataFusion renders it; `None` is NULL (unset).
     pub default: Option<String>,
     /// The default in the canonical form [`Registry::check_value`] returns (runtime capacities in
     /// bytes); `None` for NULL and machine-dependent defaults.
     pub canonical_default: Option<String>,
+    /// DataFusion's doc string.
     pub description: String,
     /// Smallest accepted integer, for integer kinds that reject 0 (or 1).
     pub minimum: Option<u64>,
@@ -60,8 +64,11 @@ named_enum! {
     names = "snake_case";
     /// Which optimizer a rule belongs to.
     pub enum RuleStage {
+        /// Analyzer rules.
         Analyzer,
+        /// Logical optimizer rules.
         Logical,
+        /// Physical optimizer rules.
         Physical,
     }
 }
@@ -82,8 +89,11 @@ pub struct Registry {
     /// Every function a session of this engine can call (scalar, higher-order, aggregate, window
     /// and table functions, aliases included), lower case as DataFusion registers them.
     functions: BTreeSet<String>,
-    /// Every `STORED AS` format a session of this engine reads, upper case.
+    /// Every `STORED AS` format a session of this engine can create tables of, upper case.
     formats: BTreeSet<String>,
+    /// The installed engine's identity, worked out once (naming a function package's functions
+    /// registers it in a scratch session); `None` for vanilla DataFusion.
+    engine: Option<EngineIdentity>,
 }
 
 /// DataFusion's default options with the installed engine's configuration namespaces (`acme.*`) at
@@ -189,7 +199,22 @@ impl Registry {
             .chain(state.table_functions().keys())
             .cloned()
             .collect();
-        let formats = state.table_factories().keys().cloned().collect();
+        // DataFusion registers a listing factory for every format it names (`AVRO`, `NDJSON` …)
+        // whether or not it was built with that format's reader; such a table fails when created.
+        // A format counts when the session can create its tables: the engine's own factory, or a
+        // listing factory with a file format to read it.
+        let listing_formats =
+            datafusion::execution::SessionStateDefaults::default_table_factories();
+        let formats = state
+            .table_factories()
+            .keys()
+            .filter(|format| {
+                engine.has_format(format)
+                    || !listing_formats.contains_key(*format)
+                    || state.get_file_format_factory(format).is_some()
+            })
+            .cloned()
+            .collect();
         // The engine's rules at their positions (installing checked that the positions exist).
         let (analyzer, logical, physical) = engine
             .placed_rules(
@@ -239,7 +264,13 @@ impl Registry {
             rules,
             functions,
             formats,
+            engine: engine.identity(),
         }
+    }
+
+    /// The installed engine's identity; `None` for vanilla DataFusion.
+    pub fn engine(&self) -> Option<&EngineIdentity> {
+        self.engine.as_ref()
     }
 
     /// Every DataFusion option, sorted by key.
@@ -438,8 +469,8 @@ pub fn unknown_key_message(key: &str) -> String {
     if namespace == "datafusion" {
         format!("`{key}` is not a DataFusion {DATAFUSION_VERSION} option")
     } else if engine.owns_key(key) {
-        let name = engine
-            .identity()
+        let name = registry()
+            .engine()
             .map_or_else(|| "this engine".into(), |i| format!("engine `{i}`"));
         format!("`{key}` is not an option of {name}")
     } else {

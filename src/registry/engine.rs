@@ -137,27 +137,39 @@ pub enum EngineError {
     #[error(
         "engine `{installed}` is already installed in this process; one process serves one engine"
     )]
-    AlreadyInstalled { installed: String },
+    AlreadyInstalled {
+        /// The installed engine.
+        installed: String,
+    },
     /// The registry was read before the engine was installed: install first thing in `main`.
     #[error(
         "the registry was already read without engine `{engine}`: install the engine before any policy is loaded"
     )]
-    TooLate { engine: String },
+    TooLate {
+        /// The engine that came too late.
+        engine: String,
+    },
     /// A rule's position names a rule its optimizer does not have.
     #[error(
         "{stage} rule `{rule}` is placed next to `{anchor}`, which the {stage} optimizer does not have"
     )]
     UnknownAnchor {
+        /// `analyzer`, `logical` or `physical`.
         stage: &'static str,
+        /// The engine's rule.
         rule: String,
+        /// The rule it is placed next to.
         anchor: String,
     },
     /// DataFusion refused one of the engine's parts (a function package that fails to register).
     #[error("engine `{engine}`: DataFusion refused {part}")]
     Refused {
+        /// The engine.
         engine: String,
+        /// What DataFusion refused.
         part: String,
         #[source]
+        /// DataFusion's error.
         source: datafusion::error::DataFusionError,
     },
 }
@@ -469,6 +481,17 @@ impl Extensions {
         let label = self
             .identity()
             .map_or_else(|| "vanilla DataFusion".into(), |i| i.to_string());
+        let already_installed = || {
+            let installed = installed()
+                .identity()
+                .map_or_else(|| "vanilla DataFusion".into(), |i| i.to_string());
+            EngineError::AlreadyInstalled { installed }
+        };
+        // An engine already installed is the first thing to say: the registry has been read since,
+        // most likely, but "too late" would send the caller looking for the wrong mistake.
+        if INSTALLED.get().is_some() {
+            return Err(already_installed());
+        }
         self.check()?;
         if REGISTRY_READ.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(EngineError::TooLate { engine: label });
@@ -479,10 +502,7 @@ impl Extensions {
             Arc::new(self)
         });
         if taken {
-            let installed = installed()
-                .identity()
-                .map_or_else(|| "vanilla DataFusion".into(), |i| i.to_string());
-            return Err(EngineError::AlreadyInstalled { installed });
+            return Err(already_installed());
         }
         Ok(())
     }

@@ -25,7 +25,9 @@ pub const FORCED_SETTINGS: &[(&str, &str)] = &[
 /// An upper bound on an integer option that `ConfigOptions::set` does not enforce.
 #[derive(Debug, Clone, Copy)]
 pub struct UpperBound {
+    /// The full key.
     pub key: &'static str,
+    /// The largest value the code that reads it accepts.
     pub maximum: u64,
     /// Why, and the code it mirrors.
     pub because: &'static str,
@@ -83,6 +85,7 @@ pub const MEMORY_LIMIT: &str = "datafusion.runtime.memory_limit";
 /// The umbrella switch that DataFusion expands into three sub-flags when it is set
 /// (`ConfigOptions::set`, datafusion-common 55.2.0 `src/config.rs:2024`).
 pub const DYNAMIC_FILTER_UMBRELLA: &str = "datafusion.optimizer.enable_dynamic_filter_pushdown";
+/// The sub-flags [`DYNAMIC_FILTER_UMBRELLA`] sets.
 pub const DYNAMIC_FILTER_SUB_FLAGS: &[&str] = &[
     "datafusion.optimizer.enable_topk_dynamic_filter_pushdown",
     "datafusion.optimizer.enable_join_dynamic_filter_pushdown",

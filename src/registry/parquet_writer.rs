@@ -34,6 +34,7 @@ pub enum Rule {
 pub struct WriterConstraint {
     /// The option key without the `datafusion.execution.parquet.` prefix.
     pub option: &'static str,
+    /// What the value must satisfy.
     pub rule: Rule,
     /// What happens otherwise, and where (crate, file, function) — the code this row mirrors.
     pub because: &'static str,
@@ -95,10 +96,13 @@ pub const WRITER_CONSTRAINTS: &[WriterConstraint] = &[
 
 /// Keys of the content-defined chunking options, which arrow-rs checks together.
 pub const CDC_ENABLED: &str = "datafusion.execution.parquet.content_defined_chunking.enabled";
+/// The smallest chunk of content-defined chunking.
 pub const CDC_MIN_CHUNK_SIZE: &str =
     "datafusion.execution.parquet.content_defined_chunking.min_chunk_size";
+/// The largest chunk of content-defined chunking.
 pub const CDC_MAX_CHUNK_SIZE: &str =
     "datafusion.execution.parquet.content_defined_chunking.max_chunk_size";
+/// The normalization level of content-defined chunking.
 pub const CDC_NORM_LEVEL: &str = "datafusion.execution.parquet.content_defined_chunking.norm_level";
 
 /// `NUM_GEARHASH_TABLES` of parquet 59.3 (column/chunker/cdc_generated.rs), used by the mask check.
@@ -109,6 +113,7 @@ const GEARHASH_TABLES: i128 = 8;
 pub struct WriterProblem {
     /// The options involved (full keys), the one to point at first.
     pub keys: Vec<String>,
+    /// What is wrong, in arrow-rs' or DataFusion's terms.
     pub message: String,
     /// The table here (dfpolicy, mirroring arrow-rs), or DataFusion's conversion of the options.
     pub rejected_by: RejectedBy,

@@ -4,6 +4,8 @@
 
 named_enum! {
     names = "kebab-case";
+    /// What an option can change, by which `check` explains a changed plan and `diff` tells which
+    /// differences matter.
     pub enum SettingClass {
         /// Can change the logical or physical plan.
         PlanShape,

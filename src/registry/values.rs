@@ -40,10 +40,13 @@ pub enum RejectedBy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ValueKind {
+    /// `true` or `false`.
     Boolean,
     /// A non-negative integer; `minimum` on the option says whether 0 or 1 is rejected.
     UnsignedInteger,
+    /// A signed integer.
     SignedInteger,
+    /// A number.
     Float,
     /// Free text, checked (if at all) when DataFusion uses it.
     Text,
@@ -56,6 +59,7 @@ pub enum ValueKind {
 }
 
 impl ValueKind {
+    /// The kind's name as listings write it.
     pub fn name(self) -> &'static str {
         match self {
             ValueKind::Boolean => "boolean",
@@ -92,12 +96,16 @@ pub fn toml_literal(kind: ValueKind, value: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct ValueError {
+    /// Invalid, out of range, or no option at all.
     pub problem: ValueProblem,
+    /// Who refuses it: DataFusion, Ballista or dfpolicy.
     pub rejected_by: RejectedBy,
+    /// What is wrong, in the refuser's words.
     pub message: String,
 }
 
 impl ValueError {
+    /// A value the option cannot take.
     pub fn invalid(rejected_by: RejectedBy, message: impl Into<String>) -> Self {
         ValueError {
             problem: ValueProblem::Invalid,
@@ -106,6 +114,7 @@ impl ValueError {
         }
     }
 
+    /// A number beyond the option's bounds.
     pub fn out_of_range(rejected_by: RejectedBy, message: impl Into<String>) -> Self {
         ValueError {
             problem: ValueProblem::OutOfRange,

@@ -7,8 +7,11 @@ use super::source::{SourceFile, Span};
 
 named_enum! {
     names = "lowercase";
+    /// How much a finding weighs.
     pub enum Severity {
+        /// Fails the run.
         Error,
+        /// Fails the run only under `--strict`.
         Warning,
     }
 }
@@ -29,6 +32,7 @@ macro_rules! codes {
         }
 
         impl Code {
+            /// Every code, in declaration order.
             pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
 
             /// Warnings are findings that do not fail a run unless `--strict`.
@@ -42,64 +46,115 @@ macro_rules! codes {
 }
 
 codes! {
+    /// A file that cannot be read.
     UnreadableFile, Error;
+    /// A file that is not UTF-8.
     NotUtf8, Error;
+    /// A file larger than dfpolicy reads.
     FileTooLarge, Error;
+    /// A file that is not TOML.
     TomlSyntax, Error;
+    /// A required table or key is missing.
     MissingKey, Error;
+    /// A value of the wrong TOML type.
     WrongType, Error;
+    /// A number outside the option's bounds.
     OutOfRange, Error;
+    /// A value the option cannot take.
     InvalidValue, Error;
+    /// A value that is not one of the choices.
     InvalidEnum, Error;
+    /// A table the policy language does not have.
     UnknownSection, Error;
+    /// A key its table does not have.
     UnknownKey, Error;
+    /// A `[settings]` key that no namespace has.
     UnknownSetting, Error;
+    /// Two places set one option to different values.
     ConflictingSetting, Error;
+    /// A value DataFusion replaces with another.
     ForcedSetting, Error;
+    /// A value Ballista replaces with its own.
     BallistaForcedSetting, Error;
+    /// Parquet writer options arrow-rs or DataFusion cannot write with.
     IncompatibleWriterOptions, Error;
+    /// The dynamic-filter switch and its sub-flags disagree.
     DynamicFilterConflict, Error;
+    /// A rule name in `disabled_rules` that no optimizer has.
     UnknownRule, Error;
+    /// A memory pool without a memory limit.
     MemoryPoolWithoutLimit, Error;
+    /// An `extends` parent that does not exist.
     ExtendsMissing, Error;
+    /// `extends` parents that form a cycle.
     ExtendsCycle, Error;
+    /// An `extends` parent outside the root folder.
     ExtendsOutsideRoot, Error;
+    /// An `extends` chain longer than dfpolicy follows.
     ExtendsTooDeep, Error;
+    /// An `engine` requirement that is not a version requirement.
     InvalidEngineRequirement, Error;
+    /// A policy for another DataFusion release.
     EngineMismatch, Error;
+    /// An option left to follow the machine (the CPU count).
     UnpinnedMachineSetting, Warning;
+    /// A value equal to the default.
     RedundantDefault, Warning;
+    /// One option set twice to the same value.
     DuplicateSetting, Warning;
+    /// A table not named in full where the policy requires it.
     UnqualifiedTable, Error;
+    /// SQL DataFusion's parser refuses.
     InvalidSql, Error;
+    /// A table option its format does not take.
     OptionNotForFormat, Error;
+    /// A workload table declared twice.
     DuplicateTable, Error;
+    /// A table location that does not exist.
     LocationNotFound, Error;
+    /// A Delta table location without a `_delta_log`.
     NotADeltaTable, Error;
+    /// A pinned Delta version the log does not have.
     DeltaVersionMissing, Error;
+    /// A query glob that matches no file.
     NoMatchingQueries, Error;
+    /// Two query files with one name.
     DuplicateQueryName, Error;
+    /// A `SET` in a query file: options belong to the policy.
     SettingInQuery, Error;
+    /// A query file without a query.
     NoQueryStatement, Error;
+    /// A statement a query file cannot hold.
     UnsupportedStatement, Error;
+    /// A function the engine's sessions do not have.
     UnknownFunction, Error;
+    /// A `STORED AS` format the engine's sessions do not have.
     UnknownFormat, Error;
+    /// A workload name that is no file and no built-in workload.
     UnknownWorkload, Error;
+    /// A parameter set for a query the workload does not have.
     UnknownParameterQuery, Error;
+    /// Two parameter sets of one name for one query.
     DuplicateParameterSet, Error;
+    /// Parameter values that do not match the query's placeholders.
     ParameterMismatch, Error;
+    /// A query with placeholders and no parameter set.
     MissingParameters, Error;
+    /// A snapshot folder that cannot be read.
     UnreadableSnapshot, Error;
 }
 
 /// A place in a source file.
 #[derive(Debug, Clone)]
 pub struct Location {
+    /// The file.
     pub file: Arc<SourceFile>,
+    /// Byte offsets in the file's text.
     pub span: Span,
 }
 
 impl Location {
+    /// The place `span` in `file`.
     pub fn new(file: &Arc<SourceFile>, span: Span) -> Self {
         Location {
             file: Arc::clone(file),
@@ -107,6 +162,7 @@ impl Location {
         }
     }
 
+    /// The 1-based line and column where the place starts.
     pub fn line_column(&self) -> (usize, usize) {
         self.file.line_column(self.span.start)
     }
@@ -115,20 +171,28 @@ impl Location {
 /// A secondary place that explains the finding ("first set here").
 #[derive(Debug, Clone)]
 pub struct Note {
+    /// Where, when the note points at a place.
     pub location: Option<Location>,
+    /// What the note says.
     pub message: String,
 }
 
+/// One finding: a code, its severity, a message, where it is, and help to fix it.
 #[derive(Debug, Clone)]
 pub struct Diagnostic {
+    /// What kind of finding it is.
     pub code: Code,
+    /// The code's severity.
     pub severity: Severity,
+    /// What is wrong.
     pub message: String,
     /// Where the finding is; only findings about a path that cannot be read lack a place in a file.
     pub location: Option<Location>,
     /// A file path to report when there is no location (an unreadable file).
     pub path: Option<String>,
+    /// How to fix it.
     pub help: Option<String>,
+    /// Other places that explain it.
     pub notes: Vec<Note>,
     /// For a closing "… and N more" finding, the N findings of its code in its file that were left
     /// out (see [`MAX_FINDINGS_PER_KIND`]); 0 for an ordinary finding.
@@ -140,6 +204,7 @@ pub struct Diagnostic {
 pub const MAX_FINDINGS_PER_KIND: usize = 50;
 
 impl Diagnostic {
+    /// A finding of `code` with `message`, nowhere yet.
     pub fn new(code: Code, message: impl Into<String>) -> Self {
         Diagnostic {
             code,
@@ -153,26 +218,31 @@ impl Diagnostic {
         }
     }
 
+    /// The finding at `span` in `file`.
     pub fn at(mut self, file: &Arc<SourceFile>, span: Span) -> Self {
         self.location = Some(Location::new(file, span));
         self
     }
 
+    /// The finding about a file that has no place to point at (it cannot be read).
     pub fn with_path(mut self, path: impl Into<String>) -> Self {
         self.path = Some(path.into());
         self
     }
 
+    /// The finding with help.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
 
+    /// The finding with help, when there is some.
     pub fn with_help_opt(mut self, help: Option<String>) -> Self {
         self.help = help;
         self
     }
 
+    /// The finding with a note, at a place or not.
     pub fn with_note(mut self, location: Option<Location>, message: impl Into<String>) -> Self {
         self.notes.push(Note {
             location,
@@ -281,7 +351,9 @@ pub fn normalize(diagnostics: &mut Vec<Diagnostic>) {
 /// What kind of file a report is about, for its summary line ("3 policies checked").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Noun {
+    /// The noun for one.
     pub one: &'static str,
+    /// The noun for several.
     pub many: &'static str,
 }
 
@@ -292,19 +364,23 @@ pub fn counted(n: usize, one: &str, many: &str) -> String {
 }
 
 impl Noun {
+    /// Policies.
     pub const POLICY: Noun = Noun {
         one: "policy",
         many: "policies",
     };
+    /// Query files.
     pub const QUERY: Noun = Noun {
         one: "query file",
         many: "query files",
     };
+    /// Workloads.
     pub const WORKLOAD: Noun = Noun {
         one: "workload",
         many: "workloads",
     };
 
+    /// `n` of them (`1 policy`, `3 policies`).
     pub fn count(self, n: usize) -> String {
         counted(n, self.one, self.many)
     }
@@ -321,15 +397,19 @@ impl Default for Noun {
 pub struct Report {
     /// The files checked, as shown to users, sorted.
     pub files: Vec<String>,
+    /// Every finding.
     pub diagnostics: Vec<Diagnostic>,
+    /// What the files are.
     pub noun: Noun,
 }
 
 impl Report {
+    /// How many findings are errors.
     pub fn errors(&self) -> usize {
         self.count(Severity::Error)
     }
 
+    /// How many findings are warnings.
     pub fn warnings(&self) -> usize {
         self.count(Severity::Warning)
     }

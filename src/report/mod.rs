@@ -3,10 +3,10 @@
 //! [`crate::secrets`], so every stage can use it.
 
 pub mod causes;
-pub mod diagnostic;
-pub mod read;
+pub(crate) mod diagnostic;
+pub(crate) mod read;
 pub mod render;
-pub mod source;
+pub(crate) mod source;
 
 pub use diagnostic::{
     Code, Diagnostic, Location, MAX_FINDINGS_PER_KIND, Note, Noun, Report, Severity, counted,

@@ -87,9 +87,11 @@ pub fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>, ReadProblem> {
 /// Why [`read_bounded`] read nothing.
 #[derive(Debug)]
 pub enum ReadProblem {
+    /// The file system's error.
     Io(std::io::Error),
     /// A directory, FIFO, socket or device, named.
     NotAFile(&'static str),
+    /// Larger than the limit.
     TooLarge,
 }
 

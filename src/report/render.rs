@@ -45,12 +45,19 @@ pub fn render(report: &Report, format: Format) -> String {
 /// One finding in `--format json`.
 #[derive(Debug, Serialize)]
 pub struct JsonDiagnostic<'a> {
+    /// The file, as shown.
     pub file: &'a str,
+    /// 1-based line; 0 without a place.
     pub line: usize,
+    /// 1-based column; 0 without a place.
     pub column: usize,
+    /// `error` or `warning`.
     pub severity: Severity,
+    /// The code's name (`unknown-setting`).
     pub code: &'static str,
+    /// What is wrong.
     pub message: &'a str,
+    /// How to fix it.
     pub help: Option<&'a str>,
 }
 

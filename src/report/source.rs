@@ -13,6 +13,7 @@ pub struct SourceFile {
     pub display_path: String,
     /// The canonical absolute path (used for `extends` and cycle detection).
     pub path: PathBuf,
+    /// The file's text.
     pub text: String,
     line_starts: Vec<usize>,
     /// Characters before every [`CHECKPOINT_BYTES`]-th byte, so that a column is found in constant
@@ -23,6 +24,7 @@ pub struct SourceFile {
 const CHECKPOINT_BYTES: usize = 256;
 
 impl SourceFile {
+    /// A file read from `path`, shown as `display_path`.
     pub fn new(display_path: String, path: PathBuf, text: String) -> Self {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))

@@ -30,7 +30,9 @@ const SCRIPT: &str = include_str!("page.js");
 
 /// One workload's part of a review page: what `check` compared.
 pub struct WorkloadReview<'a> {
+    /// The run against the baseline.
     pub comparison: &'a Comparison,
+    /// The run (its bundles give the "after" side of each diff).
     pub run: &'a HarnessRun,
     /// The baseline compared with (its bundles give the "before" side of each diff).
     pub baseline: Option<&'a Baseline>,

@@ -67,6 +67,7 @@ pub struct ValueOutcome {
 /// The first rule whose output differs, for one cell.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FirstRule {
+    /// The query cell.
     pub query: String,
     /// `logical #12 push_down_filter`, or the plan a phase starts from when no rule is to blame.
     pub rule: String,
@@ -75,6 +76,7 @@ pub struct FirstRule {
 /// Where an integer key's plans flip for one query: below `at` one plan, from `at` on another.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FlipPoint {
+    /// The query cell.
     pub query: String,
     /// The smallest value with the plan of the larger values.
     pub at: String,
@@ -87,11 +89,15 @@ pub struct FlipPoint {
 /// One key's sweep.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeySensitivity {
+    /// The key.
     pub key: String,
+    /// The key's class.
     pub class: SettingClass,
     /// The base policy's value.
     pub current: Option<String>,
+    /// Each value tried, with the cells it moved.
     pub values: Vec<ValueOutcome>,
+    /// Where an integer key's plans flip, per query.
     pub flip_points: Vec<FlipPoint>,
 }
 
@@ -125,16 +131,20 @@ impl KeySensitivity {
 /// they move (most first), then by name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sensitivity {
+    /// The base policy's name.
     pub policy: String,
+    /// The workload's name.
     pub workload: String,
     /// How many query cells each candidate planned.
     pub cells: usize,
     /// Candidates planned (bisection steps included).
     pub candidates: usize,
+    /// Every key swept, those that move the most cells first.
     pub keys: Vec<KeySensitivity>,
 }
 
 impl Sensitivity {
+    /// The sweep of one key.
     pub fn key(&self, key: &str) -> Option<&KeySensitivity> {
         self.keys.iter().find(|k| k.key == key)
     }
@@ -161,12 +171,15 @@ impl Sensitivity {
 /// A key whose class says it cannot move what the sweep saw it move.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClassBreak {
+    /// The key.
     pub key: String,
+    /// Its class.
     pub class: SettingClass,
     /// The cells it moves in a way its class forbids, sorted.
     pub cells: Vec<String>,
     /// How many cells the sweep planned.
     pub of: usize,
+    /// The workload swept.
     pub workload: String,
 }
 
@@ -188,21 +201,30 @@ impl std::fmt::Display for ClassBreak {
 /// Why a sweep could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum SensitivityError {
+    /// DataFusion refused the base policy's session.
     #[error("the base policy's sessions cannot be made")]
     Session(#[source] datafusion::error::DataFusionError),
+    /// The workload's tables could not be registered.
     #[error("the workload cannot be set up under the base policy")]
     Workload(#[source] Box<crate::workload::WorkloadError>),
+    /// The base plans, which candidates are compared with, could not be made.
     #[error("the workload cannot be planned under the base policy")]
     BasePlanning(#[source] PlanningError),
+    /// The table sizes thresholds are tried around could not be read.
     #[error("the workload's sizes cannot be read")]
     Sizes(#[source] Box<crate::workload::WorkloadError>),
+    /// The async runtime did not start.
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
+    /// The planning workers stopped.
     #[error("the sweep's workers stopped")]
     Workers(#[from] PlanningError),
+    /// The sweep could not be written.
     #[error("{}: cannot write the sweep", path.display())]
     Write {
+        /// The file.
         path: std::path::PathBuf,
+        /// Why.
         #[source]
         source: std::io::Error,
     },
@@ -283,7 +305,9 @@ const TEXT_VALUES: &[(&str, &[&str])] = &[
 /// Sizes of the workload's tables: what integer thresholds are tried around.
 #[derive(Debug, Clone, Default)]
 pub struct WorkloadSizes {
+    /// Each local table's data bytes (its files, a Delta log left out).
     pub bytes: BTreeSet<u64>,
+    /// Each table's exact row count, where known.
     pub rows: BTreeSet<u64>,
 }
 
@@ -417,15 +441,21 @@ fn integer_of(option: &EngineOption, value: &str) -> u64 {
 /// Why a candidate value was not planned.
 #[derive(Debug, thiserror::Error)]
 pub enum CandidateError {
+    /// The value is not one the key can take.
     #[error(transparent)]
     Rejected(#[from] ValueError),
+    /// The value does not fit the compiled runtime section.
     #[error("`{key}` = {value} does not fit the runtime section")]
     Runtime {
+        /// The key.
         key: String,
+        /// The value.
         value: String,
+        /// Why.
         #[source]
         source: serde_json::Error,
     },
+    /// Planning under the value failed.
     #[error(transparent)]
     Planning(#[from] PlanningError),
 }

@@ -97,16 +97,22 @@ impl super::SessionFactory {
             )));
         }
         let state = self.state()?;
-        match cluster {
-            BallistaCluster::Standalone => SessionContext::standalone_with_state(state).await,
+        let ctx = match cluster {
+            BallistaCluster::Standalone => SessionContext::standalone_with_state(state).await?,
             BallistaCluster::Remote(url) => {
                 if !url.starts_with("df://") {
                     return Err(DataFusionError::Configuration(format!(
                         "`{url}` is not a Ballista scheduler: write df://host:port"
                     )));
                 }
-                SessionContext::remote_with_state(url, state).await
+                SessionContext::remote_with_state(url, state).await?
             }
-        }
+        };
+        // Ballista's `upgrade_for_ballista` gives the client session Ballista's default functions
+        // in place of the session's: the engine's come back on top, so a query calling one plans as
+        // in every other session (the standalone scheduler and executor were started with them).
+        let mut state = ctx.state();
+        self.extensions.register(&mut state)?;
+        Ok(SessionContext::new_with_state(state))
     }
 }

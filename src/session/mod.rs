@@ -2,7 +2,7 @@
 //! recipe and the default catalog and schema, exactly as compiled.
 
 mod ballista;
-pub mod namespace;
+pub(crate) mod namespace;
 
 use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
@@ -65,11 +65,12 @@ pub struct SessionFactory {
 impl SessionFactory {
     /// Checks that the compiled environment applies to DataFusion and prepares it.
     ///
-    /// ```no_run
+    /// ```
     /// let policy = dfpolicy::Policy::load("policies/baseline.toml")?;
     /// let factory = dfpolicy::SessionFactory::new(policy.compiled)?;
     /// let ctx = factory.context()?; // a SessionContext with the policy's environment
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// assert_eq!(ctx.copied_config().target_partitions(), 4);
+    /// # Ok::<(), dfpolicy::Error>(())
     /// ```
     pub fn new(compiled: impl Into<Arc<CompiledPolicy>>) -> Result<Self> {
         Self::with_engine(compiled.into(), crate::registry::engine::installed_arc())
@@ -157,6 +158,7 @@ impl SessionFactory {
         self
     }
 
+    /// The compiled policy the sessions are built from.
     pub fn compiled(&self) -> &CompiledPolicy {
         &self.compiled
     }
@@ -245,6 +247,8 @@ impl SessionFactory {
         Ok(state)
     }
 
+    /// A new session of the policy (a fresh state per call: plan each query in its own, as
+    /// DataFusion's alias counters live in the state).
     pub fn context(&self) -> Result<SessionContext> {
         Ok(SessionContext::new_with_state(self.state()?))
     }

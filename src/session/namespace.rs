@@ -62,8 +62,9 @@ impl From<&SqlParserOptions> for SqlParsing {
 pub struct UnqualifiedReference {
     /// The name as written (`lineitem`, `tpch.lineitem`).
     pub table: String,
-    /// 1-based position of the name in the SQL text.
+    /// 1-based line of the name in the SQL text.
     pub line: u64,
+    /// 1-based column of the name in its line.
     pub column: u64,
 }
 
@@ -72,8 +73,11 @@ pub struct UnqualifiedReference {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct SqlError {
+    /// The parser's message, or which limit the query passes.
     pub message: String,
+    /// 1-based line, 0 when unknown.
     pub line: u64,
+    /// 1-based column, 0 when unknown.
     pub column: u64,
 }
 

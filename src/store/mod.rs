@@ -40,8 +40,11 @@ const COMMIT_ATTEMPTS: usize = 8;
 #[derive(Debug, thiserror::Error)]
 #[error("artifact store `{location}`: {action}")]
 pub struct StoreError {
+    /// The store's location (credentials redacted).
     pub location: String,
+    /// What dfpolicy was doing (`cannot append the run`).
     pub action: String,
+    /// The error that stopped it.
     #[source]
     pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
@@ -58,7 +61,9 @@ pub struct ArtifactStore {
 /// What [`ArtifactStore::append`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AppendedRun {
+    /// The run's id (see [`RunContext::run_id`]).
     pub run_id: String,
+    /// Rows written: one per cell.
     pub rows: usize,
     /// The table version of the commit.
     pub version: u64,
@@ -67,13 +72,19 @@ pub struct AppendedRun {
 /// One run of the store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RunSummary {
+    /// The run's id.
     pub run_id: String,
     /// RFC 3339, UTC.
     pub started: String,
+    /// The commit the run was made at, when known.
     pub git_commit: Option<String>,
+    /// The workload's name.
     pub workload: String,
+    /// The DataFusion release that planned it.
     pub datafusion_version: String,
+    /// Cells of the run.
     pub cells: u64,
+    /// Cells that failed.
     pub failed: u64,
 }
 
@@ -81,9 +92,13 @@ pub struct RunSummary {
 /// but whose plans differed: a determinism bug in the planner or an input dfpolicy does not pin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeterminismFinding {
+    /// The policy's name.
     pub policy: String,
+    /// The query cell's name.
     pub query: String,
+    /// The fingerprint of the planning inputs that were equal.
     pub plan_fingerprint: String,
+    /// The DataFusion release.
     pub datafusion_version: String,
     /// Each distinct plan content digest with the runs that produced it, sorted.
     pub variants: BTreeMap<String, Vec<String>>,
@@ -93,6 +108,28 @@ impl ArtifactStore {
     /// A store at `location`: a local folder (created on the first append) or, with the `cloud`
     /// feature, an object-store URL (`s3://bucket/path`, `az://container/path`, `gs://bucket/path`)
     /// whose store is configured from the environment alone (`AWS_*`, `AZURE_*`, `GOOGLE_*`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> dfpolicy::Result<()> {
+    /// use dfpolicy::harness::{Harness, PolicySet, Progress};
+    /// use dfpolicy::store::{ArtifactStore, RunContext};
+    /// let folder = tempfile::tempdir().unwrap();
+    /// let store = ArtifactStore::new(folder.path().display().to_string())?;
+    /// let policies = PolicySet::load("policies/baseline.toml")?;
+    /// let sales = dfpolicy::Workload::load("workloads/sales/sales.toml")?;
+    /// // A harness run makes its own runtime: run it off this one's thread.
+    /// let run = std::thread::scope(|scope| {
+    ///     scope
+    ///         .spawn(|| Harness::new(&policies, &sales).progress(Progress::Hidden).run())
+    ///         .join()
+    ///         .unwrap()
+    /// })?;
+    /// let appended = store.append(&run, &RunContext::detect()).await?;
+    /// assert_eq!(appended.rows, 4); // one per cell
+    /// assert_eq!(store.runs().await?.len(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn new(location: impl Into<String>) -> Result<ArtifactStore, StoreError> {
         let location = location.into();
         if let Some((scheme, _)) = location.split_once("://")
@@ -136,6 +173,7 @@ impl ArtifactStore {
         }
     }
 
+    /// Where the store is, as shown (credentials redacted).
     pub fn location(&self) -> &str {
         &self.location
     }

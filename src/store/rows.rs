@@ -25,6 +25,7 @@ pub struct RunContext {
     pub run_id: String,
     /// Microseconds since the Unix epoch, UTC.
     pub started_micros: i64,
+    /// The commit of the checkout (`GITHUB_SHA`, else `git rev-parse HEAD`), when there is one.
     pub git_commit: Option<String>,
 }
 

@@ -2,9 +2,9 @@
 //! Every finding is a [`Diagnostic`] with the file, line and column it is about.
 
 pub mod schema;
-pub mod semantic;
-pub mod shape;
-pub mod suggest;
+pub(crate) mod semantic;
+pub(crate) mod shape;
+pub(crate) mod suggest;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

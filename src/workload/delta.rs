@@ -195,8 +195,11 @@ pub struct DeltaScanFiles {
 /// A registered Delta table a plan may scan: its name and facts, and its object store URL.
 #[derive(Debug, Clone)]
 pub struct RegisteredDelta {
+    /// The table's declared name.
     pub name: String,
+    /// Its version, files and rows as read.
     pub facts: DeltaFacts,
+    /// The object store URL its scans read through.
     pub object_store_url: String,
 }
 
@@ -250,7 +253,9 @@ pub struct ScanOwners<'a> {
 /// One scan to attribute: the declared names of the tables at its location, best first, and the
 /// files it reads, relative to the table root.
 pub struct ScanCandidates {
+    /// Declared names of the tables at the scan's location, best first.
     pub tables: Vec<String>,
+    /// The files it reads, relative to the table root.
     pub files: Vec<String>,
 }
 

@@ -22,11 +22,13 @@ pub const MAX_WORKLOAD_BYTES: usize = 1 << 20;
 #[serde(deny_unknown_fields)]
 #[schemars(title = "dfpolicy workload")]
 pub struct WorkloadFile {
+    /// `[workload]`: what the workload is.
     pub workload: WorkloadSection,
     /// The tables, registered in every session of the workload. A workload may have none when its
     /// query files create their own tables (`CREATE EXTERNAL TABLE`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tables: Vec<TableEntry>,
+    /// `[queries]`: which SQL files belong to the workload.
     pub queries: QueriesSection,
     /// Values for the placeholders of parameterized queries (`$1`, `$start`). Each set is planned as
     /// a bundle of its own; a query with placeholders needs at least one.
@@ -54,6 +56,8 @@ pub struct ParameterEntry {
 /// A parameter value as written in TOML.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
+// The variants stay undocumented: their schema is TOML's types, which say it.
+#[allow(missing_docs)]
 pub enum ParameterValue {
     Boolean(bool),
     Integer(i64),
@@ -81,7 +85,9 @@ pub struct TableEntry {
     /// default catalog and schema (`datafusion.catalog.default_catalog` / `default_schema`).
     #[schemars(regex(pattern = r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*){0,2}$"))]
     pub name: String,
-    /// The table's format.
+    /// The table's format: `parquet`, `csv` or `delta`, or another `STORED AS` format of the
+    /// session (DataFusion's `json` and `arrow`, or one the engine adds), whose table provider
+    /// factory creates the table from `location` and `options` as `CREATE EXTERNAL TABLE` would.
     pub format: TableFormat,
     /// A file or folder, relative to the workload file, or a `file://` URL. For a folder, every file
     /// below it with the format's extension (`.parquet`, `.csv`, `.csv.gz` …) is part of the table; for
@@ -124,20 +130,108 @@ pub struct TableEntry {
     /// error.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub storage_options: BTreeMap<String, String>,
+    /// Formats other than `parquet`, `csv` and `delta` only: the options handed to the format's
+    /// table provider factory, as `CREATE EXTERNAL TABLE ... OPTIONS ('key' 'value')` hands them
+    /// (`"format.has_header" = "true"` for DataFusion's formats; an engine's format reads its own).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
 }
 
-named_enum! {
-    names = "lowercase";
-    /// The formats a table can have.
-    pub enum TableFormat {
-        Parquet,
-        Csv,
-        Delta,
+/// The format of a table: DataFusion's Parquet and CSV listing tables and delta-rs' Delta tables,
+/// each read with what dfpolicy knows of it (CSV options, pinned versions, file counts), or any
+/// other `STORED AS` format the session can create tables of: DataFusion's `json` and `arrow`, or
+/// one an engine adds ([`crate::Extensions::with_table_factory`]), created by the format's table
+/// provider factory as `CREATE EXTERNAL TABLE ... STORED AS` would.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "String", from = "String")]
+pub enum TableFormat {
+    /// Parquet files, read as a DataFusion listing table.
+    Parquet,
+    /// CSV files, read as a DataFusion listing table with the table's CSV options.
+    Csv,
+    /// A Delta table, read with delta-rs at a pinned or the latest version.
+    Delta,
+    /// Another `STORED AS` format of the session, by its lowercase name.
+    Stored(String),
+}
+
+impl TableFormat {
+    /// The formats dfpolicy reads itself, by name.
+    pub const BUILT_IN: [TableFormat; 3] =
+        [TableFormat::Parquet, TableFormat::Csv, TableFormat::Delta];
+
+    /// The format's name as a workload file writes it (lowercase).
+    pub fn name(&self) -> &str {
+        match self {
+            TableFormat::Parquet => "parquet",
+            TableFormat::Csv => "csv",
+            TableFormat::Delta => "delta",
+            TableFormat::Stored(name) => name,
+        }
+    }
+
+    /// The format of a name, any case: a built-in one, else a `STORED AS` format.
+    pub fn of_name(name: &str) -> TableFormat {
+        let name = name.to_lowercase();
+        TableFormat::BUILT_IN
+            .into_iter()
+            .find(|format| format.name() == name)
+            .unwrap_or(TableFormat::Stored(name))
+    }
+
+    /// Every format a workload table can have in this process: the built-in ones, then the `STORED
+    /// AS` formats of the registry's sessions (DataFusion's and the installed engine's), sorted.
+    pub fn known() -> Vec<TableFormat> {
+        let mut formats = TableFormat::BUILT_IN.to_vec();
+        let mut stored: Vec<TableFormat> = crate::registry::registry()
+            .formats()
+            .map(TableFormat::of_name)
+            .filter(|format| matches!(format, TableFormat::Stored(_)))
+            .collect();
+        stored.sort();
+        formats.extend(stored);
+        formats
+    }
+}
+
+impl std::fmt::Display for TableFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl From<String> for TableFormat {
+    fn from(name: String) -> Self {
+        TableFormat::of_name(&name)
+    }
+}
+
+impl From<TableFormat> for String {
+    fn from(format: TableFormat) -> Self {
+        format.name().to_string()
+    }
+}
+
+impl JsonSchema for TableFormat {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TableFormat".into()
+    }
+
+    /// A lowercase name; the workload schema lists the formats this process knows
+    /// ([`workload_schema`]), which depend on the engine.
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[a-z][a-z0-9_]*$"
+        })
     }
 }
 
 named_enum! {
     names = "lowercase";
+    // The variants stay undocumented: schemars writes a documented variant as a `oneOf` branch
+    // instead of a name in the schema's `enum`, whose findings list the choices.
+    #[allow(missing_docs)]
     /// CSV compression, by DataFusion's names.
     pub enum CsvCompression {
         Uncompressed,
@@ -186,7 +280,17 @@ pub struct QueriesSection {
 /// The workload schema (JSON Schema draft-07), generated from [`WorkloadFile`].
 pub fn workload_schema() -> &'static Value {
     static SCHEMA: OnceLock<Value> = OnceLock::new();
-    SCHEMA.get_or_init(generate_schema::<WorkloadFile>)
+    SCHEMA.get_or_init(|| {
+        let mut schema = generate_schema::<WorkloadFile>();
+        // The formats this process knows (the engine's among them), for editors to complete.
+        let format = &mut schema["properties"]["tables"]["items"]["properties"]["format"];
+        let names: Vec<Value> = TableFormat::known()
+            .iter()
+            .map(|format| Value::String(format.name().to_string()))
+            .collect();
+        format["enum"] = Value::Array(names);
+        schema
+    })
 }
 
 /// The workload schema as the text checked in at [`SCHEMA_PATH`].
@@ -197,5 +301,15 @@ pub fn schema_text() -> String {
 /// The workload schema, compiled for the schema layer of validation.
 pub fn workload_document() -> &'static DocumentSchema {
     static DOCUMENT: OnceLock<DocumentSchema> = OnceLock::new();
-    DOCUMENT.get_or_init(|| DocumentSchema::new(workload_schema(), "workload"))
+    DOCUMENT.get_or_init(|| {
+        // The formats are listed for editors; the loader checks a table's format itself, so that
+        // an engine's format in a plain dfpolicy is one finding among the workload's others and
+        // says how an engine adds it.
+        let mut checked = workload_schema().clone();
+        let format = &mut checked["properties"]["tables"]["items"]["properties"]["format"];
+        if let Some(format) = format.as_object_mut() {
+            format.remove("enum");
+        }
+        DocumentSchema::new(Box::leak(Box::new(checked)), "workload")
+    })
 }

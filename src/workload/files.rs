@@ -31,6 +31,7 @@ pub struct ServedSnapshot {
     pub root: PathBuf,
     /// The snapshot as shown in messages: its folder, or the built-in workload's name.
     pub shown: String,
+    /// What the snapshot holds.
     pub manifest: SnapshotManifest,
     /// The snapshot's [`SnapshotStore`], or a store wrapping it (see [`ServedSnapshot::through`]).
     pub store: Arc<dyn ObjectStore>,
@@ -89,6 +90,7 @@ impl FileSource {
         }
     }
 
+    /// Whether `path` is a file.
     pub fn is_file(&self, path: &Path) -> bool {
         match self {
             FileSource::Disk => path.is_file(),
@@ -96,6 +98,7 @@ impl FileSource {
         }
     }
 
+    /// Whether `path` is a folder (in a snapshot: whether files are below it).
     pub fn is_dir(&self, path: &Path) -> bool {
         match self {
             FileSource::Disk => path.is_dir(),
@@ -107,6 +110,7 @@ impl FileSource {
         }
     }
 
+    /// Whether `path` is a file or a folder.
     pub fn exists(&self, path: &Path) -> bool {
         match self {
             FileSource::Disk => path.exists(),

@@ -68,13 +68,15 @@ impl MissingName {
                  `with_functions` for a package such as datafusion-functions-json): run a dfpolicy \
                  built with `dfpolicy::cli::main_with` (docs/engines.md)"
             }
-            Missing::Format => {
-                "an engine adds a format with `Extensions::with_table_factory`: run a dfpolicy \
-                 built with `dfpolicy::cli::main_with` (docs/engines.md)"
-            }
+            Missing::Format => FORMAT_HELP,
         }
     }
 }
+
+/// How an engine adds a format, for a format a query or a workload table names.
+pub(crate) const FORMAT_HELP: &str = "an engine adds a format with \
+    `Extensions::with_table_factory`: run a dfpolicy built with `dfpolicy::cli::main_with` \
+    (docs/engines.md)";
 
 /// The names `statement` uses that `registry`'s engine lacks, in the order written.
 pub(crate) fn missing_names(statement: &DFStatement, registry: &Registry) -> Vec<MissingName> {

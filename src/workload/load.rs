@@ -68,6 +68,9 @@ pub(crate) fn load_file(path: &Path) -> Loaded {
     let schema_findings = check_document(workload_document(), &file, &tree);
     if !schema_findings.is_empty() {
         loaded.findings = schema_findings;
+        // The schema leaves a table's format to the loader (the engine's formats are known only
+        // here): a format the sessions lack is said beside the schema's findings, not after them.
+        loaded.findings.extend(unknown_formats_in(&tree, &file));
         return loaded;
     }
     let declaration: WorkloadFile = match toml::from_str(&file.text) {
@@ -491,6 +494,15 @@ fn check_tables(
             first_of.insert(&entry.name, name_span.clone());
         }
         check_format_options(entry, node, file, findings);
+        if !is_known_format(&entry.format) {
+            findings.push(unknown_format(
+                &entry.name,
+                &entry.format,
+                span_of(node, "format"),
+                file,
+            ));
+            continue;
+        }
         let location_span = span_of(node, "location");
         let written = match resolve_location(&entry.location, base, served_from) {
             Ok(written) => written,
@@ -530,10 +542,11 @@ fn check_tables(
         };
         tables.push(Table {
             name: entry.name.clone(),
-            format: entry.format,
+            format: entry.format.clone(),
             location,
             csv_options: entry.csv_options(),
             version: entry.version,
+            stored_options: entry.options.clone(),
             declared: Some((Arc::clone(file), name_span)),
             served_from: served_from.clone(),
         });
@@ -633,6 +646,60 @@ impl Buckets {
     }
 }
 
+/// Whether this process's sessions can create tables of `format`: the built-in formats, and the
+/// `STORED AS` formats of the registry (DataFusion's and the installed engine's).
+fn is_known_format(format: &TableFormat) -> bool {
+    match format {
+        TableFormat::Stored(name) => crate::registry::registry().has_format(name),
+        _ => true,
+    }
+}
+
+/// The tables of a file whose other findings stop it before its tables are read: each string
+/// `format` the sessions lack.
+fn unknown_formats_in(tree: &Node, file: &Arc<SourceFile>) -> Vec<Diagnostic> {
+    let Some(NodeValue::Array(tables)) = tree.get("tables").map(|t| &t.value) else {
+        return Vec::new();
+    };
+    tables
+        .iter()
+        .filter_map(|table| {
+            let node = table.get("format")?;
+            let format = TableFormat::of_name(node.as_str()?);
+            let name = table.get("name").and_then(Node::as_str).unwrap_or("?");
+            (!is_known_format(&format))
+                .then(|| unknown_format(name, &format, node.span.clone(), file))
+        })
+        .collect()
+}
+
+/// A table format the sessions lack, with the closest one and how an engine adds a format.
+fn unknown_format(
+    table: &str,
+    format: &TableFormat,
+    span: Span,
+    file: &Arc<SourceFile>,
+) -> Diagnostic {
+    let known: Vec<String> = TableFormat::known()
+        .iter()
+        .map(|format| format.name().to_string())
+        .collect();
+    let given = format.name();
+    let suggestion = closest(given, known.iter().map(String::as_str))
+        .map(|s| format!("did you mean `{s}`? "))
+        .unwrap_or_default();
+    Diagnostic::new(
+        Code::UnknownFormat,
+        format!("table `{table}`: `{given}` is not a format of this engine's sessions"),
+    )
+    .at(file, span)
+    .with_help(format!(
+        "{suggestion}the formats are {}; {}",
+        known.join(", "),
+        super::functions::FORMAT_HELP
+    ))
+}
+
 /// CSV options on a table of another format, and a version on a table that is not Delta.
 fn check_format_options(
     entry: &TableEntry,
@@ -666,6 +733,23 @@ fn check_format_options(
             )
             .at(file, key_span_of(node, "version"))
             .with_help("remove it, or set `format = \"delta\"`"),
+        );
+    }
+    if !matches!(entry.format, TableFormat::Stored(_)) && !entry.options.is_empty() {
+        findings.push(
+            Diagnostic::new(
+                Code::OptionNotForFormat,
+                format!(
+                    "`options` go to the table provider factory of a `STORED AS` format, but table `{}` is {}, which dfpolicy reads itself",
+                    entry.name, entry.format
+                ),
+            )
+            .at(file, key_span_of(node, "options"))
+            .with_help(if entry.format == TableFormat::Csv {
+                "remove them; a CSV table takes `has_header`, `delimiter`, `quote`, `escape`, `null_value` and `compression`"
+            } else {
+                "remove them"
+            }),
         );
     }
 }

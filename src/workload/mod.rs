@@ -16,18 +16,18 @@
 //! # Ok(()) }
 //! ```
 
-pub mod delta;
+pub(crate) mod delta;
 pub mod file;
-pub mod files;
+pub(crate) mod files;
 mod functions;
 mod load;
-pub mod query;
+pub(crate) mod query;
 mod register;
 pub(crate) use register::{Registered, RegisteredTables};
-pub mod remote;
+pub(crate) mod remote;
 pub mod show;
 pub mod snapshot;
-pub mod table;
+pub(crate) mod table;
 pub mod tpch;
 
 use std::path::{Path, PathBuf};
@@ -78,10 +78,13 @@ pub use tpch::BUILTIN;
 /// A loaded workload: its tables and the queries that loaded.
 #[derive(Debug, Clone)]
 pub struct Workload {
+    /// The workload's name.
     pub name: String,
+    /// What it stands for.
     pub description: Option<String>,
     /// The workload file as shown to users, or the built-in name.
     pub origin: String,
+    /// The tables, as declared.
     pub tables: Vec<Table>,
     queries: Vec<Query>,
     /// The query files that did not load: each is a failed cell of every policy.
@@ -118,19 +121,24 @@ pub enum WorkloadError {
     /// A table could not be registered.
     #[error("workload `{workload}`{}: table `{table}`", declared.as_ref().map(|at| format!(" ({at})")).unwrap_or_default())]
     Table {
+        /// The workload's name.
         workload: String,
+        /// The table's declared name.
         table: String,
         /// `file:line:column` of the table's declaration, when it has one.
         declared: Option<String>,
+        /// DataFusion's (or the table factory's) error.
         #[source]
         error: DataFusionError,
     },
     /// A query file's preparatory statement failed in the session.
     #[error("query `{query}` ({at})")]
     Statement {
+        /// The query.
         query: String,
         /// `file:line:column` of the statement.
         at: String,
+        /// DataFusion's error.
         #[source]
         error: DataFusionError,
     },
@@ -143,6 +151,15 @@ impl Workload {
     /// Loads a workload file, or a built-in workload by name (`tpch`, `tpch-delta`; a file of that
     /// name is read as `./tpch`). Errors in the workload file are an error; a query file with errors
     /// is left out and its findings are kept in [`Workload::query_problems`].
+    ///
+    /// ```
+    /// let sales = dfpolicy::Workload::load("workloads/sales/sales.toml")?;
+    /// assert_eq!(sales.tables.len(), 2);
+    /// assert!(sales.query("big_spenders").is_some());
+    /// let tpch = dfpolicy::Workload::load("tpch")?; // built in; data generated when first planned
+    /// assert_eq!(tpch.queries().len(), 22);
+    /// # Ok::<(), dfpolicy::Error>(())
+    /// ```
     pub fn load(path: impl AsRef<Path>) -> Result<Workload, WorkloadError> {
         let path = path.as_ref();
         if let Some(builtin) = Workload::builtin(path) {
@@ -211,6 +228,7 @@ impl Workload {
                     data.parquet_file(table)
                 }),
                 csv_options: Vec::new(),
+                stored_options: Default::default(),
                 version: None,
                 declared: None,
                 served_from: FileSource::Disk,
@@ -249,9 +267,10 @@ impl Workload {
             .iter()
             .map(|(name, table)| Table {
                 name: name.clone(),
-                format: table.format,
+                format: table.format.clone(),
                 location: Location::Local(absolute(&served.root.join(&table.location))),
                 csv_options: Vec::new(),
+                stored_options: Default::default(),
                 version: None,
                 declared: None,
                 served_from: served_from.clone(),
@@ -444,7 +463,7 @@ impl Workload {
                 }) => {
                     registered.remote_files.insert(table.name.clone(), files);
                 }
-                Ok(Registered::Listing { remote_files: None }) => {}
+                Ok(Registered::Listing { remote_files: None } | Registered::Stored) => {}
                 Err(error) => {
                     return Err(WorkloadError::Table {
                         workload: self.name.clone(),

@@ -78,6 +78,7 @@ impl UnplannedQuery {
 /// Values for a query's placeholders, named.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParameterSet {
+    /// The set's name.
     pub name: String,
     /// By placeholder (`$1`), sorted.
     pub values: Vec<(String, ParameterValue)>,
@@ -86,9 +87,11 @@ pub struct ParameterSet {
 /// A statement as written in its file, with where it starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WrittenStatement {
+    /// The statement as written.
     pub text: String,
-    /// 1-based line and column of its first character in the file.
+    /// 1-based line of its first character in the file.
     pub line: usize,
+    /// 1-based column of its first character in its line.
     pub column: usize,
 }
 

@@ -1,13 +1,15 @@
 //! Registering a workload's tables in a session: Parquet and CSV as DataFusion listing tables, Delta
 //! through delta-rs' table provider built with the session (so that the policy's Parquet options,
-//! `pushdown_filters` among them, apply to Delta scans too).
+//! `pushdown_filters` among them, apply to Delta scans too), any other format through the session's
+//! table provider factory for it, as `CREATE EXTERNAL TABLE ... STORED AS` does.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use datafusion::catalog::TableProvider;
 use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider};
 use datafusion::common::config::ConfigField;
-use datafusion::common::{Result, TableReference};
+use datafusion::common::{DFSchema, DataFusionError, Result, TableReference};
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::csv::CsvFormat;
 use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
@@ -15,6 +17,7 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
+use datafusion::logical_expr::CreateExternalTable;
 use datafusion::prelude::SessionContext;
 
 use super::delta::{self, RegisteredDelta};
@@ -28,6 +31,8 @@ pub(crate) enum Registered {
     Listing { remote_files: Option<usize> },
     /// A Delta table: what its scans are matched by.
     Delta(RegisteredDelta),
+    /// A table of another `STORED AS` format, created by the format's factory.
+    Stored,
 }
 
 /// What registering a workload's tables learned.
@@ -49,7 +54,7 @@ pub(crate) async fn register(ctx: &SessionContext, table: &Table) -> Result<Regi
             Arc::clone(&remote.store),
         );
     }
-    match table.format {
+    match &table.format {
         TableFormat::Parquet | TableFormat::Csv => {
             let (provider, remote_files) = listing_table(ctx, table).await?;
             ctx.register_table(reference, Arc::new(provider))?;
@@ -68,7 +73,52 @@ pub(crate) async fn register(ctx: &SessionContext, table: &Table) -> Result<Regi
                 facts,
             }))
         }
+        TableFormat::Stored(format) => {
+            let provider = stored_table(ctx, table, format, &reference).await?;
+            ctx.register_table(reference, provider)?;
+            Ok(Registered::Stored)
+        }
     }
+}
+
+/// A table of a `STORED AS` format, made as `SessionContext` makes one for `CREATE EXTERNAL TABLE`:
+/// the session's factory for the format (upper case, as DataFusion keys them) creates it from the
+/// location and the table's options, with the schema left to the factory.
+async fn stored_table(
+    ctx: &SessionContext,
+    table: &Table,
+    format: &str,
+    reference: &TableReference,
+) -> Result<Arc<dyn TableProvider>> {
+    let state = ctx.state();
+    let file_type = format.to_uppercase();
+    let Some(factory) = state.table_factories().get(&file_type).cloned() else {
+        return Err(DataFusionError::Plan(format!(
+            "this session has no table provider factory for `STORED AS {file_type}`"
+        )));
+    };
+    // A local location as a user writes it in `LOCATION '...'`: the absolute path, a folder's with
+    // its final separator (DataFusion's listing reads a folder's files then).
+    let location = match &table.location {
+        Location::Local(path) => {
+            let text = path.display().to_string();
+            if table.served_from.is_dir(path) && !text.ends_with(std::path::MAIN_SEPARATOR) {
+                format!("{text}{}", std::path::MAIN_SEPARATOR)
+            } else {
+                text
+            }
+        }
+        Location::Remote(remote) => remote.url.to_string(),
+    };
+    let command = CreateExternalTable::builder(
+        reference.clone(),
+        location,
+        file_type,
+        Arc::new(DFSchema::empty()),
+    )
+    .with_options(table.stored_options.clone().into_iter().collect())
+    .build();
+    factory.create(&state, &command).await
 }
 
 /// Creates the catalog and schema a qualified name needs when the session lacks them.
@@ -100,7 +150,7 @@ async fn listing_table(
 ) -> Result<(ListingTable, Option<usize>)> {
     let state = ctx.state();
     let table_options = state.default_table_options();
-    let (format, extension): (Arc<dyn FileFormat>, String) = match table.format {
+    let (format, extension): (Arc<dyn FileFormat>, String) = match &table.format {
         TableFormat::Parquet => {
             let format = ParquetFormat::default().with_options(table_options.parquet);
             let extension = format.get_ext();
@@ -125,7 +175,7 @@ async fn listing_table(
                 .listing()
                 .await
                 .map_err(|e| datafusion::common::DataFusionError::External(Box::new(e)))?;
-            let files = listing.data_files(table.format).len();
+            let files = listing.data_files(&table.format).len();
             (listing.url, listing.is_file, Some(files))
         }
         Location::Local(_) => (table.url()?, table.is_file(), None),

@@ -16,6 +16,7 @@ use super::file::TableFormat;
 pub struct RemoteLocation {
     /// Never with user information or a query string.
     pub url: url::Url,
+    /// The bucket's store, shared by the workload's tables in it.
     pub store: Arc<dyn ObjectStore>,
 }
 
@@ -79,7 +80,7 @@ impl RemoteListing {
     /// The data files of a Parquet or CSV table, as DataFusion's listing takes them: the object
     /// itself, or the objects below the folder whose names carry the format's name and are not
     /// hidden.
-    pub fn data_files(&self, format: TableFormat) -> Vec<&ObjectMeta> {
+    pub fn data_files(&self, format: &TableFormat) -> Vec<&ObjectMeta> {
         if self.is_file {
             return self.objects.iter().collect();
         }

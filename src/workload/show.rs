@@ -18,8 +18,11 @@ use super::{Workload, WorkloadError, delta};
 /// The facts of one table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TableFacts {
+    /// The table's declared name.
     pub name: String,
+    /// Its format.
     pub format: TableFormat,
+    /// Its location, as shown.
     pub location: String,
     /// Delta: the version read (the pinned one, else the latest).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -36,12 +39,16 @@ pub struct TableFacts {
 /// A workload's facts: the workload and its tables.
 #[derive(Debug, Clone, Serialize)]
 pub struct WorkloadFacts {
+    /// The workload's name.
     pub name: String,
+    /// Its file as shown, or the built-in name.
     pub origin: String,
+    /// How many queries loaded.
     pub queries: usize,
     /// Set when the tables are served from a metadata snapshot rather than the data.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<SnapshotFacts>,
+    /// Each table's facts, in declaration order.
     pub tables: Vec<TableFacts>,
 }
 
@@ -52,8 +59,9 @@ pub struct SnapshotFacts {
     pub snapshot: String,
     /// The workload it was taken of, as it was given.
     pub source: String,
-    /// Bytes the snapshot holds, and bytes the files have.
+    /// Bytes the snapshot holds.
     pub kept_bytes: u64,
+    /// Bytes the files have.
     pub data_bytes: u64,
 }
 
@@ -89,13 +97,15 @@ pub async fn workload_facts(workload: &Workload) -> Result<WorkloadFacts, Worklo
     })
 }
 
+/// What one table is now: its version, file count and, where the format records it, its exact row
+/// count (Parquet footers, the Delta log).
 pub async fn table_facts(table: &Table) -> datafusion::common::Result<TableFacts> {
     let location = table.location.to_string();
     if table.format == TableFormat::Delta {
         let (_, facts) = delta::open_with_facts(table).await?;
         return Ok(TableFacts {
             name: table.name.clone(),
-            format: table.format,
+            format: table.format.clone(),
             location,
             version: Some(facts.version),
             files: facts.active_files,
@@ -125,7 +135,7 @@ pub async fn table_facts(table: &Table) -> datafusion::common::Result<TableFacts
                 .await
                 .map_err(|e| datafusion::common::DataFusionError::External(Box::new(e)))?;
             let files = listing
-                .data_files(table.format)
+                .data_files(&table.format)
                 .into_iter()
                 .cloned()
                 .collect();
@@ -148,7 +158,7 @@ pub async fn table_facts(table: &Table) -> datafusion::common::Result<TableFacts
     };
     Ok(TableFacts {
         name: table.name.clone(),
-        format: table.format,
+        format: table.format.clone(),
         location,
         version: None,
         files: files.len(),
@@ -160,7 +170,7 @@ pub async fn table_facts(table: &Table) -> datafusion::common::Result<TableFacts
 /// How many data files a local Parquet or CSV table has (no file is opened); `None` for a table on
 /// object storage (registering it counts them) or a Delta table (whose files the log lists).
 pub fn data_file_count(table: &Table) -> Option<usize> {
-    match (&table.location, table.format) {
+    match (&table.location, &table.format) {
         (_, TableFormat::Delta) | (Location::Remote(_), _) => None,
         (Location::Local(path), _) => Some(data_files(table, path).len()),
     }

@@ -16,12 +16,17 @@ use crate::report::{SourceFile, Span, display_path};
 pub struct Table {
     /// As written: `table`, `schema.table` or `catalog.schema.table`.
     pub name: String,
+    /// Its format.
     pub format: TableFormat,
+    /// Where its files are.
     pub location: Location,
     /// CSV options by DataFusion's `CsvOptions` names.
     pub csv_options: Vec<(&'static str, String)>,
     /// Delta: the pinned version; `None` reads the latest.
     pub version: Option<u64>,
+    /// Another `STORED AS` format: the options its factory is given (`CREATE EXTERNAL TABLE`'s
+    /// `OPTIONS`).
+    pub stored_options: std::collections::BTreeMap<String, String>,
     /// Where the workload file declares the table (its name), for errors found later.
     pub(crate) declared: Option<(Arc<SourceFile>, Span)>,
     /// Where a local location's files are found: on disk, or in a snapshot.

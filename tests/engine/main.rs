@@ -54,6 +54,22 @@ fn vanilla(args: &[&str], cwd: &Path) -> Run {
     run(env!("CARGO_BIN_EXE_dfpolicy"), args, cwd, &[])
 }
 
+/// Acme's bundle (JSON) of one query of a workload under a policy, paths relative to `cwd`.
+fn acme_bundle(policy: &str, workload: &str, query: &str, cwd: &Path) -> Run {
+    acme(
+        &[
+            "bundle",
+            "--policy",
+            policy,
+            "--workload",
+            workload,
+            "--query",
+            query,
+        ],
+        cwd,
+    )
+}
+
 /// A copy of the engine's workload and policies, to edit and bless in.
 fn scratch_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -201,19 +217,27 @@ fn the_workload_of_json_and_own_functions_validates_and_bundles() {
         );
         assert_eq!(bundle.code, 0, "{query}: {}", bundle.output());
     }
-    // The Acme log's table provider reports exact statistics: the planner sees its 4 rows.
-    let bundle = acme(
-        &[
-            "bundle",
-            "--policy",
-            "../policies/acme.toml",
-            "--workload",
-            "acme.toml",
-            "--query",
-            "slow_paths",
-        ],
-        &folder,
+    // The workload schema of Acme's dfpolicy offers its format to editors; the plain one does not.
+    let format_names = |run: Run| -> Vec<String> {
+        assert_eq!(run.code, 0, "{}", run.output());
+        let schema: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        schema["properties"]["tables"]["items"]["properties"]["format"]["enum"]
+            .as_array()
+            .expect("the formats are listed")
+            .iter()
+            .map(|name| name.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        format_names(acme(&["schema", "workload"], &folder)),
+        ["parquet", "csv", "delta", "acmelog", "arrow", "json"]
     );
+    assert_eq!(
+        format_names(vanilla(&["schema", "workload"], &folder)),
+        ["parquet", "csv", "delta", "arrow", "json"]
+    );
+    // The Acme log's table provider reports exact statistics: the planner sees its 4 rows.
+    let bundle = acme_bundle("../policies/acme.toml", "acme.toml", "slow_paths", &folder);
     assert_eq!(bundle.code, 0, "{}", bundle.output());
     let bundle: serde_json::Value = serde_json::from_str(&bundle.stdout).unwrap();
     let scans = bundle["statistics"]["scans"]
@@ -233,18 +257,7 @@ fn without_the_engine_the_workload_is_located_findings_not_planning_errors() {
 /// The physical plan and the names of the trace's logical steps of one query under one policy.
 fn plan_and_trace(policy: &str, query: &str) -> (String, Vec<String>) {
     let folder = engine_folder().join("workload");
-    let run = acme(
-        &[
-            "bundle",
-            "--policy",
-            policy,
-            "--workload",
-            "acme.toml",
-            "--query",
-            query,
-        ],
-        &folder,
-    );
+    let run = acme_bundle(policy, "acme.toml", query, &folder);
     assert_eq!(run.code, 0, "{}", run.output());
     let bundle: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let physical = bundle["plans"]["physical"].as_str().unwrap().to_string();
@@ -379,11 +392,16 @@ fn the_sweep_finds_the_rules_key_moves_plans_and_the_execution_key_none() {
     assert!(!moved("acme.scan_threads"));
 }
 
-#[test]
-fn the_library_serves_the_installed_engine() {
-    // One process, one engine: this test binary installs Acme once, as a team's `main` does.
+/// One process, one engine: this test binary installs Acme once, as a team's `main` does, before
+/// any test in it reads a policy.
+fn install_acme() {
     static INSTALL: std::sync::Once = std::sync::Once::new();
     INSTALL.call_once(|| acme::acme().install().expect("installs first"));
+}
+
+#[test]
+fn the_library_serves_the_installed_engine() {
+    install_acme();
     let again = acme::acme().install().unwrap_err();
     assert!(again.to_string().contains("already installed"), "{again}");
     let policy = dfpolicy::Policy::load(engine_folder().join("policies/acme-capped.toml")).unwrap();
@@ -415,4 +433,150 @@ fn the_library_serves_the_installed_engine() {
         .to_string();
     assert!(shown.contains("***********.com"), "{shown}");
     assert!(shown.contains("| 7 "), "{shown}");
+}
+
+/// On a Ballista cluster (with the `ballista` feature too, as `.ci/run` builds): the session has
+/// the engine's functions, a query calling them returns the rows it returns locally, and a query
+/// reading a table only the client has (Acme's log, an in-memory provider no codec knows) is a
+/// `not-distributable` finding of its bundle rather than a failed job.
+#[cfg(feature = "ballista")]
+#[test]
+fn a_ballista_session_runs_the_engines_functions_and_a_bundle_says_what_cannot_be_sent() {
+    use dfpolicy::bundle::Bundler;
+    use dfpolicy::{BallistaCluster, Policy, SessionFactory, Workload};
+
+    install_acme();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("acme-ballista.toml");
+    std::fs::write(
+        &path,
+        "[policy]\nname = \"acme-ballista\"\n\n[execution]\ntarget_partitions = 2\n\
+         planning_concurrency = 2\ntime_zone = \"+00:00\"\n\n[ballista]\n\
+         standalone_parallelism = 2\nadaptive = false\n",
+    )
+    .unwrap();
+    let factory = SessionFactory::new(Policy::load(&path).unwrap().compiled).unwrap();
+    let workload = Workload::load(engine_folder().join("workload/acme.toml")).unwrap();
+    let pretty = |rows: Vec<dfpolicy::datafusion::arrow::array::RecordBatch>| {
+        dfpolicy::datafusion::arrow::util::pretty::pretty_format_batches(&rows)
+            .unwrap()
+            .to_string()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let by_country = workload.query("by_country").unwrap();
+        let local = workload.query_session(&factory, by_country).await.unwrap();
+        let local = pretty(
+            local
+                .sql(by_country.sql())
+                .await
+                .unwrap()
+                .collect()
+                .await
+                .unwrap(),
+        );
+        let cluster = factory
+            .ballista_context(&BallistaCluster::Standalone)
+            .await
+            .unwrap();
+        workload.register_tables(&cluster).await.unwrap();
+        let distributed = cluster.sql(by_country.sql()).await.unwrap();
+        let distributed = pretty(distributed.collect().await.unwrap());
+        assert_eq!(distributed, local);
+        assert!(distributed.contains("| country"), "{distributed}");
+
+        let bundler = Bundler::new(&factory, &workload).await.unwrap();
+        let sendable = bundler.bundle(by_country).await.unwrap();
+        assert!(sendable.distributed_stages.is_some());
+        assert!(sendable.findings.is_empty(), "{:?}", sendable.findings);
+        let log = bundler
+            .bundle(workload.query("slow_paths").unwrap())
+            .await
+            .unwrap();
+        assert!(
+            log.findings.iter().any(|f| f.code == "not-distributable"
+                && f.message
+                    .starts_with("the query cannot be sent to a Ballista 55.0.0 scheduler")),
+            "{:?}",
+            log.findings
+        );
+        // The client indeed cannot submit it: the job fails where the finding said.
+        let submitted = match cluster.sql(&log.query.statement).await {
+            Ok(frame) => frame.collect().await.err(),
+            Err(error) => Some(error),
+        };
+        assert!(submitted.is_some(), "the Acme log query ran on the cluster");
+    });
+}
+
+/// A metadata snapshot is taken with the engine's sessions: the queries over the CSV table plan
+/// from the snapshot as from the data. Acme's log factory reads its file itself (not through the
+/// session's object store), so the snapshot cannot serve it: its table fails to register there,
+/// as docs/workloads.md says.
+#[test]
+fn a_snapshot_is_taken_with_the_engines_sessions() {
+    let scratch = scratch_copy();
+    let workload = scratch.path().join("workload");
+    let taken = acme(
+        &[
+            "workload",
+            "snapshot",
+            "acme.toml",
+            "--out",
+            "snapshot",
+            "--policies",
+            "../policies",
+        ],
+        &workload,
+    );
+    assert_eq!(taken.code, 0, "{}", taken.output());
+    assert!(
+        taken.stdout.contains("events") && taken.stdout.contains("logs"),
+        "{}",
+        taken.stdout
+    );
+    let from_snapshot = |query: &str| {
+        acme_bundle(
+            "../../policies/acme.toml",
+            "workload.toml",
+            query,
+            &workload.join("snapshot"),
+        )
+    };
+    let from_data = acme_bundle(
+        "../policies/acme.toml",
+        "acme.toml",
+        "by_country",
+        &workload,
+    );
+    assert_eq!(from_data.code, 0, "{}", from_data.output());
+    let plan = |run: &Run| -> serde_json::Value {
+        let bundle: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        bundle["plans"].clone()
+    };
+    // The snapshot cannot serve the Acme log, so no session of it registers its tables.
+    let served = from_snapshot("by_country");
+    assert_ne!(served.code, 0, "{}", served.output());
+    assert!(
+        served.output().contains("cannot read acme log"),
+        "{}",
+        served.output()
+    );
+    // Without the log, the rest of the workload plans from the snapshot as from the data.
+    let declaration = workload.join("snapshot/workload.toml");
+    let mut document: toml::Table = std::fs::read_to_string(&declaration)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let tables = document["tables"].as_array_mut().unwrap();
+    tables.retain(|table| table["format"].as_str() != Some("acmelog"));
+    assert_eq!(tables.len(), 1);
+    std::fs::write(&declaration, toml::to_string(&document).unwrap()).unwrap();
+    let served = from_snapshot("by_country");
+    assert_eq!(served.code, 0, "{}", served.output());
+    assert_eq!(plan(&served)["physical"], plan(&from_data)["physical"]);
 }

@@ -276,8 +276,9 @@ fn executed_stages(text: &str) -> Vec<(usize, Vec<String>)> {
     stages
 }
 
-/// A Delta table plans into stages, but Ballista 55 cannot send its scan to an executor: the bundle
-/// says so as a finding instead of a job failing later.
+/// A Delta table plans into stages, but Ballista 55 can neither send the query to its scheduler (no
+/// logical codec for delta-rs' table provider) nor its scan to an executor: the bundle says both as
+/// findings instead of a job failing later.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_delta_scan_is_a_finding_not_a_crash() {
     let workload = builtin(true).await;
@@ -293,6 +294,13 @@ async fn a_delta_scan_is_a_finding_not_a_crash() {
         bundle.findings.iter().any(|f| f.code == "not-distributable"
             && f.message
                 .contains("cannot be sent to a Ballista 55.0.0 executor")),
+        "{:?}",
+        bundle.findings
+    );
+    assert!(
+        bundle.findings.iter().any(|f| f.code == "not-distributable"
+            && f.message
+                .starts_with("the query cannot be sent to a Ballista 55.0.0 scheduler: ")),
         "{:?}",
         bundle.findings
     );

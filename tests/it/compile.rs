@@ -1,7 +1,7 @@
 //! Compiling policies: complete settings, portability, the rule recipe, and hashes that change when,
 //! and only when, the environment changes.
 
-use dfpolicy::compile::{compile, hash::plan_shape_keys};
+use dfpolicy::compile::{compile, plan_shape_keys};
 use dfpolicy::policy::PolicyOptions;
 use dfpolicy::registry::registry;
 use dfpolicy::registry::{SettingClass, classify};

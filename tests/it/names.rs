@@ -57,7 +57,27 @@ fn each_enum_value_is_written_one_way() {
     assert_eq!(one_name::<RuleStage>(), ["analyzer", "logical", "physical"]);
     assert!(one_name::<SettingClass>().contains(&"dfpolicy-only"));
     assert_eq!(one_name::<Severity>(), ["error", "warning"]);
-    assert_eq!(one_name::<TableFormat>(), ["parquet", "csv", "delta"]);
+    // A table format is a built-in one or any `STORED AS` name, written one way too.
+    assert_eq!(
+        TableFormat::BUILT_IN.map(|format| format.to_string()),
+        ["parquet", "csv", "delta"]
+    );
+    for format in TableFormat::BUILT_IN
+        .into_iter()
+        .chain([TableFormat::Stored("acmelog".into())])
+    {
+        let written = serde_json::to_value(&format).unwrap();
+        assert_eq!(written, format.to_string());
+        assert_eq!(
+            serde_json::from_value::<TableFormat>(written).unwrap(),
+            format
+        );
+    }
+    assert_eq!(TableFormat::of_name("CSV"), TableFormat::Csv);
+    assert_eq!(
+        TableFormat::of_name("AcmeLog"),
+        TableFormat::Stored("acmelog".into())
+    );
     one_name::<CsvCompression>();
 }
 

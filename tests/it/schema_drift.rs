@@ -39,9 +39,10 @@ fn workload_schema_describes_tables_from_doc_comments() {
     assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
     let table = &schema["properties"]["tables"]["items"];
     assert_eq!(table["additionalProperties"], false);
+    // The built-in formats, then the other `STORED AS` formats of this dfpolicy's sessions.
     assert_eq!(
         table["properties"]["format"]["enum"],
-        serde_json::json!(["parquet", "csv", "delta"])
+        serde_json::json!(["parquet", "csv", "delta", "arrow", "json"])
     );
     assert!(
         table["properties"]["version"]["description"]

@@ -449,6 +449,75 @@ async fn a_table_registered_twice_under_two_spellings_names_the_declaration() {
     assert!(text.contains("already exists"), "{text}");
 }
 
+/// A table of another `STORED AS` format (DataFusion's `json` here) is created by the session's
+/// factory for it, from the location and the table's `options`, as `CREATE EXTERNAL TABLE` makes it.
+#[tokio::test]
+async fn a_json_table_is_made_by_the_sessions_factory_with_its_options() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("events")).unwrap();
+    std::fs::write(
+        dir.path().join("events/a.json"),
+        "{\"id\": 1, \"kind\": \"click\"}\n{\"id\": 2, \"kind\": \"view\"}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("events/b.json"),
+        "{\"id\": 3, \"kind\": \"click\"}\n",
+    )
+    .unwrap();
+    // Not a `.json` file: DataFusion's listing leaves it out.
+    std::fs::write(dir.path().join("events/notes.txt"), "not json").unwrap();
+    std::fs::write(
+        dir.path().join("q.sql"),
+        "SELECT kind, count(*) AS n FROM events GROUP BY kind ORDER BY kind",
+    )
+    .unwrap();
+    let declare = |options: &str| {
+        std::fs::write(
+            dir.path().join("w.toml"),
+            format!(
+                "[workload]\nname = \"json\"\n\n[[tables]]\nname = \"events\"\nformat = \"json\"\nlocation = \"events\"\n{options}\n[queries]\npaths = [\"q.sql\"]\n"
+            ),
+        )
+        .unwrap();
+        Workload::load(dir.path().join("w.toml")).unwrap()
+    };
+
+    let workload = declare("options = { \"format.schema_infer_max_rec\" = \"10\" }\n");
+    let query = &workload.queries()[0];
+    assert_eq!(
+        run(&workload, &factory("baseline.toml"), query).await,
+        "+-------+---+\n\
+         | kind  | n |\n\
+         +-------+---+\n\
+         | click | 2 |\n\
+         | view  | 1 |\n\
+         +-------+---+"
+    );
+    let ctx = workload
+        .query_session(&factory("baseline.toml"), query)
+        .await
+        .unwrap();
+    let plan = physical_plan(&ctx, query.sql()).await;
+    let text = datafusion::physical_plan::displayable(plan.as_ref())
+        .indent(true)
+        .to_string();
+    assert!(text.contains("file_type=json"), "{text}");
+    let facts = workload_facts(&workload).await.unwrap();
+    assert_eq!(facts.tables[0].format.name(), "json");
+    assert_eq!(facts.tables[0].files, 2);
+
+    // The options reach the factory: DataFusion's JSON options refuse a key they do not have.
+    let workload = declare("options = { \"format.no_such_option\" = \"1\" }\n");
+    let error = workload
+        .session(&factory("baseline.toml"))
+        .await
+        .err()
+        .unwrap();
+    let text = dfpolicy::report::causes::one_line(&error);
+    assert!(text.contains("no_such_option"), "{text}");
+}
+
 #[tokio::test]
 async fn a_failing_preparatory_statement_names_its_position() {
     let dir = tempfile::tempdir().unwrap();

@@ -31,9 +31,11 @@ const ARCHIVE_LEVEL: i32 = 19;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotManifest {
+    /// The layout version ([`SNAPSHOT_FORMAT`]).
     pub snapshot_format: u32,
     /// The workload it was taken of: its name, and its file or built-in name as given.
     pub workload: String,
+    /// The workload's file or built-in name, as given.
     pub source: String,
     /// By declared name.
     pub tables: BTreeMap<String, SnapshotTable>,
@@ -45,6 +47,7 @@ pub struct SnapshotManifest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotTable {
+    /// The table's format.
     pub format: TableFormat,
     /// As the workload writes it, relative to the snapshot folder.
     pub location: String,
@@ -57,6 +60,7 @@ pub struct SnapshotTable {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotFile {
+    /// The file's size in bytes.
     pub size: u64,
     /// `v1:` SHA-256 of the captured bytes, in range order (hashing whole files would read a lake).
     pub sha256: String,
@@ -67,32 +71,52 @@ pub struct SnapshotFile {
 /// A snapshot folder that cannot be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotFolderError {
+    /// A file of the folder cannot be read or written.
     #[error("{}: cannot read or write it", path.display())]
     Io {
+        /// The file.
         path: PathBuf,
+        /// Why.
         #[source]
         source: std::io::Error,
     },
+    /// `snapshot.json` is not a manifest.
     #[error("{}: not a snapshot manifest", path.display())]
     Manifest {
+        /// The file.
         path: PathBuf,
+        /// Why.
         #[source]
         source: serde_json::Error,
     },
+    /// The manifest is of another layout version.
     #[error(
         "{}: snapshot format {found} is not the format this dfpolicy reads ({SNAPSHOT_FORMAT}): \
          take the snapshot again",
         path.display()
     )]
-    Format { path: PathBuf, found: u32 },
+    Format {
+        /// The manifest.
+        path: PathBuf,
+        /// Its version.
+        found: u32,
+    },
+    /// `snapshot.bin` does not hold the bytes the manifest lists.
     #[error("{}: the captured bytes do not match the manifest ({reason})", path.display())]
-    Corrupt { path: PathBuf, reason: String },
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What does not match.
+        reason: String,
+    },
 }
 
 /// A snapshot's manifest with its captured bytes, by file path relative to the snapshot folder.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
+    /// What the snapshot holds.
     pub manifest: SnapshotManifest,
+    /// The captured bytes, by file.
     pub files: BTreeMap<String, CapturedFile>,
 }
 

@@ -46,6 +46,7 @@ impl ByteRanges {
         self.0.iter().map(|r| r.end - r.start).sum()
     }
 
+    /// Whether there is no range.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -27,6 +27,7 @@ const STORE: &str = "dfpolicy snapshot";
 /// One file of a snapshot: its size, and the byte ranges captured of it with their bytes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CapturedFile {
+    /// The file's size in bytes.
     pub size: u64,
     /// Sorted, non-overlapping.
     pub parts: Vec<(Range<u64>, Bytes)>,
@@ -51,16 +52,33 @@ pub enum SnapshotReadError {
         range.end
     )]
     NotCaptured {
+        /// The snapshot, as shown.
         snapshot: String,
+        /// The file.
         path: String,
+        /// The bytes asked for.
         range: Range<u64>,
+        /// The file's size.
         size: u64,
+        /// The ranges the snapshot holds.
         captured: String,
     },
+    /// The snapshot has no such file.
     #[error("snapshot `{snapshot}` has no file `{path}`")]
-    Missing { snapshot: String, path: String },
+    Missing {
+        /// The snapshot, as shown.
+        snapshot: String,
+        /// The file.
+        path: String,
+    },
+    /// Something tried to write to the snapshot.
     #[error("snapshot `{snapshot}` is read-only: cannot write `{path}`")]
-    ReadOnly { snapshot: String, path: String },
+    ReadOnly {
+        /// The snapshot, as shown.
+        snapshot: String,
+        /// The file.
+        path: String,
+    },
 }
 
 /// A snapshot's files, served read-only.
@@ -72,6 +90,7 @@ pub struct SnapshotStore {
 }
 
 impl SnapshotStore {
+    /// A store serving `files`, named `name` in its errors.
     pub fn new(name: impl Into<String>, files: BTreeMap<Path, CapturedFile>) -> Self {
         SnapshotStore {
             name: name.into(),
@@ -275,6 +294,7 @@ pub struct RecordingStore {
 }
 
 impl RecordingStore {
+    /// A store that reads through `inner` and records every byte range read.
     pub fn new(inner: Arc<dyn ObjectStore>) -> Self {
         RecordingStore {
             inner,

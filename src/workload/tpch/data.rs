@@ -52,13 +52,18 @@ pub const DELTA_PARTITION_COLUMN: &str = "l_shipmode";
 /// Why data could not be generated: what dfpolicy was doing, where, and the error that stopped it.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
+    /// A step failed at a path.
     #[error("{action} {}", path.display())]
     At {
+        /// What dfpolicy was doing (`cannot write`).
         action: &'static str,
+        /// Where.
         path: PathBuf,
+        /// Why.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The generating task stopped.
     #[error("TPC-H generation stopped")]
     Stopped(#[source] tokio::task::JoinError),
 }
@@ -78,6 +83,7 @@ pub(super) fn data_error(
 /// Where the generated data of one scale factor lives.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TpchData {
+    /// The TPC-H scale factor (0.01: 60,175 `lineitem` rows).
     pub scale_factor: f64,
     /// `<root>/tpch/sf<scale factor>`.
     pub dir: PathBuf,
@@ -105,10 +111,12 @@ impl TpchData {
             .unwrap_or(&self.dir)
     }
 
+    /// The folder of the Parquet tables.
     pub fn parquet_dir(&self) -> PathBuf {
         self.dir.join("parquet")
     }
 
+    /// The folder of the Delta tables.
     pub fn delta_dir(&self) -> PathBuf {
         self.dir.join("delta")
     }

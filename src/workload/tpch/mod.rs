@@ -16,6 +16,7 @@ pub const BUILTIN: &[&str] = &["tpch", "tpch-delta", "tpch-sf10", "tpch-sf100"];
 pub struct Query {
     /// `q01` … `q22`.
     pub name: &'static str,
+    /// Its SQL.
     pub sql: &'static str,
 }
 

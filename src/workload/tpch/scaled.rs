@@ -11,7 +11,9 @@ use crate::workload::snapshot::Snapshot;
 
 /// One built-in snapshot: its workload name, scale factor and archive.
 pub struct BuiltinSnapshot {
+    /// The workload name (`tpch-sf100`).
     pub name: &'static str,
+    /// The scale factor it was taken at.
     pub scale_factor: f64,
     /// `snapshots/<name>/snapshot.json`.
     pub manifest: &'static str,
