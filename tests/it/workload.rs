@@ -506,6 +506,7 @@ async fn a_json_table_is_made_by_the_sessions_factory_with_its_options() {
     let facts = workload_facts(&workload).await.unwrap();
     assert_eq!(facts.tables[0].format.name(), "json");
     assert_eq!(facts.tables[0].files, 2);
+    assert_eq!(facts.tables[0].rows, None);
 
     // The options reach the factory: DataFusion's JSON options refuse a key they do not have.
     let workload = declare("options = { \"format.no_such_option\" = \"1\" }\n");
