@@ -268,6 +268,21 @@ impl Registry {
         }
     }
 
+    /// The option a shortened key stands for: `execution.batch_size` (without `datafusion.`), or the
+    /// one key that ends with it (`batch_size`).
+    pub fn expand_short_key(&self, name: &str) -> Option<String> {
+        let prefixed = format!("datafusion.{name}");
+        if self.option(&prefixed).is_some() {
+            return Some(prefixed);
+        }
+        let suffix = format!(".{name}");
+        let mut matches = self.keys().filter(|k| k.ends_with(&suffix));
+        match (matches.next(), matches.next()) {
+            (Some(only), None) => Some(only.to_string()),
+            _ => None,
+        }
+    }
+
     /// The installed engine's identity; `None` for vanilla DataFusion.
     pub fn engine(&self) -> Option<&EngineIdentity> {
         self.engine.as_ref()
@@ -461,13 +476,24 @@ fn unknown_key_error(key: &str) -> ValueError {
     }
 }
 
-/// Why `key` is not an option: not in DataFusion's namespace, not in the installed engine's, or under
-/// a namespace nobody in this process has (with how an engine adds one).
+/// Why `key` is not an option, the one wording every stage uses: not one of Ballista's, not one of
+/// DataFusion's (a key in its namespace, a bare name, or a shortened key such as
+/// `execution.batch_size`), not one of the installed engine's, or under a namespace nobody in this
+/// process has (with how an engine adds one).
 pub fn unknown_key_message(key: &str) -> String {
     let engine = super::engine::installed();
     let namespace = key.split_once('.').map_or(key, |(prefix, _)| prefix);
-    if namespace == "datafusion" {
-        format!("`{key}` is not a DataFusion {DATAFUSION_VERSION} option")
+    let datafusion_major = DATAFUSION_VERSION.split('.').next().unwrap_or_default();
+    if key.starts_with(ballista::BALLISTA_PREFIX) {
+        format!(
+            "`{key}` is not a Ballista {} option",
+            ballista::BALLISTA_VERSION
+        )
+    } else if namespace == "datafusion"
+        || !key.contains('.')
+        || registry().expand_short_key(key).is_some()
+    {
+        format!("`{key}` is not a DataFusion {datafusion_major} option")
     } else if engine.owns_key(key) {
         let name = registry()
             .engine()

@@ -81,9 +81,10 @@ pub fn unknown_name_without_help(
             format!("`{name}` is not inside a section"),
         ),
         [] => (Code::UnknownSection, format!("unknown section `[{name}]`")),
-        [PathSegment::Key(section)] if section == "settings" => {
-            (Code::UnknownSetting, unknown_setting_message(name))
-        }
+        [PathSegment::Key(section)] if section == "settings" => (
+            Code::UnknownSetting,
+            crate::registry::unknown_key_message(name),
+        ),
         _ => (
             Code::UnknownKey,
             format!("unknown key `{name}` in `[{}]`", path_text(path)),
@@ -195,7 +196,7 @@ fn unknown_key(path: &[PathSegment], name: &str) -> Diagnostic {
     }) {
         return diagnostic.with_help(format!("`{name}` belongs in `[{section}]`"));
     }
-    if let Some(key) = engine_key_for(name) {
+    if let Some(key) = registry().expand_short_key(name) {
         let typed = typed_field_for_key(&key)
             .map(|(section, field)| format!(", or use `[{section}].{}`", field.name))
             .unwrap_or_default();
@@ -206,55 +207,16 @@ fn unknown_key(path: &[PathSegment], name: &str) -> Diagnostic {
     diagnostic.with_help(format!("keys of `[{at}]`: {}", allowed.join(", ")))
 }
 
-/// Why a `[settings]` key is unknown: DataFusion's and Ballista's namespaces keep their wording; an
-/// engine's namespace, or one nobody has, says which (and how an engine adds one).
-fn unknown_setting_message(name: &str) -> String {
-    if name.starts_with(crate::registry::ballista::BALLISTA_PREFIX) {
-        format!(
-            "`{name}` is not a Ballista {} option",
-            crate::registry::ballista::BALLISTA_VERSION
-        )
-    } else if name.starts_with("datafusion.")
-        || !name.contains('.')
-        || engine_key_for(name).is_some()
-    {
-        // `execution.batch_size` abbreviates a DataFusion key: DataFusion's wording, and the help
-        // names the key.
-        format!("`{name}` is not a DataFusion {} option", major_version())
-    } else {
-        crate::registry::unknown_key_message(name)
-    }
-}
-
 fn unknown_setting(name: &str) -> Diagnostic {
-    let diagnostic = Diagnostic::new(Code::UnknownSetting, unknown_setting_message(name));
-    if let Some(key) = engine_key_for(name) {
+    let diagnostic = Diagnostic::new(
+        Code::UnknownSetting,
+        crate::registry::unknown_key_message(name),
+    );
+    if let Some(key) = registry().expand_short_key(name) {
         return diagnostic.with_help(format!("did you mean `{key}`?"));
     }
     if let Some(key) = closest(name, registry().keys()) {
         return diagnostic.with_help(format!("did you mean `{key}`?"));
     }
     diagnostic.with_help("`dfpolicy settings` lists every option")
-}
-
-/// The full DataFusion key that `name` abbreviates: `execution.batch_size` or `batch_size`.
-fn engine_key_for(name: &str) -> Option<String> {
-    let registry = registry();
-    let prefixed = format!("datafusion.{name}");
-    if registry.option(&prefixed).is_some() {
-        return Some(prefixed);
-    }
-    let suffix = format!(".{name}");
-    let mut matches = registry.keys().filter(|k| k.ends_with(&suffix));
-    match (matches.next(), matches.next()) {
-        (Some(only), None) => Some(only.to_string()),
-        _ => None,
-    }
-}
-
-fn major_version() -> &'static str {
-    crate::registry::DATAFUSION_VERSION
-        .split('.')
-        .next()
-        .unwrap_or("")
 }
