@@ -478,14 +478,8 @@ impl Extensions {
     /// Makes this the engine of the process: the registry, and every stage after it, know it. Call
     /// it first thing, before any policy is loaded; [`crate::cli::main_with`] does.
     pub fn install(self) -> std::result::Result<(), EngineError> {
-        let label = self
-            .identity()
-            .map_or_else(|| "vanilla DataFusion".into(), |i| i.to_string());
-        let already_installed = || {
-            let installed = installed()
-                .identity()
-                .map_or_else(|| "vanilla DataFusion".into(), |i| i.to_string());
-            EngineError::AlreadyInstalled { installed }
+        let already_installed = || EngineError::AlreadyInstalled {
+            installed: installed().label(),
         };
         // An engine already installed is the first thing to say: the registry has been read since,
         // most likely, but "too late" would send the caller looking for the wrong mistake.
@@ -494,7 +488,9 @@ impl Extensions {
         }
         self.check()?;
         if REGISTRY_READ.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(EngineError::TooLate { engine: label });
+            return Err(EngineError::TooLate {
+                engine: self.label(),
+            });
         }
         let mut taken = true;
         INSTALLED.get_or_init(|| {
@@ -505,6 +501,13 @@ impl Extensions {
             return Err(already_installed());
         }
         Ok(())
+    }
+
+    /// The engine as errors name it: `acme 1.0.0`, or vanilla DataFusion. Worked out only when an
+    /// error needs it (naming a package's functions registers it in a scratch session).
+    fn label(&self) -> String {
+        self.identity()
+            .map_or_else(|| "vanilla DataFusion".into(), |i| i.to_string())
     }
 
     /// Checks what can be checked before a session exists: rule anchors, function packages.
@@ -520,9 +523,7 @@ impl Extensions {
         // One registration, as a session does it: a package that fails is named in the error.
         self.register(&mut state)
             .map_err(|source| EngineError::Refused {
-                engine: self
-                    .identity()
-                    .map_or_else(|| "vanilla DataFusion".into(), |i| i.to_string()),
+                engine: self.label(),
                 part: "its functions, formats or catalogs".into(),
                 source,
             })
